@@ -1,0 +1,50 @@
+"""What ``spyglass status`` reports: counts per type and status, failures with reasons, sizes, the last run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spyglass.index.store import DataDir
+
+
+def collect_status(data: DataDir) -> dict[str, Any]:
+    db = data.catalog.db
+    by_type: dict[str, dict[str, int]] = {}
+    for typ, status, n in db.execute(
+        "SELECT type, status, count(*) FROM items WHERE status != 'deleted' GROUP BY type, status"
+    ):
+        by_type.setdefault(typ, {})[status] = n
+    totals = {s: n for s, n in db.execute("SELECT status, count(*) FROM items WHERE status != 'deleted' GROUP BY 1")}
+    failures = [
+        {"path": p, "name": nm, "id": i, "kind": k, "reason": r, "in": pid}
+        for i, p, nm, k, r, pid in db.execute(
+            "SELECT id, path, name, error_kind, error, parent_id FROM items WHERE status = 'error' "
+            "ORDER BY error_kind, path LIMIT 1000"
+        )
+    ]
+    reasons = {k: n for k, n in db.execute(
+        "SELECT error_kind, count(*) FROM items WHERE status = 'error' GROUP BY 1 ORDER BY 2 DESC")}
+    passages = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    pending = data.catalog.dirty_count()
+    sources = [
+        {"id": s.id, "kind": s.kind, "root": s.root, "name": s.name, "last_indexed": s.last_indexed,
+         "items": db.execute("SELECT count(*) FROM items WHERE source_id = ? AND status != 'deleted'",
+                             (s.id,)).fetchone()[0]}
+        for s in data.catalog.sources()
+        if "(removed" not in s.root
+    ]
+    sizes = data.size_bytes()
+    return {
+        "home": str(data.home),
+        "documents": sum(totals.values()),
+        "by_status": totals,
+        "by_type": dict(sorted(by_type.items())),
+        "passages": passages,
+        "pending_lexical": pending,
+        "failures": failures,
+        "failure_reasons": reasons,
+        "sources": sources,
+        "size_bytes": {**sizes, "total": sum(sizes.values())},
+        "last_run": data.catalog.last_run(),
+        "manifest": data.manifest,
+    }

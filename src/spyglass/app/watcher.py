@@ -1,0 +1,108 @@
+"""``spyglass watch``: keep the index live. File-system events (inotify through watchdog, or polling) are collected,
+debounced, and applied as small incremental updates; a full catch-up scan runs first, so changes made while nothing
+was watching are picked up too."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from spyglass.core.errors import SpyglassError
+from spyglass.index.pipeline import Indexer, RunStats
+from spyglass.sources.folder import is_excluded
+
+if TYPE_CHECKING:
+    from spyglass.app.spyglass import Spyglass
+
+
+def watch(
+    sg: Spyglass,
+    paths: list[str],
+    on_change: Callable[[RunStats], Any] | None = None,
+    stop: threading.Event | None = None,
+    polling: bool = False,
+    debounce: float = 0.5,
+    ready: threading.Event | None = None,
+) -> None:
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
+
+    stop = stop or threading.Event()
+    data = sg.open_writer()
+    indexer = Indexer(data, sg.config)
+    try:
+        sources = [indexer.add_source(p) for p in paths] if paths else data.catalog.sources()
+        sources = [s for s in sources if "(removed" not in s.root]
+        if not sources:
+            raise SpyglassError("nothing to watch: give a folder, e.g. `spyglass watch ~/Documents`")
+        indexer.sync_lexical()
+        for src in sources:
+            stats = indexer.index_source(src)
+            if on_change:
+                on_change(stats)
+
+        lock = threading.Lock()
+        pending: dict[int, set[str]] = {}
+        first_event = [0.0]
+        last_event = [0.0]
+        home = str(sg.home)
+
+        def owner(path: str):
+            for s in sources:
+                if path == s.root or path.startswith(s.root.rstrip("/") + "/"):
+                    return s
+            return None
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                for p in (event.src_path, getattr(event, "dest_path", "")):
+                    if not p:
+                        continue
+                    p = os.fsdecode(p)
+                    if p == home or p.startswith(home + "/"):
+                        continue
+                    src = owner(p)
+                    if src is None or is_excluded(src.root, p, sg.config.index):
+                        continue
+                    with lock:
+                        now = time.monotonic()
+                        if not pending:
+                            first_event[0] = now
+                        last_event[0] = now
+                        pending.setdefault(src.id, set()).add(p)
+
+        observer = PollingObserver(timeout=1) if polling else Observer()
+        handler = Handler()
+        for s in sources:
+            target = s.root if os.path.isdir(s.root) else os.path.dirname(s.root)
+            observer.schedule(handler, target, recursive=os.path.isdir(s.root))
+        observer.start()
+        if ready is not None:
+            ready.set()
+        try:
+            while not stop.is_set():
+                stop.wait(0.1)
+                with lock:
+                    if not pending:
+                        continue
+                    now = time.monotonic()
+                    if now - last_event[0] < debounce and now - first_event[0] < 3 * debounce + 1:
+                        continue
+                    batch = {k: sorted(v) for k, v in pending.items()}
+                    pending.clear()
+                for sid, changed in batch.items():
+                    src = next(s for s in sources if s.id == sid)
+                    stats = indexer.apply_paths(src, changed)
+                    if on_change:
+                        on_change(stats)
+        finally:
+            observer.stop()
+            observer.join(5)
+    finally:
+        indexer.close()
+        data.close()

@@ -1,0 +1,108 @@
+"""``spyglass index``, ``spyglass watch``, ``spyglass sources``, ``spyglass remove``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
+from spyglass.cli.output import err, fmt_size, fmt_time, out, print_json
+
+
+def _summary(stats) -> str:
+    d = stats.as_dict() if hasattr(stats, "as_dict") else stats
+    parts = [f"{d['added']} added", f"{d['updated']} updated", f"{d['moved']} moved", f"{d['deleted']} deleted",
+             f"{d['unchanged']} unchanged"]
+    if d["failed"]:
+        parts.append(f"[yellow]{d['failed']} failed[/yellow] (see `spyglass status`)")
+    return ", ".join(parts)
+
+
+@app.command()
+def index(
+    paths: list[str] = typer.Argument(None, help="Folders, mailboxes (.mbox/.eml) or chat exports (Slack .zip or "
+                                                 "folder). Without paths: re-index every known source."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry files that failed before."),
+    home: Optional[Path] = HomeOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Index files, mail and chat exports. A re-run only reads what changed."""
+    from spyglass.cli.output import RichProgress
+
+    def body() -> None:
+        sg = _sg(home)
+        progress = RichProgress(enabled=None)
+        stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed)
+        if json_:
+            print_json({"home": str(sg.home), **stats.as_dict()})
+            return
+        rate = stats.scanned / stats.seconds if stats.seconds else 0
+        err.print(f"Indexed in {stats.seconds:.1f} s ({rate:.0f} files/s): {_summary(stats)}. "
+                  f"{stats.passages} passages, {fmt_size(stats.bytes)} read.")
+
+    _run(body)
+
+
+@app.command()
+def watch(
+    paths: list[str] = typer.Argument(None, help="Folders to watch (default: every known source)."),
+    polling: bool = typer.Option(False, "--polling", help="Poll instead of using file-system events "
+                                                         "(network drives)."),
+    home: Optional[Path] = HomeOpt,
+    json_: bool = typer.Option(False, "--json", help="Print one JSON line per applied change batch."),
+) -> None:
+    """Keep the index live: created, changed, moved and deleted files show up in search within seconds."""
+    import json
+    import time
+
+    def body() -> None:
+        sg = _sg(home)
+
+        def changed(stats) -> None:
+            d = stats.as_dict()
+            if json_:
+                print(json.dumps({"time": time.time(), **d}), flush=True)
+            elif any(d[k] for k in ("added", "updated", "moved", "deleted", "failed")):
+                err.print(f"[dim]{fmt_time(time.time())}[/dim] {_summary(d)}")
+
+        if not json_:
+            err.print("Watching for changes — Ctrl-C to stop.")
+        sg.watch(paths or None, on_change=changed, polling=polling)
+
+    _run(body)
+
+
+@app.command()
+def sources(home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
+    """List the indexed sources."""
+
+    def body() -> None:
+        st = _sg(home).status()
+        if json_:
+            print_json({"sources": st["sources"]})
+            return
+        for s in st["sources"]:
+            out.print(f"{s['id']:>3}  {s['kind']:<7} {s['items']:>7} items  last indexed {fmt_time(s['last_indexed'])}"
+                      f"  {s['root']}")
+
+    _run(body)
+
+
+@app.command()
+def remove(
+    path: str = typer.Argument(..., help="The source's folder or file, as listed by `spyglass sources`."),
+    home: Optional[Path] = HomeOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Remove a source and everything indexed from it (your files are not touched)."""
+
+    def body() -> None:
+        n = _sg(home).remove_source(path)
+        if json_:
+            print_json({"removed": path, "items": n})
+        else:
+            err.print(f"Removed {path}: {n} items dropped from the index.")
+
+    _run(body)

@@ -1,0 +1,74 @@
+"""Printing: JSON for machines (``--json``), rich text for people, progress bars on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def fmt_time(ts: float | None) -> str:
+    if not ts:
+        return "—"
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_size(n: float | None) -> str:
+    n = float(n or 0)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+class RichProgress:
+    """A progress bar with rate and ETA on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = err.is_terminal if enabled is None else enabled
+        self._p: Progress | None = None
+        self._task: Any = None
+
+    def start(self, description: str, total: int | None) -> None:
+        if not self.enabled:
+            return
+        self.stop()
+        cols = [SpinnerColumn(), TextColumn("[bold]{task.description}")]
+        if total is not None:
+            cols += [BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                     TextColumn("[dim]{task.fields[detail]}", justify="left")]
+        else:
+            cols += [TextColumn("{task.completed} files"), TimeElapsedColumn()]
+        self._p = Progress(*cols, console=err, transient=True, refresh_per_second=8)
+        self._p.start()
+        self._task = self._p.add_task(description, total=total, detail="")
+
+    def advance(self, n: int = 1, detail: str | None = None) -> None:
+        if self._p is not None:
+            self._p.update(self._task, advance=n, detail=(detail or "")[:40])
+
+    def stop(self) -> None:
+        if self._p is not None:
+            self._p.stop()
+            self._p = None

@@ -1,0 +1,1 @@
+"""Core types, configuration and errors shared by every layer. Imports nothing heavy."""

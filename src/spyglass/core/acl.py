@@ -1,0 +1,76 @@
+"""Access-control principals.
+
+A document carries the principals that may read it; a caller carries the principals they hold. A document is
+visible when the two sets meet. Principals are strings with a kind prefix:
+
+- ``everyone``              anyone allowed on this install (world-readable files)
+- ``user:NAME``             a POSIX user or a Spyglass user
+- ``group:NAME``            a POSIX or Spyglass group
+- ``email:ADDRESS``         a mail address (senders and recipients), lower-cased
+- ``slack:USERID``          a chat-export member id
+"""
+
+from __future__ import annotations
+
+import grp
+import pwd
+import stat
+
+EVERYONE = "everyone"
+
+
+def user(name: str) -> str:
+    return f"user:{name}"
+
+
+def group(name: str) -> str:
+    return f"group:{name}"
+
+
+def email(address: str) -> str:
+    return f"email:{address.strip().lower()}"
+
+
+def _uid_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _gid_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def posix_owner(st) -> str:
+    return _uid_name(st.st_uid)
+
+
+def posix_principals(st) -> list[str]:
+    """Who may read a file, from its owner, group and mode bits."""
+    mode = st.st_mode
+    out: list[str] = []
+    if mode & stat.S_IRUSR:
+        out.append(user(_uid_name(st.st_uid)))
+    if mode & stat.S_IRGRP:
+        out.append(group(_gid_name(st.st_gid)))
+    if mode & stat.S_IROTH:
+        out.append(EVERYONE)
+    return out
+
+
+def os_user_principals(name: str) -> list[str]:
+    """Principals an OS user holds: the user, their primary and supplementary groups."""
+    out = [user(name)]
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        return out
+    out.append(group(_gid_name(pw.pw_gid)))
+    for g in grp.getgrall():
+        if name in g.gr_mem:
+            out.append(group(g.gr_name))
+    return out

@@ -1,0 +1,156 @@
+"""Configuration: a TOML file in the data directory (``config.toml``), read into typed sections.
+
+Every setting is documented in ``docs/configuration.md``; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spyglass.core.errors import ConfigError
+
+ENV_HOME = "SPYGLASS_HOME"
+
+
+@dataclass
+class IndexSettings:
+    chunk_max_words: int = 300
+    follow_symlinks: bool = True
+    include_hidden: bool = False
+    skip_dirs: list[str] = field(
+        default_factory=lambda: ["node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"]
+    )
+    workers: int = 0  # extraction processes; 0 = number of CPU cores
+    commit_every: int = 20000  # lexical commit after this many passages
+
+
+@dataclass
+class LimitSettings:
+    max_file_mb: float = 256.0  # files above this are recorded and skipped
+    max_text_mb: float = 16.0  # extracted text kept per document
+    timeout_s: float = 60.0  # per-file extraction time limit
+    memory_mb: int = 2048  # address-space limit of an extraction process
+    max_archive_mb: float = 1024.0  # total uncompressed size allowed in a zip-based file
+    max_archive_ratio: float = 200.0  # uncompressed/compressed ratio above which a zip is a bomb
+    max_archive_members: int = 20000
+    max_pages: int = 5000  # pages/slides/sheets read per document
+
+
+@dataclass
+class SearchSettings:
+    title_boost: float = 2.0
+    path_boost: float = 1.0
+    body_boost: float = 1.0
+    typo_tolerance: bool = True
+    snippet_chars: int = 200
+    default_limit: int = 10
+
+
+@dataclass
+class UserSettings:
+    """A user known to the local install, for ``--as-user``. POSIX groups are added when the name is an OS user."""
+
+    groups: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    principals: list[str] = field(default_factory=list)  # extra raw principals, e.g. "slack:U0123"
+
+
+@dataclass
+class Config:
+    index: IndexSettings = field(default_factory=IndexSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    users: dict[str, UserSettings] = field(default_factory=dict)
+
+    @property
+    def workers(self) -> int:
+        return self.index.workers or max(1, os.cpu_count() or 1)
+
+
+SECTIONS: dict[str, type] = {"index": IndexSettings, "limits": LimitSettings, "search": SearchSettings}
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in [{where}]: {', '.join(unknown)} (see docs/configuration.md)")
+    obj = cls()
+    for key, value in data.items():
+        default = getattr(obj, key)
+        if isinstance(default, bool) != isinstance(value, bool) or (
+            isinstance(default, (int, float)) and not isinstance(value, (int, float))
+        ) or (isinstance(default, (str, list)) and not isinstance(value, type(default))):
+            raise ConfigError(f"[{where}] {key} = {value!r}: expected {type(default).__name__}")
+        if isinstance(default, float):
+            value = float(value)
+        setattr(obj, key, value)
+    return obj
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    cfg = Config()
+    for key, value in data.items():
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{key}] must be a table")
+            setattr(cfg, key, _build(SECTIONS[key], value, key))
+        elif key == "users":
+            if not isinstance(value, dict):
+                raise ConfigError("[users] must be a table of [users.NAME] tables")
+            cfg.users = {name: _build(UserSettings, v, f"users.{name}") for name, v in value.items()}
+        else:
+            raise ConfigError(f"unknown section [{key}] in config (see docs/configuration.md)")
+    return cfg
+
+
+def load_config(path: Path) -> Config:
+    if not path.exists():
+        return Config()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    return config_from_dict(data)
+
+
+def default_home() -> Path:
+    """``$SPYGLASS_HOME``, else the XDG data directory (``~/.local/share/spyglass`` on Linux)."""
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("spyglass", appauthor=False))
+
+
+CONFIG_TEMPLATE = """\
+# Spyglass configuration. Every setting and its default: docs/configuration.md
+# Uncomment a line to change it.
+
+[index]
+# chunk_max_words = 300
+# follow_symlinks = true
+# include_hidden = false
+# workers = 0            # extraction processes, 0 = one per CPU core
+
+[limits]
+# max_file_mb = 256      # larger files are recorded in `spyglass status` and skipped
+# timeout_s = 60         # per-file extraction time limit
+# memory_mb = 2048
+
+[search]
+# title_boost = 2.0
+# typo_tolerance = true
+
+# Users for `spyglass search --as-user NAME`:
+# [users.alice]
+# groups = ["finance"]
+# emails = ["alice@example.com"]
+"""

@@ -1,0 +1,48 @@
+"""Errors. Every error a user can see carries a message that says what to do next."""
+
+from __future__ import annotations
+
+
+class SpyglassError(Exception):
+    """Base class of errors reported to the user (the CLI prints the message, exit code 2)."""
+
+
+class ConfigError(SpyglassError):
+    """The configuration file or an option is invalid."""
+
+
+class QuerySyntaxError(SpyglassError):
+    """A search query could not be parsed."""
+
+
+class IndexLockedError(SpyglassError):
+    """Another process is writing to the data directory."""
+
+
+class IndexFormatError(SpyglassError):
+    """The data directory was written by an incompatible version."""
+
+
+class MissingExtraError(SpyglassError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, feature: str, extra: str, module: str) -> None:
+        super().__init__(
+            f"{feature} needs the optional dependency {module!r}: pip install 'spyglass[{extra}]'"
+        )
+        self.feature = feature
+        self.extra = extra
+        self.module = module
+
+
+class ExtractionError(Exception):
+    """A file could not be read. ``kind`` is a short stable code, the message is for people.
+
+    Kinds: ``corrupt``, ``encrypted``, ``too-large``, ``archive-bomb``, ``empty``, ``binary``,
+    ``permission``, ``broken-link``, ``timeout``, ``memory``, ``unsupported``, ``io``.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message

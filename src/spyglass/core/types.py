@@ -1,0 +1,93 @@
+"""Plain data types passed between layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Segment:
+    """A unit of extracted text with its location in the document (page, slide, sheet, section)."""
+
+    text: str
+    page: int | None = None  # 1-based page, slide or sheet number where the format has one
+    label: str | None = None  # e.g. a sheet name, a chapter title, "notes"
+
+
+@dataclass(slots=True)
+class Extracted:
+    """What an extractor returns for one document."""
+
+    segments: list[Segment] = field(default_factory=list)
+    title: str | None = None
+    author: str | None = None
+    created: float | None = None  # unix seconds
+    meta: dict[str, Any] = field(default_factory=dict)
+    children: list[ChildDoc] = field(default_factory=list)
+    # A child can declare its own type (an e-mail in an mbox, an attachment); files use the extension.
+    type: str | None = None
+    # Principals the content itself declares (mail recipients, channel members); None = the file's own.
+    acl: list[str] | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(s.text for s in self.segments if s.text)
+
+
+@dataclass(slots=True)
+class ChildDoc:
+    """A document inside another one: a message in a mailbox, an attachment, a channel-day of a chat export,
+    a member of a zip archive. ``locator`` is stable within the parent."""
+
+    locator: str
+    name: str
+    type: str
+    extracted: Extracted | None = None
+    error: tuple[str, str] | None = None  # (kind, message) when extraction failed
+    acl: list[str] | None = None  # principals; None = inherit the parent's
+    modified: float | None = None
+    size: int = 0
+    mime: str | None = None
+    content_hash: str | None = None
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A passage of a document, the unit of lexical (and later vector) indexing."""
+
+    ord: int
+    text: str
+    page: int | None
+    start: int  # character offset in the document's text
+    end: int
+    label: str | None = None
+
+
+@dataclass(slots=True)
+class Hit:
+    """One search result: a document, with its best passage."""
+
+    id: str
+    score: float
+    path: str
+    title: str
+    type: str
+    modified: float | None
+    snippet: str = ""
+    snippet_html: str = ""
+    page: int | None = None
+    chunk: int | None = None
+    uri: str = ""
+    source: str | None = None
+    parent_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SearchResult:
+    query: str
+    total: int
+    hits: list[Hit]
+    took_ms: float = 0.0
+    corrected: dict[str, str] = field(default_factory=dict)  # typo-tolerant rewrites: term -> used term

@@ -1,0 +1,45 @@
+"""Zip archives: each member of a supported type becomes a child document. Expansion is checked first
+(:func:`spyglass.extraction.guards.check_zip`); a Slack export zip is read as a chat export."""
+
+from __future__ import annotations
+
+import io
+
+from spyglass.core.errors import ExtractionError
+from spyglass.core.ids import hash_bytes
+from spyglass.core.types import ChildDoc, Extracted
+from spyglass.extraction.base import Blob, Context
+from spyglass.extraction.guards import check_zip, read_member
+
+
+def extract_zip(blob: Blob, ctx: Context) -> Extracted:
+    from spyglass.extraction.chat import extract_slack_export, is_slack_export
+    from spyglass.extraction.registry import extract_blob, file_type, mime_type
+
+    data = blob.read()
+    zf = check_zip(io.BytesIO(data), ctx, compressed_size=len(data))
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    if is_slack_export({i.filename.rsplit("/", 1)[-1] for i in infos if i.filename.count("/") <= 1}):
+        return extract_slack_export(Blob(name=blob.name, data=data), ctx)
+    if any(i.flag_bits & 0x1 for i in infos):
+        raise ExtractionError("encrypted", "password-protected zip archive")
+    children: list[ChildDoc] = []
+    for info in infos:
+        name = info.filename
+        base = name.rsplit("/", 1)[-1]
+        if base.startswith(".") or "__MACOSX/" in name:
+            continue
+        kind = file_type(base)
+        child = ChildDoc(locator=name, name=name, type=kind[0], size=info.file_size, mime=mime_type(base))
+        child.modified = None
+        if kind[1] is None or ctx.depth >= ctx.max_depth:
+            child.extracted = Extracted(meta={"metadata_only": True})
+        else:
+            try:
+                member = read_member(zf, info, ctx)
+                child.content_hash = hash_bytes(member)
+                child.extracted = extract_blob(Blob(name=base, data=member), ctx.child(), kind)
+            except ExtractionError as exc:
+                child.error = (exc.kind, exc.message)
+        children.append(child)
+    return Extracted(segments=[], children=children, meta={"members": len(infos)}, type="zip")

@@ -1,0 +1,310 @@
+"""The catalog: SQLite in WAL mode. Sources, items (files and the documents inside them), their passages, access
+principals, extraction status and errors, and index runs. It is the source of truth for what the lexical and vector
+indexes should contain: those are rebuilt from it without re-reading any file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from spyglass.core.ids import item_id
+from spyglass.core.types import Chunk
+
+CATALOG_SCHEMA = 1
+
+
+@dataclass(slots=True)
+class Source:
+    id: int
+    kind: str
+    root: str
+    name: str
+    added: float
+    last_indexed: float | None
+
+
+@dataclass(slots=True)
+class ItemRow:
+    """What the lexical index needs of an item."""
+
+    id: str
+    source_id: int
+    parent_id: str | None
+    path: str
+    name: str
+    title: str | None
+    type: str
+    size: int
+    modified: float | None
+    author: str | None
+    status: str
+    principals: list[str]
+    chunks: list[Chunk]
+
+
+class Catalog:
+    def __init__(self, path: Path, readonly: bool = False, init: bool = True) -> None:
+        self.path = path
+        if readonly:
+            uri = f"file:{path}?mode=ro"
+            self.db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+        elif not init:
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        else:
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(resources.files("spyglass.index").joinpath("schema.sql").read_text())
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('catalog_schema', ?)", (str(CATALOG_SCHEMA),)
+            )
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=30000")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- transactions -------------------------------------------------------------------------------------------
+    def begin(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    # -- sources ------------------------------------------------------------------------------------------------
+    def add_source(self, kind: str, root: str, name: str) -> Source:
+        existing = self.source_by_root(root)
+        if existing:
+            return existing
+        self.db.execute(
+            "INSERT INTO sources(kind, root, name, added) VALUES (?, ?, ?, ?)", (kind, root, name, time.time())
+        )
+        src = self.source_by_root(root)
+        assert src is not None
+        return src
+
+    def source_by_root(self, root: str) -> Source | None:
+        row = self.db.execute("SELECT * FROM sources WHERE root = ?", (root,)).fetchone()
+        return Source(*row) if row else None
+
+    def sources(self) -> list[Source]:
+        return [Source(*r) for r in self.db.execute("SELECT * FROM sources ORDER BY id")]
+
+    def source(self, source_id: int) -> Source | None:
+        row = self.db.execute("SELECT * FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return Source(*row) if row else None
+
+    def touch_source(self, source_id: int) -> None:
+        self.db.execute("UPDATE sources SET last_indexed = ? WHERE id = ?", (time.time(), source_id))
+
+    def remove_source(self, source_id: int) -> int:
+        """Tombstone every item of a source (the lexical sync removes them), then forget the source."""
+        n = self.db.execute(
+            "UPDATE items SET status = 'deleted', lex_dirty = 1 WHERE source_id = ?", (source_id,)
+        ).rowcount
+        self.db.execute("DELETE FROM chunks WHERE item_id IN (SELECT id FROM items WHERE source_id = ?)", (source_id,))
+        self.db.execute("DELETE FROM acl WHERE item_id IN (SELECT id FROM items WHERE source_id = ?)", (source_id,))
+        self.db.execute("UPDATE sources SET root = root || ' (removed ' || id || ')' WHERE id = ?", (source_id,))
+        return n
+
+    # -- files --------------------------------------------------------------------------------------------------
+    def file_states(self, source_id: int) -> dict[bytes, tuple[str, int, int, str | None, str, str | None]]:
+        """path bytes -> (id, size, mtime_ns, content_hash, status, error_kind) for the files of a source."""
+        rows = self.db.execute(
+            "SELECT path_raw, id, size, mtime_ns, content_hash, status, error_kind FROM items "
+            "WHERE source_id = ? AND parent_id IS NULL AND status != 'deleted'",
+            (source_id,),
+        )
+        return {bytes(r[0]): tuple(r[1:]) for r in rows}  # type: ignore[misc]
+
+    def file_state(self, source_id: int, raw: bytes) -> tuple[str, int, int, str | None, str, str | None] | None:
+        r = self.db.execute(
+            "SELECT id, size, mtime_ns, content_hash, status, error_kind FROM items "
+            "WHERE source_id = ? AND parent_id IS NULL AND path_raw = ? AND status != 'deleted'",
+            (source_id, raw),
+        ).fetchone()
+        return tuple(r) if r else None  # type: ignore[return-value]
+
+    def new_file_id(self, source_id: int, raw: bytes) -> str:
+        base = item_id(str(source_id), raw)
+        candidate, n = base, 0
+        while self.db.execute("SELECT 1 FROM items WHERE id = ?", (candidate,)).fetchone():
+            n += 1  # the id is held by a file that moved away from this path: salt it
+            candidate = item_id(str(source_id), raw, str(n))
+        return candidate
+
+    def put_item(self, row: dict[str, Any], principals: Iterable[str], chunks: list[Chunk]) -> None:
+        """Insert or replace one item with its passages and principals; marks it for lexical indexing."""
+        iid = row["id"]
+        cols = list(row) + ["lex_dirty", "indexed_at", "n_chunks"]
+        vals = list(row.values()) + [1, time.time(), len(chunks)]
+        self.db.execute(
+            f"INSERT OR REPLACE INTO items({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals
+        )
+        self.db.execute("DELETE FROM acl WHERE item_id = ?", (iid,))
+        self.db.executemany(
+            "INSERT OR IGNORE INTO acl(item_id, principal) VALUES (?, ?)", [(iid, p) for p in principals]
+        )
+        self.db.execute("DELETE FROM chunks WHERE item_id = ?", (iid,))
+        self.db.executemany(
+            'INSERT INTO chunks(item_id, ord, text, page, start, "end", label) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [(iid, c.ord, c.text, c.page, c.start, c.end, c.label) for c in chunks],
+        )
+
+    def descendants(self, iid: str) -> list[str]:
+        rows = self.db.execute(
+            "WITH RECURSIVE d(id) AS (SELECT id FROM items WHERE parent_id = ? "
+            "UNION SELECT items.id FROM items JOIN d ON items.parent_id = d.id) SELECT id FROM d",
+            (iid,),
+        )
+        return [r[0] for r in rows]
+
+    def delete_items(self, ids: Iterable[str]) -> int:
+        """Tombstone items (the lexical sync deletes their passages, then the rows)."""
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = ",".join("?" * len(part))
+            self.db.execute(f"UPDATE items SET status = 'deleted', lex_dirty = 1 WHERE id IN ({q})", part)
+            self.db.execute(f"DELETE FROM chunks WHERE item_id IN ({q})", part)
+            self.db.execute(f"DELETE FROM acl WHERE item_id IN ({q})", part)
+        return len(ids)
+
+    def delete_file(self, iid: str) -> int:
+        return self.delete_items([iid, *self.descendants(iid)])
+
+    def move_file(self, iid: str, new_path: str, new_raw: bytes, uri: str, name: str, mtime_ns: int,
+                  modified: float, principals: Iterable[str]) -> None:
+        """A file moved or was renamed: same content, new path. Nothing is re-extracted."""
+        old = self.db.execute("SELECT path FROM items WHERE id = ?", (iid,)).fetchone()[0]
+        self.db.execute(
+            "UPDATE items SET path = ?, path_raw = ?, uri = ?, name = ?, mtime_ns = ?, modified = ?, lex_dirty = 1 "
+            "WHERE id = ?",
+            (new_path, new_raw, uri, name, mtime_ns, modified, iid),
+        )
+        self.db.execute("DELETE FROM acl WHERE item_id = ?", (iid,))
+        self.db.executemany("INSERT OR IGNORE INTO acl VALUES (?, ?)", [(iid, p) for p in principals])
+        for did in self.descendants(iid):
+            self.db.execute(
+                "UPDATE items SET path = ?, uri = replace(uri, ?, ?), lex_dirty = 1 WHERE id = ?",
+                (new_path, _file_uri(old), uri, did),
+            )
+        del old
+
+    def update_stat(self, iid: str, mtime_ns: int, size: int, modified: float) -> None:
+        self.db.execute(
+            "UPDATE items SET mtime_ns = ?, size = ?, modified = ? WHERE id = ?", (mtime_ns, size, modified, iid)
+        )
+
+    # -- lexical sync -------------------------------------------------------------------------------------------
+    def dirty_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM items WHERE lex_dirty = 1").fetchone()[0]
+
+    def dirty_items(self, batch: int = 2000) -> Iterator[list[ItemRow | str]]:
+        """Batches of items to (re)index; a ``str`` in a batch is the id of an item to remove."""
+        last = ""
+        while True:
+            rows = self.db.execute(
+                "SELECT id, source_id, parent_id, path, name, title, type, size, modified, author, status "
+                "FROM items WHERE lex_dirty = 1 AND id > ? ORDER BY id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            live = [r[0] for r in rows if r[10] != "deleted"]
+            acls: dict[str, list[str]] = {i: [] for i in live}
+            chunks: dict[str, list[Chunk]] = {i: [] for i in live}
+            for i in range(0, len(live), 500):
+                part = live[i : i + 500]
+                q = ",".join("?" * len(part))
+                for iid, p in self.db.execute(f"SELECT item_id, principal FROM acl WHERE item_id IN ({q})", part):
+                    acls[iid].append(p)
+                for iid, o, t, pg, s, e, lb in self.db.execute(
+                    f'SELECT item_id, ord, text, page, start, "end", label FROM chunks WHERE item_id IN ({q}) '
+                    "ORDER BY item_id, ord",
+                    part,
+                ):
+                    chunks[iid].append(Chunk(o, t, pg, s, e, lb))
+            out: list[ItemRow | str] = []
+            for r in rows:
+                if r[10] == "deleted":
+                    out.append(r[0])
+                else:
+                    out.append(ItemRow(*r, principals=acls[r[0]], chunks=chunks[r[0]]))
+            yield out
+
+    def mark_clean(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = ",".join("?" * len(part))
+            self.db.execute(f"DELETE FROM items WHERE id IN ({q}) AND status = 'deleted'", part)
+            self.db.execute(f"UPDATE items SET lex_dirty = 0 WHERE id IN ({q})", part)
+
+    def mark_all_dirty(self) -> None:
+        self.db.execute("UPDATE items SET lex_dirty = 1")
+
+    # -- reads --------------------------------------------------------------------------------------------------
+    def items(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = ",".join("?" * len(part))
+            cur = self.db.execute(
+                "SELECT id, source_id, parent_id, locator, path, uri, name, title, type, mime, size, modified, "
+                f"created, author, owner, status, error_kind, error, n_chunks, meta FROM items WHERE id IN ({q})",
+                part,
+            )
+            cols = [d[0] for d in cur.description]
+            for r in cur:
+                out[r[0]] = dict(zip(cols, r))
+        return out
+
+    def item_principals(self, iid: str) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT principal FROM acl WHERE item_id = ? ORDER BY 1", (iid,))]
+
+    def chunk(self, iid: str, ord_: int) -> Chunk | None:
+        r = self.db.execute(
+            'SELECT ord, text, page, start, "end", label FROM chunks WHERE item_id = ? AND ord = ?', (iid, ord_)
+        ).fetchone()
+        return Chunk(*r) if r else None
+
+    # -- runs ---------------------------------------------------------------------------------------------------
+    def start_run(self, kind: str) -> int:
+        cur = self.db.execute("INSERT INTO runs(kind, started) VALUES (?, ?)", (kind, time.time()))
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, stats: dict[str, Any]) -> None:
+        self.db.execute("UPDATE runs SET finished = ?, stats = ? WHERE id = ?", (time.time(), json.dumps(stats), run_id))
+
+    def last_run(self) -> dict[str, Any] | None:
+        r = self.db.execute(
+            "SELECT id, kind, started, finished, stats FROM runs WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if not r:
+            return None
+        return {"id": r[0], "kind": r[1], "started": r[2], "finished": r[3], "stats": json.loads(r[4] or "{}")}
+
+    def get_meta(self, key: str) -> str | None:
+        r = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return r[0] if r else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+def _file_uri(path: str) -> str:
+    from pathlib import PurePosixPath
+    from urllib.parse import quote
+
+    return "file://" + quote(str(PurePosixPath(path)), safe="/", errors="surrogateescape")

@@ -1,0 +1,145 @@
+"""The lexical index: tantivy, one document per passage.
+
+Fields: ``title``, ``path`` and ``body`` are analysed with the same English analyser (simple tokenizer, lower-case,
+ASCII folding, Snowball English stemmer), so a query is analysed once and searched in all three with BM25 and per-field
+boosts. ``type``, ``ext``, ``source``, ``folder`` (every ancestor folder) and ``acl`` (principals) are raw terms for
+filters; ``modified`` and ``size`` are fast fields for ranges. Only ``body`` is stored (for snippets); everything else
+a result shows comes from the catalog.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import tantivy
+
+from spyglass.index.catalog import ItemRow
+
+LEX_SCHEMA = 1
+ANALYZER = "spyglass_en"
+TEXT_FIELDS = ("title", "path", "body")
+
+
+def analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("item_id", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_unsigned_field("ord", stored=True)
+    sb.add_unsigned_field("page", stored=True)
+    sb.add_text_field("title", tokenizer_name=ANALYZER, index_option="position")
+    sb.add_text_field("path", tokenizer_name=ANALYZER, index_option="position")
+    sb.add_text_field("body", stored=True, tokenizer_name=ANALYZER, index_option="position")
+    sb.add_text_field("author", tokenizer_name="default", index_option="position")
+    sb.add_text_field("type", fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("ext", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("source", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("folder", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("acl", tokenizer_name="raw", index_option="basic")
+    sb.add_date_field("modified", indexed=True, fast=True)
+    sb.add_unsigned_field("size", indexed=True, fast=True)
+    return sb.build()
+
+
+def folders_of(path: str) -> list[str]:
+    """``/a/b/c.txt`` -> ``['/a', '/a/b']`` (every ancestor folder, for ``--folder`` filters)."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) or "/" for i in range(2, len(parts))]
+
+
+def _date(ts: float | None) -> datetime:
+    return datetime.fromtimestamp(ts if ts is not None else 0, tz=timezone.utc)
+
+
+class LexicalIndex:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.schema = build_schema()
+        self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+        self.index.register_tokenizer(ANALYZER, analyzer())
+        self._writer: tantivy.IndexWriter | None = None
+
+    @staticmethod
+    def destroy(path: Path) -> None:
+        if path.exists():
+            shutil.rmtree(path)
+
+    # -- writing ------------------------------------------------------------------------------------------------
+    def writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            threads = max(1, min(2, os.cpu_count() or 1))
+            self._writer = self.index.writer(heap_size=128_000_000 * threads, num_threads=threads)
+        return self._writer
+
+    def remove(self, iid: str) -> None:
+        self.writer().delete_documents_by_term("item_id", iid)
+
+    def put(self, item: ItemRow, ext: str) -> int:
+        """Replace an item's passages. Failed and metadata-only items get one passage with no body, so they stay
+        findable by name and path."""
+        w = self.writer()
+        w.delete_documents_by_term("item_id", item.id)
+        title = item.title or item.name
+        if item.title and item.title != item.name:
+            title = f"{item.title}\n{item.name}"
+        folders = folders_of(item.path)
+        modified = _date(item.modified)
+        principals = item.principals or ["nobody"]
+        chunks = item.chunks or [None]
+        for c in chunks:
+            doc = tantivy.Document()
+            doc.add_text("item_id", item.id)
+            doc.add_text("title", title)
+            doc.add_text("path", item.path)
+            doc.add_text("type", item.type)
+            doc.add_text("ext", ext)
+            doc.add_text("source", str(item.source_id))
+            for f in folders:
+                doc.add_text("folder", f)
+            for p in principals:
+                doc.add_text("acl", p)
+            doc.add_date("modified", modified)
+            doc.add_unsigned("size", max(0, item.size))
+            if item.author:
+                doc.add_text("author", item.author)
+            if c is not None:
+                doc.add_unsigned("ord", c.ord)
+                doc.add_unsigned("page", c.page or 0)
+                doc.add_text("body", c.text)
+            else:
+                doc.add_unsigned("ord", 0)
+                doc.add_unsigned("page", 0)
+            w.add_document(doc)
+        return len(chunks)
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+
+    def close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer.wait_merging_threads()
+            self._writer = None
+
+    def rollback(self) -> None:
+        if self._writer is not None:
+            self._writer.rollback()
+
+    # -- reading ------------------------------------------------------------------------------------------------
+    def searcher(self) -> tantivy.Searcher:
+        self.index.reload()
+        return self.index.searcher()

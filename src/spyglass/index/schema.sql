@@ -1,0 +1,70 @@
+-- The catalog: what the index should contain. Lexical (and vector) indexes are derived from it; an item whose
+-- derived entries are not yet committed has lex_dirty = 1, so a killed run resumes where it stopped.
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,            -- folder | mail | chat | file
+    root TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    added REAL NOT NULL,
+    last_indexed REAL
+);
+
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    parent_id TEXT,                -- the file an attachment, message or channel-day lives in
+    locator TEXT NOT NULL DEFAULT '',
+    path_raw BLOB,                 -- file path bytes (top-level items), the identity of a file in its source
+    path TEXT NOT NULL,            -- display path
+    uri TEXT NOT NULL,
+    name TEXT NOT NULL,
+    title TEXT,                    -- from the document's metadata when it has one
+    type TEXT NOT NULL,
+    mime TEXT,
+    size INTEGER NOT NULL DEFAULT 0,
+    mtime_ns INTEGER NOT NULL DEFAULT 0,
+    modified REAL,
+    created REAL,
+    content_hash TEXT,
+    owner TEXT,
+    author TEXT,
+    status TEXT NOT NULL,          -- ok | metadata | error | deleted
+    error_kind TEXT,
+    error TEXT,
+    n_chunks INTEGER NOT NULL DEFAULT 0,
+    extract_ms REAL,
+    indexed_at REAL,
+    meta TEXT,
+    lex_dirty INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS items_source_path ON items(source_id, path_raw) WHERE parent_id IS NULL;
+CREATE INDEX IF NOT EXISTS items_parent ON items(parent_id);
+CREATE INDEX IF NOT EXISTS items_lex_dirty ON items(lex_dirty) WHERE lex_dirty = 1;
+CREATE INDEX IF NOT EXISTS items_status ON items(status);
+
+CREATE TABLE IF NOT EXISTS acl (
+    item_id TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    PRIMARY KEY (item_id, principal)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS chunks (
+    item_id TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    page INTEGER,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    label TEXT,
+    PRIMARY KEY (item_id, ord)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    started REAL NOT NULL,
+    finished REAL,
+    stats TEXT
+);

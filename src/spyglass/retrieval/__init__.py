@@ -1,0 +1,1 @@
+"""Query language, filters (including access control) and retrievers."""

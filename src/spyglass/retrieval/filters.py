@@ -1,0 +1,54 @@
+"""Filters and access control as tantivy query clauses, applied inside the index query (never after it)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import tantivy
+
+from spyglass.retrieval.query import Filters
+
+
+def _date(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def filter_queries(schema: tantivy.Schema, f: Filters, source_ids: dict[str, str]) -> list[tantivy.Query]:
+    """One required, non-scoring clause per filter. ``source_ids`` maps source names to ids."""
+    out: list[tantivy.Query] = []
+    if f.types:
+        out.append(tantivy.Query.term_set_query(schema, "type", sorted(set(f.types))))
+    if f.exts:
+        out.append(tantivy.Query.term_set_query(schema, "ext", sorted(set(f.exts))))
+    for folder in f.folders:
+        out.append(tantivy.Query.term_query(schema, "folder", folder))
+    if f.after is not None or f.before is not None:
+        out.append(
+            tantivy.Query.range_query(
+                schema, "modified", tantivy.FieldType.Date,
+                _date(f.after) if f.after is not None else tantivy.MIN_DATETIME,
+                _date(f.before) if f.before is not None else tantivy.MAX_DATETIME,
+                include_lower=True, include_upper=False,
+            )
+        )
+    if f.min_size is not None or f.max_size is not None:
+        out.append(
+            tantivy.Query.range_query(
+                schema, "size", tantivy.FieldType.Unsigned,
+                f.min_size if f.min_size is not None else 0,
+                f.max_size if f.max_size is not None else 2**63,
+            )
+        )
+    for author in f.authors:
+        words = [w for w in "".join(c.lower() if c.isalnum() else " " for c in author).split() if w]
+        for w in words:
+            out.append(tantivy.Query.term_query(schema, "author", w))
+    if f.sources:
+        ids = [source_ids.get(s, s) for s in f.sources]
+        out.append(tantivy.Query.term_set_query(schema, "source", ids))
+    return [tantivy.Query.const_score_query(q, 0.0) for q in out]
+
+
+def acl_query(schema: tantivy.Schema, principals: list[str]) -> tantivy.Query:
+    """Documents readable by any of ``principals``."""
+    return tantivy.Query.const_score_query(tantivy.Query.term_set_query(schema, "acl", sorted(set(principals))), 0.0)

@@ -1,0 +1,172 @@
+"""Keyword retrieval over the tantivy index: BM25 with per-field boosts, phrases, prefixes, typo tolerance, filters
+and access control, passages grouped into documents (a document scores as its best passage), snippets."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import tantivy
+
+from spyglass.core.config import SearchSettings
+from spyglass.index.lexical import LexicalIndex, analyzer
+from spyglass.retrieval.filters import acl_query, filter_queries
+from spyglass.retrieval.query import MUST, MUST_NOT, SHOULD, Clause, Filters, ParsedQuery
+
+_OCCUR = {MUST: tantivy.Occur.Must, SHOULD: tantivy.Occur.Should, MUST_NOT: tantivy.Occur.MustNot}
+
+
+@dataclass(slots=True)
+class PassageHit:
+    item_id: str
+    score: float
+    ord: int
+    page: int | None
+    snippet: str
+    snippet_html: str
+    highlights: list[tuple[int, int]]
+
+
+@dataclass(slots=True)
+class LexicalResult:
+    hits: list[PassageHit]  # one per document, best passage, in rank order
+    total: int
+    fuzzy: list[str]  # words matched approximately (not found as typed)
+    took_ms: float
+
+
+class LexicalRetriever:
+    def __init__(self, index: LexicalIndex, settings: SearchSettings | None = None) -> None:
+        self.index = index
+        self.schema = index.schema
+        self.settings = settings or SearchSettings()
+        self._analyzer = analyzer()
+
+    def _boosts(self, field: str | None) -> list[tuple[str, float]]:
+        s = self.settings
+        all_fields = [("title", s.title_boost), ("path", s.path_boost), ("body", s.body_boost)]
+        return [(f, b) for f, b in all_fields if field is None or f == field]
+
+    def _clause_query(self, c: Clause, searcher: tantivy.Searcher, fuzzy: list[str]) -> tantivy.Query | None:
+        schema = self.schema
+        fields = self._boosts(c.field)
+        if c.kind == "prefix":
+            text = c.text.lower()
+            qs = [tantivy.Query.boost_query(
+                tantivy.Query.fuzzy_term_query(schema, f, text, distance=0, prefix=True), b) for f, b in fields]
+            return tantivy.Query.disjunction_max_query(qs, 0.1) if len(qs) > 1 else qs[0]
+        tokens = self._analyzer.analyze(c.text)
+        if not tokens:
+            return None
+        if len(tokens) > 1:
+            qs = [tantivy.Query.boost_query(tantivy.Query.phrase_query(schema, f, tokens), b) for f, b in fields]
+            return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs])
+        tok = tokens[0]
+        if (
+            self.settings.typo_tolerance
+            and c.occur != MUST_NOT
+            and len(c.text) >= 4
+            and c.text.isalpha()
+            and all(searcher.doc_freq(f, tok) == 0 for f, _ in fields)
+        ):
+            distance = 1 if len(c.text) < 8 else 2
+            fuzzy.append(c.text)
+            qs = [tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(schema, f, tok, distance=distance), b)
+                  for f, b in fields]
+        else:
+            qs = [tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, tok), b) for f, b in fields]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs])
+
+    def build(self, parsed: ParsedQuery, searcher: tantivy.Searcher, principals: list[str] | None,
+              source_ids: dict[str, str]) -> tuple[tantivy.Query, tantivy.Query | None, list[str]]:
+        """(full query, text-only query for snippets or None, fuzzy words)."""
+        fuzzy: list[str] = []
+        text_parts: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for c in parsed.clauses:
+            q = self._clause_query(c, searcher, fuzzy)
+            if q is not None:
+                text_parts.append((_OCCUR[c.occur], q))
+        positive = [p for p in text_parts if p[0] != tantivy.Occur.MustNot]
+        parts = list(text_parts)
+        if not positive:
+            parts.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        text_query = tantivy.Query.boolean_query(parts)
+        filters = filter_queries(self.schema, parsed.filters, source_ids)
+        if principals is not None:
+            filters.append(acl_query(self.schema, principals))
+        if filters:
+            full = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, text_query)] + [(tantivy.Occur.Must, f) for f in filters]
+            )
+        else:
+            full = text_query
+        return full, (text_query if positive else None), fuzzy
+
+    def search(
+        self,
+        parsed: ParsedQuery,
+        limit: int = 10,
+        offset: int = 0,
+        principals: list[str] | None = None,
+        source_ids: dict[str, str] | None = None,
+        snippets: bool = True,
+    ) -> LexicalResult:
+        t0 = time.perf_counter()
+        searcher = self.index.searcher()
+        query, text_query, fuzzy = self.build(parsed, searcher, principals, source_ids or {})
+        want = offset + limit
+        fetch = max(want * 3, 30)
+        while True:
+            res = searcher.search(query, fetch, count=True)
+            groups: dict[str, tuple[float, tantivy.DocAddress]] = {}
+            docs: dict[str, tantivy.Document] = {}
+            for score, addr in res.hits:
+                doc = searcher.doc(addr)
+                iid = doc.get_first("item_id")
+                if iid not in groups:
+                    groups[iid] = (score, addr)
+                    docs[iid] = doc
+            if len(groups) >= want or len(res.hits) >= res.count or fetch >= 50_000:
+                break
+            fetch *= 4
+        if res.count <= len(res.hits):
+            total = len(groups)
+        else:
+            total = max(len(groups), int(round(searcher.cardinality(query, "item_id"))))
+        ranked = list(groups.items())[offset:want]
+        gen = None
+        if snippets and text_query is not None:
+            gen = tantivy.SnippetGenerator.create(searcher, text_query, self.schema, "body")
+            gen.set_max_num_chars(self.settings.snippet_chars)
+        hits: list[PassageHit] = []
+        for iid, (score, _addr) in ranked:
+            doc = docs[iid]
+            body = doc.get_first("body") or ""
+            page = doc.get_first("page") or None
+            snippet, html, ranges = "", "", []
+            if snippets:
+                if gen is not None and body:
+                    sn = gen.snippet_from_doc(doc)
+                    snippet = sn.fragment()
+                    if sn.highlighted():
+                        html = sn.to_html()
+                        base = sn.fragment_range().start
+                        ranges = [(r.start - base, r.end - base) for r in sn.highlighted()]
+                if not snippet and body:
+                    snippet = _lead(body, self.settings.snippet_chars)
+                if not html:
+                    html = _escape(snippet)
+            hits.append(PassageHit(iid, float(score), int(doc.get_first("ord") or 0), page, snippet, html, ranges))
+        return LexicalResult(hits, total, fuzzy, (time.perf_counter() - t0) * 1000)
+
+
+def _lead(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= n:
+        return text
+    cut = text.rfind(" ", 0, n)
+    return text[: cut if cut > n // 2 else n] + "…"
+
+
+def _escape(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,185 @@
+"""The search query language.
+
+```
+quarterly "budget review"        words (any may match, ranked by BM25) and a quoted phrase (must match)
++budget  -draft  NOT draft       required word, excluded word
+budget OR forecast               either (the default between words); AND makes both sides required
+budg*                            prefix
+title:budget  body:x  path:x     restrict a word or phrase to one field
+type:pdf  ext:docx  in:~/Work    filters: type, extension, folder
+after:2025-01-01 before:2025-07  modified date range (YYYY, YYYY-MM or YYYY-MM-DD)
+author:smith  source:Documents   author, source name
+larger:10mb  smaller:500kb       file size
+```
+Typos are tolerated: a word that occurs nowhere in the index is matched within an edit distance of 1 (2 for words of
+8 letters or more).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from spyglass.core.errors import QuerySyntaxError
+
+MUST, SHOULD, MUST_NOT = "must", "should", "must_not"
+TEXT_FIELDS = {"title", "body", "path"}
+FILTER_FIELDS = {"type", "ext", "in", "folder", "after", "before", "author", "source", "larger", "smaller"}
+
+
+@dataclass
+class Clause:
+    occur: str
+    kind: str  # term | phrase | prefix
+    text: str
+    field: str | None = None
+
+
+@dataclass
+class Filters:
+    types: list[str] = field(default_factory=list)
+    exts: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    after: float | None = None  # unix seconds, inclusive
+    before: float | None = None  # unix seconds, exclusive
+    authors: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    min_size: int | None = None
+    max_size: int | None = None
+
+    def merge(self, other: Filters) -> Filters:
+        return Filters(
+            types=self.types + other.types,
+            exts=self.exts + other.exts,
+            folders=self.folders + other.folders,
+            after=max(filter(None, [self.after, other.after]), default=None),
+            before=min(filter(None, [self.before, other.before]), default=None),
+            authors=self.authors + other.authors,
+            sources=self.sources + other.sources,
+            min_size=max(filter(lambda x: x is not None, [self.min_size, other.min_size]), default=None),
+            max_size=min(filter(lambda x: x is not None, [self.max_size, other.max_size]), default=None),
+        )
+
+    def empty(self) -> bool:
+        return self == Filters()
+
+
+@dataclass
+class ParsedQuery:
+    clauses: list[Clause]
+    filters: Filters
+
+    @property
+    def positive(self) -> list[Clause]:
+        return [c for c in self.clauses if c.occur != MUST_NOT]
+
+
+_TOKEN = re.compile(r'(?P<sign>[+-])?(?:(?P<field>[A-Za-z]+):)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
+
+
+def parse_date(value: str, end: bool = False) -> float:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (UTC). With ``end``, the first instant after that period."""
+    value = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}", value):
+            d = datetime(int(value), 1, 1, tzinfo=timezone.utc)
+            return (d.replace(year=d.year + 1) if end else d).timestamp()
+        if re.fullmatch(r"\d{4}-\d{1,2}", value):
+            y, m = map(int, value.split("-"))
+            d = datetime(y, m, 1, tzinfo=timezone.utc)
+            if end:
+                d = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=timezone.utc)
+            return d.timestamp()
+        d = datetime.fromisoformat(value)
+        if d.tzinfo is None:
+            d = d.replace(tzinfo=timezone.utc)
+        if end and re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value):
+            d += timedelta(days=1)
+        return d.timestamp()
+    except ValueError:
+        raise QuerySyntaxError(f"not a date: {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
+
+
+_SIZE = re.compile(r"(?i)^(\d+(?:\.\d+)?)\s*(b|k|kb|m|mb|g|gb)?$")
+
+
+def parse_size(value: str) -> int:
+    m = _SIZE.match(value.strip())
+    if not m:
+        raise QuerySyntaxError(f"not a size: {value!r} (examples: 500kb, 10mb, 1gb)")
+    n = float(m.group(1))
+    unit = (m.group(2) or "b").lower()[0]
+    return int(n * {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+
+
+def normalize_folder(value: str) -> str:
+    return os.path.abspath(os.path.expanduser(value)).rstrip("/") or "/"
+
+
+def apply_filter(filters: Filters, name: str, value: str) -> None:
+    if not value:
+        raise QuerySyntaxError(f"{name}: needs a value")
+    if name == "type":
+        filters.types.extend(v.lower() for v in value.split(","))
+    elif name == "ext":
+        filters.exts.extend(v.lower().lstrip(".") for v in value.split(","))
+    elif name in ("in", "folder"):
+        filters.folders.append(normalize_folder(value))
+    elif name == "after":
+        filters.after = parse_date(value)
+    elif name == "before":
+        filters.before = parse_date(value)
+    elif name == "author":
+        filters.authors.append(value)
+    elif name == "source":
+        filters.sources.append(value)
+    elif name == "larger":
+        filters.min_size = parse_size(value)
+    elif name == "smaller":
+        filters.max_size = parse_size(value)
+
+
+def parse(query: str) -> ParsedQuery:
+    clauses: list[Clause] = []
+    filters = Filters()
+    pending_not = False
+    pending_and = False
+    for m in _TOKEN.finditer(query):
+        sign, fld, phrase, word = m.group("sign"), m.group("field"), m.group("phrase"), m.group("word")
+        fld = fld.lower() if fld else None
+        if word in ("AND", "OR", "NOT") and not sign and not fld:
+            if word == "NOT":
+                pending_not = True
+            elif word == "AND":
+                pending_and = True
+                if clauses and clauses[-1].occur == SHOULD:
+                    clauses[-1].occur = MUST
+            continue
+        if fld in FILTER_FIELDS:
+            apply_filter(filters, fld, phrase if phrase is not None else (word or ""))
+            continue
+        if fld and fld not in TEXT_FIELDS:
+            # not a field we know (a URL, a time like 10:30): search the text as typed
+            word = f"{fld}:{word}" if word is not None else None
+            phrase = f"{fld} {phrase}" if phrase is not None else None
+            fld = None
+        occur = SHOULD
+        if phrase is not None:
+            occur = MUST
+        if sign == "+" or pending_and:
+            occur = MUST
+        if sign == "-" or pending_not:
+            occur = MUST_NOT
+        pending_not = pending_and = False
+        if phrase is not None:
+            if phrase.strip():
+                clauses.append(Clause(occur, "phrase", phrase.strip(), fld))
+            continue
+        assert word is not None
+        if word.endswith("*") and len(word.rstrip("*")) >= 1:
+            clauses.append(Clause(occur, "prefix", word.rstrip("*"), fld))
+        else:
+            clauses.append(Clause(occur, "term", word, fld))
+    return ParsedQuery(clauses, filters)

@@ -1,0 +1,1 @@
+"""Connectors: walk a source and yield what it holds, with metadata and access principals."""
