@@ -39,7 +39,7 @@ def extract_epub(blob: Blob, ctx: Context) -> Extracted:
     n = 0
     for item_id, _linear in book.spine:
         item = book.get_item_with_id(item_id)
-        if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT:
+        if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or isinstance(item, epub.EpubNav):
             continue
         try:
             tree = lxml_html.fromstring(item.get_content())

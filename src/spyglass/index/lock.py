@@ -15,7 +15,12 @@ class WriteLock:
         self.fd: int | None = None
 
     def acquire(self, wait: bool = False) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except PermissionError:
+            from spyglass.core.errors import SpyglassError
+
+            raise SpyglassError(f"cannot write to the data directory {self.path.parent}: permission denied") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create or update the project's virtual environment (.venv) with Spyglass and its pinned dependencies.
+# Idempotent: does nothing when pyproject.toml and constraints.txt have not changed since the last run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+EXTRAS=${SPYGLASS_EXTRAS:-test}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "Spyglass needs Python 3.11 or newer (found $("$PY" --version))" >&2; exit 1
+fi
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=".venv/.spyglass-installed"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)-$EXTRAS"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "Installing Spyglass and its dependencies into .venv ..." >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
+  .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[$EXTRAS]" 2>&1 \
+    | grep -v '^WARNING: Location' >&2 || true
+  .venv/bin/python -c 'import spyglass, tantivy' || { echo "installation failed" >&2; exit 1; }
+  echo "$want" > "$stamp"
+fi
