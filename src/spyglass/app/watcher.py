@@ -58,8 +58,10 @@ def watch(
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.event_type in ("opened", "closed_no_write"):
-                    return
+                if event.event_type in ("opened", "closed_no_write") or (
+                    event.is_directory and event.event_type == "modified"
+                ):
+                    return  # a folder's mtime changes with every file in it; the file events carry the news
                 for p in (event.src_path, getattr(event, "dest_path", "")):
                     if not p:
                         continue

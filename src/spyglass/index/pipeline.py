@@ -139,6 +139,7 @@ class Indexer:
                     except FileNotFoundError:
                         pass
             states.update(self._states_under(source, p))
+        entries = list({e.raw: e for e in entries}.values())  # a file can arrive by its own event and its folder's
         seen = {e.raw for e in entries}
         missing = {raw: st for raw, st in states.items() if raw not in seen and not os.path.lexists(os.fsdecode(raw))}
         self._process(source, entries, states, missing, stats, retry_failed=False)

@@ -65,11 +65,11 @@ class LexicalRetriever:
         if (
             self.settings.typo_tolerance
             and c.occur != MUST_NOT
-            and len(c.text) >= 4
+            and len(c.text) >= 5
             and c.text.isalpha()
             and all(searcher.doc_freq(f, tok) == 0 for f, _ in fields)
         ):
-            distance = 1 if len(c.text) < 8 else 2
+            distance = 1 if len(c.text) < 9 else 2
             fuzzy.append(c.text)
             qs = [tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(schema, f, tok, distance=distance), b)
                   for f, b in fields]

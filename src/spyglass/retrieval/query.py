@@ -11,8 +11,8 @@ after:2025-01-01 before:2025-07  modified date range (YYYY, YYYY-MM or YYYY-MM-D
 author:smith  source:Documents   author, source name
 larger:10mb  smaller:500kb       file size
 ```
-Typos are tolerated: a word that occurs nowhere in the index is matched within an edit distance of 1 (2 for words of
-8 letters or more).
+Typos are tolerated: a word of 5 letters or more that occurs nowhere in the index is matched within an edit distance
+of 1 (2 for words of 9 letters or more).
 """
 
 from __future__ import annotations
