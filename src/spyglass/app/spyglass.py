@@ -15,7 +15,9 @@ from spyglass.core.types import Hit, SearchResult
 from spyglass.index.catalog import Source
 from spyglass.index.pipeline import Indexer, RunStats
 from spyglass.index.store import DataDir
-from spyglass.retrieval.query import Filters, parse
+from spyglass.retrieval.query import Filters, apply_filter, parse
+
+__all__ = ["Spyglass", "Filters", "apply_filter"]
 
 
 class Spyglass:

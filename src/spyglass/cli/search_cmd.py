@@ -34,7 +34,7 @@ def search(
     json_: bool = JsonOpt,
 ) -> None:
     """Search the index. Results are documents, each with its best passage's snippet."""
-    from spyglass.retrieval.query import Filters, apply_filter
+    from spyglass.app.spyglass import Filters, apply_filter
 
     def body() -> None:
         f = Filters()
