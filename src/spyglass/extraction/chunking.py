@@ -7,48 +7,63 @@ boundaries. Offsets are character positions in ``Extracted.text`` (segments join
 
 from __future__ import annotations
 
+import functools
 import re
 
 from spyglass.core.types import Chunk, Segment
 
 _PARA = re.compile(r"\n\s*\n")
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
-_WORD = re.compile(r"\S+")
+
+
+@functools.lru_cache(maxsize=8)
+def _words_run(n: int) -> re.Pattern[str]:
+    """Matches up to ``n`` words (and the space after all but the last) from a position, in one C-level scan."""
+    return re.compile(r"\S+(?:\s+\S+){0,%d}" % (n - 1))
+
+
+def _cut_words(text: str, base: int, max_words: int) -> list[tuple[int, int, int]]:
+    out = []
+    pat = _words_run(max_words)
+    pos = 0
+    while True:
+        m = pat.search(text, pos)
+        if m is None:
+            return out
+        out.append((base + m.start(), base + m.end(), len(m.group().split())))
+        pos = m.end()
+
+
+def _split_long(para: str, base: int, max_words: int) -> list[tuple[int, int, int]]:
+    out: list[tuple[int, int, int]] = []
+    start = 0
+    for b in [m.start() for m in _SENT.finditer(para)] + [len(para)]:
+        sent = para[start:b]
+        n = len(sent.split())
+        if n <= max_words:
+            if n:
+                out.append((base + start, base + b, n))
+        else:  # a run-on "sentence" (tables, logs): cut at word boundaries
+            out.extend(_cut_words(sent, base + start, max_words))
+        start = b
+    return out
 
 
 def _pieces(text: str, base: int, max_words: int) -> list[tuple[int, int, int]]:
     """(start, end, words) spans of ``text`` (offsets shifted by ``base``) each within ``max_words``."""
     spans: list[tuple[int, int, int]] = []
     pos = 0
-    for m in list(_PARA.finditer(text)) + [None]:
+    for m in [*_PARA.finditer(text), None]:
         end = m.start() if m else len(text)
         para = text[pos:end]
-        if para.strip():
-            words = len(_WORD.findall(para))
-            if words <= max_words:
-                spans.append((base + pos, base + end, words))
+        n = len(para.split())
+        if n:
+            if n <= max_words:
+                spans.append((base + pos, base + end, n))
             else:
                 spans.extend(_split_long(para, base + pos, max_words))
         pos = m.end() if m else len(text)
     return spans
-
-
-def _split_long(para: str, base: int, max_words: int) -> list[tuple[int, int, int]]:
-    out: list[tuple[int, int, int]] = []
-    sent_start = 0
-    bounds = [m.start() for m in _SENT.finditer(para)] + [len(para)]
-    for b in bounds:
-        sent = para[sent_start:b]
-        n = len(_WORD.findall(sent))
-        if n <= max_words:
-            out.append((base + sent_start, base + b, n))
-        else:  # a run-on "sentence" (tables, logs): cut at word boundaries
-            words = list(_WORD.finditer(sent))
-            for i in range(0, len(words), max_words):
-                group = words[i : i + max_words]
-                out.append((base + sent_start + group[0].start(), base + sent_start + group[-1].end(), len(group)))
-        sent_start = b
-    return out
 
 
 def chunk_segments(segments: list[Segment], max_words: int = 300) -> list[Chunk]:
@@ -56,24 +71,23 @@ def chunk_segments(segments: list[Segment], max_words: int = 300) -> list[Chunk]
     full_pos = 0
     for seg in segments:
         text = seg.text
-        spans = _pieces(text, full_pos, max_words)
-        cur: list[tuple[int, int, int]] = []
+        cur_start = cur_end = -1
         count = 0
 
         def flush() -> None:
-            nonlocal cur, count
-            if cur:
-                start, end = cur[0][0], cur[-1][1]
-                body = text[start - full_pos : end - full_pos].strip()
+            if cur_start >= 0:
+                body = text[cur_start - full_pos : cur_end - full_pos].strip()
                 if body:
-                    chunks.append(Chunk(len(chunks), body, seg.page, start, end, seg.label))
-            cur, count = [], 0
+                    chunks.append(Chunk(len(chunks), body, seg.page, cur_start, cur_end, seg.label))
 
-        for span in spans:
-            if cur and count + span[2] > max_words:
+        for start, end, n in _pieces(text, full_pos, max_words):
+            if cur_start >= 0 and count + n > max_words:
                 flush()
-            cur.append(span)
-            count += span[2]
+                cur_start, count = -1, 0
+            if cur_start < 0:
+                cur_start = start
+            cur_end = end
+            count += n
         flush()
         full_pos += len(text) + 2  # the "\n\n" that joins segments
     return chunks

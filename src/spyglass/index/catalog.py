@@ -5,6 +5,7 @@ indexes should contain: those are rebuilt from it without re-reading any file.""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -304,7 +305,7 @@ class Catalog:
 
 
 def _file_uri(path: str) -> str:
-    from pathlib import PurePosixPath
+    """``file://`` URI of a path; undecodable bytes of the name are percent-encoded as they are."""
     from urllib.parse import quote
 
-    return "file://" + quote(str(PurePosixPath(path)), safe="/", errors="surrogateescape")
+    return "file://" + quote(os.fsencode(path), safe="/")
