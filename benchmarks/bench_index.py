@@ -86,21 +86,28 @@ def folder_bytes(folder: Path) -> int:
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes, summed over the process tree) of a command."""
+    import tempfile
+
+    errf = tempfile.TemporaryFile()
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errf)
     proc = psutil.Process(p.pid)
-    peak = 0
+    peak = peak_anon = 0
     while p.poll() is None:
         try:
             procs = [proc, *proc.children(recursive=True)]
-            peak = max(peak, sum(x.memory_info().rss for x in procs if x.is_running()))
+            infos = [x.memory_info() for x in procs if x.is_running()]
+            peak = max(peak, sum(i.rss for i in infos))
+            # resident memory minus file-backed pages (mmap'd index segments the kernel can drop at will)
+            peak_anon = max(peak_anon, sum(i.rss - i.shared for i in infos))
         except psutil.Error:
             pass
         time.sleep(0.1)
     wall = time.perf_counter() - t0
     if p.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed: {p.stderr.read().decode()[-2000:]}")
-    return wall, peak
+        errf.seek(0)
+        raise SystemExit(f"{cmd[0]} failed: {errf.read().decode(errors='replace')[-2000:]}")
+    return wall, peak, peak_anon
 
 
 def dir_size(p: Path) -> int:
@@ -130,11 +137,11 @@ def bench_spyglass(folder: Path, label: str, queries: list[str]) -> dict:
         shutil.rmtree(home)
     n = sum(1 for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     mb = folder_bytes(folder) / 1e6
-    wall, peak = run_measured([str(ROOT / ".venv/bin/spyglass"), "index", str(folder), "--home", str(home)])
+    wall, peak, anon = run_measured([str(ROOT / ".venv/bin/spyglass"), "index", str(folder), "--home", str(home)])
     lat = query_latency(home, queries)
     return {"system": "spyglass", "corpus": label, "docs": n, "MB": round(mb, 1), "seconds": round(wall, 1),
             "docs_per_s": round(n / wall), "MB_per_s": round(mb / wall, 2), "peak_rss_MB": round(peak / 1e6),
-            "index_MB": round(dir_size(home) / 1e6, 1), **lat}
+            "peak_anon_MB": round(anon / 1e6), "index_MB": round(dir_size(home) / 1e6, 1), **lat}
 
 
 def bench_recoll(folder: Path) -> dict:
@@ -146,9 +153,10 @@ def bench_recoll(folder: Path) -> dict:
     conf.mkdir(parents=True)
     (conf / "recoll.conf").write_text(f"topdirs = {folder}\n")
     n = sum(1 for p in folder.iterdir() if p.is_file())
-    wall, peak = run_measured(["recollindex", "-c", str(conf)])
+    wall, peak, anon = run_measured(["recollindex", "-c", str(conf)])
     return {"system": "recoll", "corpus": folder.name, "docs": n, "seconds": round(wall, 1),
-            "docs_per_s": round(n / wall), "peak_rss_MB": round(peak / 1e6), "index_MB": round(dir_size(conf) / 1e6, 1)}
+            "docs_per_s": round(n / wall), "peak_rss_MB": round(peak / 1e6),
+            "peak_anon_MB": round(anon / 1e6), "index_MB": round(dir_size(conf) / 1e6, 1)}
 
 
 def scifact_queries() -> list[str]:

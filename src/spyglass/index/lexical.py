@@ -1,5 +1,6 @@
 """The lexical index: tantivy, one document per passage.
 
+``iid`` (the item id as an integer) is a fast field, so passages are grouped into documents without loading them.
 Fields: ``title``, ``path`` and ``body`` are analysed with the same English analyser (simple tokenizer, lower-case,
 ASCII folding, Snowball English stemmer), so a query is analysed once and searched in all three with BM25 and per-field
 boosts. ``type``, ``ext``, ``source``, ``folder`` (every ancestor folder) and ``acl`` (principals) are raw terms for
@@ -18,7 +19,7 @@ import tantivy
 
 from spyglass.index.catalog import ItemRow
 
-LEX_SCHEMA = 1
+LEX_SCHEMA = 2
 ANALYZER = "spyglass_en"
 TEXT_FIELDS = ("title", "path", "body")
 
@@ -36,9 +37,9 @@ def analyzer() -> tantivy.TextAnalyzer:
 
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
-    sb.add_text_field("item_id", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
-    sb.add_unsigned_field("ord", stored=True)
-    sb.add_unsigned_field("page", stored=True)
+    sb.add_unsigned_field("iid", indexed=True, fast=True)  # the item id (16 hex digits) as an integer
+    sb.add_unsigned_field("ord", stored=True, fast=True)
+    sb.add_unsigned_field("page", stored=True, fast=True)
     sb.add_text_field("title", tokenizer_name=ANALYZER, index_option="position")
     sb.add_text_field("path", tokenizer_name=ANALYZER, index_option="position")
     sb.add_text_field("body", stored=True, tokenizer_name=ANALYZER, index_option="position")
@@ -85,13 +86,14 @@ class LexicalIndex:
         return self._writer
 
     def remove(self, iid: str) -> None:
-        self.writer().delete_documents_by_term("item_id", iid)
+        self.writer().delete_documents_by_query(tantivy.Query.term_query(self.schema, "iid", int(iid, 16)))
 
     def put(self, item: ItemRow, ext: str) -> int:
         """Replace an item's passages. Failed and metadata-only items get one passage with no body, so they stay
         findable by name and path."""
         w = self.writer()
-        w.delete_documents_by_term("item_id", item.id)
+        key = int(item.id, 16)
+        w.delete_documents_by_query(tantivy.Query.term_query(self.schema, "iid", key))
         title = item.title or item.name
         if item.title and item.title != item.name:
             title = f"{item.title}\n{item.name}"
@@ -101,7 +103,7 @@ class LexicalIndex:
         chunks = item.chunks or [None]
         for c in chunks:
             doc = tantivy.Document()
-            doc.add_text("item_id", item.id)
+            doc.add_unsigned("iid", key)
             doc.add_text("title", title)
             doc.add_text("path", item.path)
             doc.add_text("type", item.type)

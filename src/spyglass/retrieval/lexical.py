@@ -118,29 +118,27 @@ class LexicalRetriever:
         fetch = max(want * 3, 30)
         while True:
             res = searcher.search(query, fetch, count=True)
+            keys = searcher.fast_field_values("iid", [a for _, a in res.hits]) if res.hits else []
             groups: dict[str, tuple[float, tantivy.DocAddress]] = {}
-            docs: dict[str, tantivy.Document] = {}
-            for score, addr in res.hits:
-                doc = searcher.doc(addr)
-                iid = doc.get_first("item_id")
+            for (score, addr), key in zip(res.hits, keys):
+                iid = f"{key:016x}"
                 if iid not in groups:
                     groups[iid] = (score, addr)
-                    docs[iid] = doc
             if len(groups) >= want or len(res.hits) >= res.count or fetch >= 50_000:
                 break
             fetch *= 4
         if res.count <= len(res.hits):
             total = len(groups)
         else:
-            total = max(len(groups), int(round(searcher.cardinality(query, "item_id"))))
+            total = max(len(groups), int(round(searcher.cardinality(query, "iid"))))
         ranked = list(groups.items())[offset:want]
         gen = None
         if snippets and text_query is not None:
             gen = tantivy.SnippetGenerator.create(searcher, text_query, self.schema, "body")
             gen.set_max_num_chars(self.settings.snippet_chars)
         hits: list[PassageHit] = []
-        for iid, (score, _addr) in ranked:
-            doc = docs[iid]
+        for iid, (score, addr) in ranked:
+            doc = searcher.doc(addr)
             body = doc.get_first("body") or ""
             page = doc.get_first("page") or None
             snippet, html, ranges = "", "", []
