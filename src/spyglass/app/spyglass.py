@@ -25,6 +25,8 @@ class Spyglass:
         self.home = Path(home).expanduser().resolve() if home else default_home()
         self.config = config if config is not None else load_config(self.home / "config.toml")
         self._reader: DataDir | None = None
+        self._embedder = None
+        self._dense_cache = None
 
     # -- writing ----------------------------------------------------------------------------------------------
     def open_writer(self) -> DataDir:
@@ -45,10 +47,19 @@ class Spyglass:
                     raise SpyglassError("nothing to index: give a folder, e.g. `spyglass index ~/Documents`")
                 for src in sources:
                     total.merge(indexer.index_source(src, retry_failed=retry_failed))
+                indexer.close()
+                if self.config.embedding.enabled:
+                    self.embed_pending(data, progress)
             finally:
                 indexer.close()
                 data.catalog.finish_run(run, total.as_dict())
             return total
+
+    def embed_pending(self, data: DataDir, progress: Progress | None = None) -> dict[str, Any]:
+        """Embed every passage not yet in the vector index (after the keyword index is committed)."""
+        from spyglass.index.embedding import sync_vectors
+
+        return sync_vectors(data, self.embedder(), self.config.embedding.exact_max, progress)
 
     def remove_source(self, root: str) -> int:
         with self.open_writer() as data:
@@ -65,6 +76,7 @@ class Spyglass:
         return self._reader
 
     def close(self) -> None:
+        self._dense_cache = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -85,9 +97,12 @@ class Spyglass:
         return self.reader().catalog.sources()
 
     def search(self, query: str, limit: int | None = None, offset: int = 0, filters: Filters | None = None,
-               as_user: str | None = None, principals: list[str] | None = None) -> SearchResult:
-        """Keyword search. ``as_user`` (or explicit ``principals``) restricts results to what that caller may read;
-        the restriction is part of the index query."""
+               as_user: str | None = None, principals: list[str] | None = None, mode: str | None = None,
+               fusion: str | None = None, snippets: bool = True) -> SearchResult:
+        """Search. ``mode``: keyword, semantic or hybrid (default: hybrid when the index has vectors, else keyword).
+        ``as_user`` (or explicit ``principals``) restricts results to what that caller may read; the restriction is
+        part of each index query."""
+        from spyglass.retrieval.hybrid import MODES, HybridSettings, run_search
         from spyglass.retrieval.lexical import LexicalRetriever
 
         data = self.reader()
@@ -97,11 +112,20 @@ class Spyglass:
         if as_user is not None:
             principals = self.principals_for(as_user)
         limit = limit or self.config.search.default_limit
-        source_ids = {s.name: str(s.id) for s in data.catalog.sources()}
-        source_ids.update({s.root: str(s.id) for s in data.catalog.sources()})
-        retriever = LexicalRetriever(data.lexical, self.config.search)
+        mode = mode or self.config.search.mode
+        if mode not in MODES:
+            raise SpyglassError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+        sources = data.catalog.sources()
+        source_ids = {s.name: str(s.id) for s in sources} | {s.root: str(s.id) for s in sources}
+        lexical = LexicalRetriever(data.lexical, self.config.search)
+        dense = self._dense(required=mode == "semantic") if mode != "keyword" else None
+        if dense is None:
+            mode = "keyword"
+        hs = HybridSettings(fusion=fusion or self.config.search.fusion, depth=self.config.search.fusion_depth,
+                            rrf_k=self.config.search.rrf_k, alpha=self.config.search.alpha)
         t0 = time.perf_counter()
-        res = retriever.search(parsed, limit=limit, offset=offset, principals=principals, source_ids=source_ids)
+        res = run_search(mode, parsed, query, lexical, dense, data.catalog, limit=limit, offset=offset,
+                         principals=principals, source_ids=source_ids, settings=hs, snippets=snippets)
         items = data.catalog.items([h.item_id for h in res.hits])
         hits: list[Hit] = []
         for h in res.hits:
@@ -111,7 +135,7 @@ class Spyglass:
             hits.append(
                 Hit(
                     id=h.item_id,
-                    score=round(h.score, 4),
+                    score=round(h.score, 6),
                     path=it["path"],
                     title=it["title"] or it["name"],
                     type=it["type"],
@@ -124,11 +148,45 @@ class Spyglass:
                     source=str(it["source_id"]),
                     parent_id=it["parent_id"],
                     extra={"name": it["name"], "author": it["author"], "size": it["size"],
-                           "highlights": h.highlights, "status": it["status"]},
+                           "highlights": h.highlights, "status": it["status"], "ranks": h.ranks},
                 )
             )
         return SearchResult(query=query, total=res.total, hits=hits, took_ms=(time.perf_counter() - t0) * 1000,
-                            corrected={w: "~" for w in res.fuzzy})
+                            corrected={w: "~" for w in res.fuzzy}, mode=mode)
+
+    def embedder(self):
+        if self._embedder is None:
+            from spyglass.models.factory import make_embedder
+
+            self._embedder = make_embedder(self.config.embedding)
+        return self._embedder
+
+    def _dense(self, required: bool = False):
+        """The semantic retriever, or None when semantic search is off or the index has no vectors yet."""
+        if self._dense_cache is not None:
+            return self._dense_cache
+        from spyglass.index.embedding import open_vectors
+        from spyglass.retrieval.dense import DenseRetriever
+
+        if not self.config.embedding.enabled:
+            if required:
+                raise SpyglassError("semantic search is disabled ([embedding] enabled = false)")
+            return None
+        data = self.reader()
+        vec = (data.manifest.get("vectors") or {})
+        if not vec:
+            if required:
+                raise SpyglassError("no embeddings yet: run `spyglass index` to build them")
+            return None
+        emb = self.embedder()
+        vectors = open_vectors(data, emb.model_id, int(vec.get("dim", 0)) or emb.dim, self.config.embedding.exact_max,
+                               write=False)
+        if vectors is None:
+            if required:
+                raise SpyglassError("the embeddings were made by another model: run `spyglass index` to rebuild them")
+            return None
+        self._dense_cache = DenseRetriever(data.catalog, vectors, emb)
+        return self._dense_cache
 
     def status(self) -> dict[str, Any]:
         from spyglass.app.status import collect_status

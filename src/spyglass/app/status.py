@@ -33,6 +33,17 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         for s in data.catalog.sources()
         if "(removed" not in s.root
     ]
+    emb_docs, emb_passages = data.catalog.emb_pending()
+    with_text = db.execute("SELECT count(*), coalesce(sum(n_chunks), 0) FROM items "
+                           "WHERE status = 'ok' AND n_chunks > 0").fetchone()
+    vec = data.manifest.get("vectors") or {}
+    semantic = {
+        "model": vec.get("model"),
+        "embedded_passages": db.execute("SELECT count(*) FROM embeddings").fetchone()[0],
+        "pending_documents": emb_docs if vec else with_text[0],
+        "pending_passages": emb_passages if vec else with_text[1],
+        "coverage": round(1 - (emb_passages / with_text[1]), 4) if vec and with_text[1] else (1.0 if vec else 0.0),
+    }
     sizes = data.size_bytes()
     return {
         "home": str(data.home),
@@ -41,6 +52,7 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         "by_type": dict(sorted(by_type.items())),
         "passages": passages,
         "pending_lexical": pending,
+        "semantic": semantic,
         "failures": failures,
         "failure_reasons": reasons,
         "sources": sources,

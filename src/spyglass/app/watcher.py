@@ -43,6 +43,8 @@ def watch(
             stats = indexer.index_source(src)
             if on_change:
                 on_change(stats)
+        if sg.config.embedding.enabled:
+            sg.embed_pending(data)
 
         lock = threading.Lock()
         pending: dict[int, set[str]] = {}
@@ -102,6 +104,8 @@ def watch(
                     stats = indexer.apply_paths(src, changed)
                     if on_change:
                         on_change(stats)
+                if sg.config.embedding.enabled:
+                    sg.embed_pending(data)  # keyword search already sees the change; vectors follow
         finally:
             observer.stop()
             observer.join(5)

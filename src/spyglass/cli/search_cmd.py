@@ -30,6 +30,9 @@ def search(
     limit: int = typer.Option(10, "--limit", "-n", min=1, max=1000, help="Results per page."),
     offset: int = typer.Option(0, "--offset", min=0, help="Skip this many results (paging)."),
     as_user: Optional[str] = typer.Option(None, "--as-user", help="Only what this user may read."),
+    mode: Optional[str] = typer.Option(None, "--mode", "-m",
+                                       help="keyword, semantic or hybrid [default: hybrid once embeddings exist]"),
+    fusion: Optional[str] = typer.Option(None, "--fusion", help="Hybrid fusion: rrf or normalized."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
@@ -51,10 +54,11 @@ def search(
             if value:
                 apply_filter(f, name, value)
         sg = _sg(home)
-        res = sg.search(query, limit=limit, offset=offset, filters=f, as_user=as_user)
+        res = sg.search(query, limit=limit, offset=offset, filters=f, as_user=as_user, mode=mode, fusion=fusion)
         if json_:
             print_json({
                 "query": res.query,
+                "mode": res.mode,
                 "total": res.total,
                 "took_ms": round(res.took_ms, 2),
                 "fuzzy": sorted(res.corrected),
@@ -78,7 +82,7 @@ def search(
             return
         shown = f"{offset + 1}–{offset + len(res.hits)} of " if res.hits else ""
         out.print(f"[bold]{shown}{res.total}[/bold] result{'s' if res.total != 1 else ''} for "
-                  f"[cyan]{_esc(query)}[/cyan] [dim]({res.took_ms:.1f} ms)[/dim]")
+                  f"[cyan]{_esc(query)}[/cyan] [dim]({res.mode}, {res.took_ms:.1f} ms)[/dim]")
         if res.corrected:
             out.print(f"[dim]approximate matches for: {', '.join(sorted(res.corrected))}[/dim]")
         for n, h in enumerate(res.hits, start=offset + 1):

@@ -32,6 +32,13 @@ def status(
         if st["pending_lexical"]:
             out.print(f"[yellow]{st['pending_lexical']} documents not yet in the keyword index "
                       "(run `spyglass index` to finish)[/yellow]")
+        sem = st["semantic"]
+        if sem["model"]:
+            out.print(f"Semantic search: {sem['coverage']:.0%} of passages embedded ({sem['embedded_passages']}) "
+                      f"with {sem['model']}" + (f", {sem['pending_passages']} pending (run `spyglass index`)"
+                                                if sem["pending_passages"] else ""))
+        else:
+            out.print("Semantic search: no embeddings yet (keyword search only)")
         out.print("\n[bold]By type[/bold]")
         for typ, counts in st["by_type"].items():
             total = sum(counts.values())

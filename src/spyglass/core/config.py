@@ -49,6 +49,27 @@ class SearchSettings:
     typo_tolerance: bool = True
     snippet_chars: int = 200
     default_limit: int = 10
+    mode: str = "hybrid"  # keyword | semantic | hybrid
+    fusion: str = "rrf"  # rrf | normalized
+    fusion_depth: int = 100  # documents taken from each retriever before fusing
+    rrf_k: float = 60.0
+    alpha: float = 0.5  # weight of the semantic scores in normalized fusion
+
+
+@dataclass
+class EmbeddingSettings:
+    """The embedding model slot: the packaged MiniLM by default, any BERT-style ONNX file, or an endpoint."""
+
+    enabled: bool = True
+    model: str = "minilm-l6-int8"  # or a path to a BERT-style ONNX file
+    tokenizer: str = ""  # tokenizer.json for a model file (default: beside it)
+    endpoint: str = ""  # an OpenAI-compatible /v1/embeddings URL instead of a local model
+    endpoint_model: str = ""
+    api_key_env: str = ""  # name of the environment variable holding the endpoint's key
+    batch_size: int = 32
+    max_length: int = 256
+    threads: int = 0  # onnxruntime threads; 0 = number of CPU cores
+    exact_max: int = 200000  # exact search up to this many vectors, HNSW beyond
 
 
 @dataclass
@@ -65,6 +86,7 @@ class Config:
     index: IndexSettings = field(default_factory=IndexSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     users: dict[str, UserSettings] = field(default_factory=dict)
 
     @property
@@ -72,7 +94,12 @@ class Config:
         return self.index.workers or max(1, os.cpu_count() or 1)
 
 
-SECTIONS: dict[str, type] = {"index": IndexSettings, "limits": LimitSettings, "search": SearchSettings}
+SECTIONS: dict[str, type] = {
+    "index": IndexSettings,
+    "limits": LimitSettings,
+    "search": SearchSettings,
+    "embedding": EmbeddingSettings,
+}
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
@@ -148,6 +175,11 @@ CONFIG_TEMPLATE = """\
 [search]
 # title_boost = 2.0
 # typo_tolerance = true
+
+[embedding]
+# enabled = true         # semantic search; false = keyword only
+# model = "minilm-l6-int8"   # or a path to a BERT-style ONNX file (tokenizer.json beside it)
+# endpoint = ""          # or an OpenAI-compatible embeddings URL
 
 # Users for `spyglass search --as-user NAME`:
 # [users.alice]

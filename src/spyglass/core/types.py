@@ -91,3 +91,4 @@ class SearchResult:
     hits: list[Hit]
     took_ms: float = 0.0
     corrected: dict[str, str] = field(default_factory=dict)  # typo-tolerant rewrites: term -> used term
+    mode: str = "keyword"

@@ -17,7 +17,7 @@ from typing import Any
 from spyglass.core.ids import item_id
 from spyglass.core.types import Chunk
 
-CATALOG_SCHEMA = 1
+CATALOG_SCHEMA = 2
 
 
 @dataclass(slots=True)
@@ -65,8 +65,22 @@ class Catalog:
             self.db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('catalog_schema', ?)", (str(CATALOG_SCHEMA),)
             )
+            self._migrate()
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=30000")
+
+    def _migrate(self) -> None:
+        version = int(self.get_meta("catalog_schema") or CATALOG_SCHEMA)
+        if version > CATALOG_SCHEMA:
+            from spyglass.core.errors import IndexFormatError
+
+            raise IndexFormatError(f"{self.path} was written by a newer Spyglass (catalog schema {version})")
+        if version < 2:  # 1 -> 2: semantic search (embeddings table comes from schema.sql)
+            cols = {r[1] for r in self.db.execute("PRAGMA table_info(items)")}
+            if "emb_dirty" not in cols:
+                self.db.execute("ALTER TABLE items ADD COLUMN emb_dirty INTEGER NOT NULL DEFAULT 1")
+        self.db.execute("CREATE INDEX IF NOT EXISTS items_emb_dirty ON items(emb_dirty) WHERE emb_dirty = 1")
+        self.set_meta("catalog_schema", str(CATALOG_SCHEMA))
 
     def close(self) -> None:
         self.db.close()
@@ -111,7 +125,7 @@ class Catalog:
     def remove_source(self, source_id: int) -> int:
         """Tombstone every item of a source (the lexical sync removes them), then forget the source."""
         n = self.db.execute(
-            "UPDATE items SET status = 'deleted', lex_dirty = 1 WHERE source_id = ?", (source_id,)
+            "UPDATE items SET status = 'deleted', lex_dirty = 1, emb_dirty = 1 WHERE source_id = ?", (source_id,)
         ).rowcount
         self.db.execute("DELETE FROM chunks WHERE item_id IN (SELECT id FROM items WHERE source_id = ?)", (source_id,))
         self.db.execute("DELETE FROM acl WHERE item_id IN (SELECT id FROM items WHERE source_id = ?)", (source_id,))
@@ -147,8 +161,8 @@ class Catalog:
     def put_item(self, row: dict[str, Any], principals: Iterable[str], chunks: list[Chunk]) -> None:
         """Insert or replace one item with its passages and principals; marks it for lexical indexing."""
         iid = row["id"]
-        cols = list(row) + ["lex_dirty", "indexed_at", "n_chunks"]
-        vals = list(row.values()) + [1, time.time(), len(chunks)]
+        cols = list(row) + ["lex_dirty", "emb_dirty", "indexed_at", "n_chunks"]
+        vals = list(row.values()) + [1, 1, time.time(), len(chunks)]
         self.db.execute(
             f"INSERT OR REPLACE INTO items({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals
         )
@@ -176,7 +190,9 @@ class Catalog:
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             q = ",".join("?" * len(part))
-            self.db.execute(f"UPDATE items SET status = 'deleted', lex_dirty = 1 WHERE id IN ({q})", part)
+            self.db.execute(
+                f"UPDATE items SET status = 'deleted', lex_dirty = 1, emb_dirty = 1 WHERE id IN ({q})", part
+            )
             self.db.execute(f"DELETE FROM chunks WHERE item_id IN ({q})", part)
             self.db.execute(f"DELETE FROM acl WHERE item_id IN ({q})", part)
         return len(ids)
@@ -249,8 +265,76 @@ class Catalog:
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             q = ",".join("?" * len(part))
-            self.db.execute(f"DELETE FROM items WHERE id IN ({q}) AND status = 'deleted'", part)
             self.db.execute(f"UPDATE items SET lex_dirty = 0 WHERE id IN ({q})", part)
+            self._purge_deleted(part)
+
+    def _purge_deleted(self, ids: list[str]) -> None:
+        """Forget tombstoned items once neither index holds them."""
+        q = ",".join("?" * len(ids))
+        self.db.execute(
+            f"DELETE FROM items WHERE id IN ({q}) AND status = 'deleted' AND lex_dirty = 0 "
+            "AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.item_id = items.id)",
+            ids,
+        )
+
+    # -- vectors ----------------------------------------------------------------------------------------------
+    def emb_pending(self) -> tuple[int, int]:
+        """(documents, passages) waiting for embeddings."""
+        r = self.db.execute(
+            "SELECT count(*), coalesce(sum(n_chunks), 0) FROM items WHERE emb_dirty = 1 AND status != 'deleted'"
+        ).fetchone()
+        return int(r[0]), int(r[1])
+
+    def emb_dirty_batch(self, limit: int, after: str = "") -> list[tuple[str, str]]:
+        """(id, status) of items whose vectors must be (re)built or removed, in id order after ``after``."""
+        return self.db.execute(
+            "SELECT id, status FROM items WHERE emb_dirty = 1 AND id > ? ORDER BY id LIMIT ?", (after, limit)
+        ).fetchall()
+
+    def vkeys(self, ids: list[str]) -> list[int]:
+        q = ",".join("?" * len(ids))
+        return [r[0] for r in self.db.execute(f"SELECT vkey FROM embeddings WHERE item_id IN ({q})", ids)]
+
+    def drop_vkeys(self, ids: list[str]) -> None:
+        q = ",".join("?" * len(ids))
+        self.db.execute(f"DELETE FROM embeddings WHERE item_id IN ({q})", ids)
+
+    def chunk_texts(self, ids: list[str]) -> list[tuple[str, int, str]]:
+        q = ",".join("?" * len(ids))
+        return self.db.execute(
+            f"SELECT c.item_id, c.ord, c.text FROM chunks c JOIN items i ON i.id = c.item_id "
+            f"WHERE c.item_id IN ({q}) AND i.status = 'ok' ORDER BY c.item_id, c.ord",
+            ids,
+        ).fetchall()
+
+    def assign_vkeys(self, rows: list[tuple[str, int]]) -> list[int]:
+        first = self.db.execute("SELECT coalesce(max(vkey), 0) FROM embeddings").fetchone()[0] + 1
+        keys = list(range(first, first + len(rows)))
+        self.db.executemany(
+            "INSERT INTO embeddings(vkey, item_id, ord) VALUES (?, ?, ?)", [(k, i, o) for k, (i, o) in zip(keys, rows)]
+        )
+        return keys
+
+    def mark_embedded(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = ",".join("?" * len(part))
+            self.db.execute(f"UPDATE items SET emb_dirty = 0 WHERE id IN ({q})", part)
+            self._purge_deleted(part)
+
+    def reset_vectors(self) -> None:
+        """Forget every vector (the model changed): every item will be embedded again."""
+        self.db.execute("DELETE FROM embeddings")
+        self.db.execute("UPDATE items SET emb_dirty = 1")
+
+    def passages_by_vkey(self, keys: list[int]) -> dict[int, tuple[str, int]]:
+        out: dict[int, tuple[str, int]] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            q = ",".join("?" * len(part))
+            for k, iid, o in self.db.execute(f"SELECT vkey, item_id, ord FROM embeddings WHERE vkey IN ({q})", part):
+                out[k] = (iid, o)
+        return out
 
     def mark_all_dirty(self) -> None:
         self.db.execute("UPDATE items SET lex_dirty = 1")

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS items (
     extract_ms REAL,
     indexed_at REAL,
     meta TEXT,
-    lex_dirty INTEGER NOT NULL DEFAULT 1
+    lex_dirty INTEGER NOT NULL DEFAULT 1,
+    emb_dirty INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS items_source_path ON items(source_id, path_raw) WHERE parent_id IS NULL;
 CREATE INDEX IF NOT EXISTS items_parent ON items(parent_id);
@@ -60,6 +61,14 @@ CREATE TABLE IF NOT EXISTS chunks (
     label TEXT,
     PRIMARY KEY (item_id, ord)
 ) WITHOUT ROWID;
+
+-- One row per embedded passage: vkey is the id of its vector in the faiss index.
+CREATE TABLE IF NOT EXISTS embeddings (
+    vkey INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id TEXT NOT NULL,
+    ord INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS embeddings_item ON embeddings(item_id);
 
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,

@@ -94,4 +94,4 @@ class DataDir:
             return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
 
         cat = sum(du(self.home / n) for n in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"))
-        return {"catalog": cat, "lexical": du(self.home / "lexical")}
+        return {"catalog": cat, "lexical": du(self.home / "lexical"), "vectors": du(self.home / "vectors")}

@@ -111,6 +111,7 @@ class LexicalRetriever:
         source_ids: dict[str, str] | None = None,
         snippets: bool = True,
     ) -> LexicalResult:
+        """Documents ranked by their best passage. Snippets are made for the returned page only."""
         t0 = time.perf_counter()
         searcher = self.index.searcher()
         query, text_query, fuzzy = self.build(parsed, searcher, principals, source_ids or {})
@@ -118,7 +119,8 @@ class LexicalRetriever:
         fetch = max(want * 3, 30)
         while True:
             res = searcher.search(query, fetch, count=True)
-            keys = searcher.fast_field_values("iid", [a for _, a in res.hits]) if res.hits else []
+            addrs = [a for _, a in res.hits]
+            keys = searcher.fast_field_values("iid", addrs) if addrs else []
             groups: dict[str, tuple[float, tantivy.DocAddress]] = {}
             for (score, addr), key in zip(res.hits, keys):
                 iid = f"{key:016x}"
@@ -132,30 +134,48 @@ class LexicalRetriever:
         else:
             total = max(len(groups), int(round(searcher.cardinality(query, "iid"))))
         ranked = list(groups.items())[offset:want]
+        addrs = [a for _, (_, a) in ranked]
+        ords = searcher.fast_field_values("ord", addrs) if addrs else []
+        pages = searcher.fast_field_values("page", addrs) if addrs else []
+        hits = [PassageHit(iid, float(score), int(o or 0), int(p) or None, "", "", [])
+                for (iid, (score, _)), o, p in zip(ranked, ords, pages)]
+        if snippets:
+            snip = self.snippeter(searcher, text_query)
+            for h, (_, (_, addr)) in zip(hits, ranked):
+                body = searcher.doc(addr).get_first("body") or ""
+                h.snippet, h.snippet_html, h.highlights = snip(body)
+        return LexicalResult(hits, total, fuzzy, (time.perf_counter() - t0) * 1000)
+
+    def snippeter(self, searcher: tantivy.Searcher | None, text_query: tantivy.Query | None):
+        """A function ``text -> (snippet, snippet_html, highlight ranges)`` for a query's words."""
         gen = None
-        if snippets and text_query is not None:
+        if text_query is not None:
+            searcher = searcher or self.index.searcher()
             gen = tantivy.SnippetGenerator.create(searcher, text_query, self.schema, "body")
             gen.set_max_num_chars(self.settings.snippet_chars)
-        hits: list[PassageHit] = []
-        for iid, (score, addr) in ranked:
-            doc = searcher.doc(addr)
-            body = doc.get_first("body") or ""
-            page = doc.get_first("page") or None
+        n = self.settings.snippet_chars
+
+        def make(body: str) -> tuple[str, str, list[tuple[int, int]]]:
             snippet, html, ranges = "", "", []
-            if snippets:
-                if gen is not None and body:
-                    sn = gen.snippet_from_doc(doc)
-                    snippet = sn.fragment()
-                    if sn.highlighted():
-                        html = sn.to_html()
-                        base = sn.fragment_range().start
-                        ranges = [(r.start - base, r.end - base) for r in sn.highlighted()]
-                if not snippet and body:
-                    snippet = _lead(body, self.settings.snippet_chars)
-                if not html:
-                    html = _escape(snippet)
-            hits.append(PassageHit(iid, float(score), int(doc.get_first("ord") or 0), page, snippet, html, ranges))
-        return LexicalResult(hits, total, fuzzy, (time.perf_counter() - t0) * 1000)
+            if gen is not None and body:
+                doc = tantivy.Document()
+                doc.add_text("body", body)
+                sn = gen.snippet_from_doc(doc)
+                snippet = sn.fragment()
+                if sn.highlighted():
+                    html = sn.to_html()
+                    base = sn.fragment_range().start
+                    ranges = [(r.start - base, r.end - base) for r in sn.highlighted()]
+            if not snippet and body:
+                snippet = _lead(body, n)
+            return snippet, html or _escape(snippet), ranges
+
+        return make
+
+    def text_query(self, parsed: ParsedQuery) -> tantivy.Query | None:
+        """The word part of a query (no filters), for highlighting."""
+        searcher = self.index.searcher()
+        return self.build(parsed, searcher, None, {})[1]
 
 
 def _lead(text: str, n: int) -> str:

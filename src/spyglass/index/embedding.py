@@ -1,0 +1,100 @@
+"""The embedding pass: bring the vector index in line with the catalog, after the keyword index.
+
+Keyword search is usable as soon as the lexical sync commits; this pass then embeds the passages of every item marked
+``emb_dirty`` (new, changed, or deleted items), in length-sorted batches, and commits in the same order as the
+lexical sync: vectors are saved (atomic file replace) before the catalog marks the items clean, so a kill at any
+point only repeats some idempotent work. A different embedding model than the one recorded in the manifest clears
+every vector first: an index never mixes two models.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Any
+
+from spyglass.core.progress import NullProgress, Progress
+from spyglass.index import manifest
+from spyglass.index.store import DataDir
+from spyglass.index.vectors import VEC_SCHEMA, VectorIndex
+
+
+def open_vectors(data: DataDir, model_id: str, dim: int, exact_max: int, write: bool) -> VectorIndex | None:
+    """The vector index for ``model_id``. A writer resets vectors made by another model; a reader gets None
+    when the stored vectors are from another model (semantic search is then unavailable until re-indexed)."""
+    m = manifest.read(data.home) or {}
+    vec = m.get("vectors") or {}
+    path = data.home / "vectors"
+    same = vec.get("model") == model_id and vec.get("schema") == VEC_SCHEMA and vec.get("dim") == dim
+    if not write:
+        return VectorIndex(path, dim, exact_max) if same and (path / "index.faiss").exists() else None
+    if not same:
+        if path.exists():
+            shutil.rmtree(path)
+        data.catalog.begin()
+        data.catalog.reset_vectors()
+        data.catalog.commit()
+        m["vectors"] = {"dir": "vectors", "schema": VEC_SCHEMA, "engine": "faiss", "model": model_id, "dim": dim}
+        manifest.write(data.home, m)
+        data.manifest = m
+    return VectorIndex(path, dim, exact_max)
+
+
+def sync_vectors(data: DataDir, embedder: Any, exact_max: int = 200_000, progress: Progress | None = None,
+                 batch_items: int = 256, save_every_s: float = 30.0) -> dict[str, Any]:
+    """Embed what is pending. Returns counts and the embedding rate."""
+    progress = progress or NullProgress()
+    cat = data.catalog
+    docs, passages = cat.emb_pending()
+    vecs = open_vectors(data, embedder.model_id, embedder.dim, exact_max, write=True)
+    assert vecs is not None
+    if docs == 0 and cat.db.execute("SELECT count(*) FROM items WHERE emb_dirty = 1").fetchone()[0] == 0:
+        return {"documents": 0, "passages": 0, "seconds": 0.0, "passages_per_s": 0.0}
+    progress.start("Embedding passages", passages)
+    t0 = time.perf_counter()
+    embed_s = 0.0
+    done_items: list[str] = []
+    n_pass = 0
+    last_save = time.monotonic()
+    after = ""
+    try:
+        while True:
+            batch = cat.emb_dirty_batch(batch_items, after)
+            if not batch:
+                break
+            ids = [b[0] for b in batch]
+            after = ids[-1]
+            old = cat.vkeys(ids)
+            rows = cat.chunk_texts(ids)
+            cat.begin()
+            cat.drop_vkeys(ids)
+            keys = cat.assign_vkeys([(r[0], r[1]) for r in rows])
+            cat.commit()
+            vecs.remove(old)
+            if rows:
+                te = time.perf_counter()
+                v = embedder.embed([r[2] for r in rows])
+                embed_s += time.perf_counter() - te
+                vecs.add(keys, v)
+                n_pass += len(rows)
+                progress.advance(len(rows))
+            done_items.extend(ids)
+            if time.monotonic() - last_save > save_every_s:
+                _checkpoint(data, vecs, done_items)
+                done_items = []
+                last_save = time.monotonic()
+        _checkpoint(data, vecs, done_items)
+    finally:
+        progress.stop()
+    seconds = time.perf_counter() - t0
+    return {"documents": docs, "passages": n_pass, "seconds": round(seconds, 2),
+            "passages_per_s": round(n_pass / seconds, 1) if seconds else 0.0,
+            "model_passages_per_s": round(n_pass / embed_s, 1) if embed_s else 0.0}
+
+
+def _checkpoint(data: DataDir, vecs: VectorIndex, done: list[str]) -> None:
+    vecs.save()
+    if done:
+        data.catalog.begin()
+        data.catalog.mark_embedded(done)
+        data.catalog.commit()

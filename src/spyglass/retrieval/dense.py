@@ -1,0 +1,64 @@
+"""Semantic retrieval: embed the query, search the vector index with filters and access control applied inside the
+search (a faiss ID selector over the allowed passages), group passages into documents (a document scores as its best
+passage)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from spyglass.index.catalog import Catalog
+from spyglass.index.vectors import VectorIndex
+from spyglass.retrieval.query import Filters
+from spyglass.retrieval.sqlfilters import predicate, register_functions
+
+
+@dataclass(slots=True)
+class DenseHit:
+    item_id: str
+    score: float
+    ord: int
+
+
+class DenseRetriever:
+    def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: Any) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.embedder = embedder
+        register_functions(catalog.db)
+
+    def allowed_vkeys(self, filters: Filters, principals: list[str] | None, source_ids: dict[str, str]) -> Any:
+        import numpy as np
+
+        where, params = predicate(filters, principals, source_ids)
+        rows = self.catalog.db.execute(
+            f"SELECT e.vkey FROM embeddings e JOIN items i ON i.id = e.item_id WHERE {where}", params
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def search(self, query: str, k: int = 100, filters: Filters | None = None, principals: list[str] | None = None,
+               source_ids: dict[str, str] | None = None, query_vector: Any = None) -> tuple[list[DenseHit], float]:
+        """Top ``k`` documents and the time spent (ms)."""
+        t0 = time.perf_counter()
+        filters = filters or Filters()
+        allowed = None
+        if principals is not None or not filters.empty():
+            allowed = self.allowed_vkeys(filters, principals, source_ids or {})
+        qv = query_vector if query_vector is not None else self.embedder.embed([query])[0]
+        fetch = k * 3
+        while True:
+            keys, scores = self.vectors.search(qv, fetch, allowed)
+            passages = self.catalog.passages_by_vkey(keys)
+            best: dict[str, DenseHit] = {}
+            for key, score in zip(keys, scores):
+                p = passages.get(key)
+                if p is None:  # a vector the catalog no longer knows (removed since the last save)
+                    continue
+                if p[0] not in best:
+                    best[p[0]] = DenseHit(p[0], score, p[1])
+            if len(best) >= k or len(keys) < fetch or fetch >= 20 * k:
+                break
+            fetch *= 3
+        hits = list(best.values())[:k]
+        return hits, (time.perf_counter() - t0) * 1000

@@ -1,0 +1,111 @@
+"""Search modes: ``keyword`` (BM25), ``semantic`` (embeddings), ``hybrid`` (both, fused). Hybrid takes the top
+``depth`` documents of each retriever, both already filtered by the caller's principals and the query's filters
+inside their index, and fuses them (reciprocal rank fusion or normalized score combination). The snippet of a
+result is its best passage (lexical when it matched the words, else the closest passage) with the query's words
+marked."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from spyglass.index.catalog import Catalog
+from spyglass.retrieval.dense import DenseRetriever
+from spyglass.retrieval.fusion import normalized_sum, rrf
+from spyglass.retrieval.lexical import LexicalRetriever
+from spyglass.retrieval.query import ParsedQuery
+
+MODES = ("keyword", "semantic", "hybrid")
+FUSIONS = ("rrf", "normalized")
+
+
+@dataclass(slots=True)
+class DocHit:
+    item_id: str
+    score: float
+    ord: int
+    page: int | None = None
+    snippet: str = ""
+    snippet_html: str = ""
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Ranked:
+    hits: list[DocHit]
+    total: int
+    fuzzy: list[str]
+    took_ms: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class HybridSettings:
+    fusion: str = "rrf"
+    depth: int = 100  # documents taken from each retriever
+    rrf_k: float = 60.0
+    alpha: float = 0.5  # weight of the semantic run in normalized fusion
+
+
+def run_search(
+    mode: str,
+    parsed: ParsedQuery,
+    text: str,
+    lexical: LexicalRetriever,
+    dense: DenseRetriever | None,
+    catalog: Catalog,
+    limit: int = 10,
+    offset: int = 0,
+    principals: list[str] | None = None,
+    source_ids: dict[str, str] | None = None,
+    settings: HybridSettings | None = None,
+    snippets: bool = True,
+) -> Ranked:
+    settings = settings or HybridSettings()
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    if mode == "keyword" or dense is None:
+        res = lexical.search(parsed, limit=limit, offset=offset, principals=principals, source_ids=source_ids,
+                             snippets=snippets)
+        hits = [DocHit(h.item_id, h.score, h.ord, h.page, h.snippet, h.snippet_html, h.highlights,
+                       {"keyword": offset + i + 1}) for i, h in enumerate(res.hits)]
+        return Ranked(hits, res.total, res.fuzzy, (time.perf_counter() - t0) * 1000, {"keyword": res.took_ms})
+    want = offset + limit
+    depth = max(settings.depth, want)
+    dense_hits, timings["semantic"] = dense.search(text, k=depth, filters=parsed.filters, principals=principals,
+                                                   source_ids=source_ids)
+    if mode == "semantic":
+        hits = [DocHit(h.item_id, h.score, h.ord, ranks={"semantic": i + 1}) for i, h in enumerate(dense_hits)]
+        total, fuzzy = len(dense_hits), []
+    else:
+        lex = lexical.search(parsed, limit=depth, principals=principals, source_ids=source_ids, snippets=False)
+        timings["keyword"] = lex.took_ms
+        lex_run = {h.item_id: h.score for h in lex.hits}
+        dense_run = {h.item_id: h.score for h in dense_hits}
+        if settings.fusion == "normalized":
+            fused = normalized_sum([lex_run, dense_run], [1 - settings.alpha, settings.alpha])
+        else:
+            fused = rrf([lex_run, dense_run], k=settings.rrf_k)
+        by_lex = {h.item_id: (i + 1, h) for i, h in enumerate(lex.hits)}
+        by_dense = {h.item_id: (i + 1, h) for i, h in enumerate(dense_hits)}
+        hits = []
+        for doc, score in fused.items():
+            ranks = {}
+            if doc in by_lex:
+                ranks["keyword"] = by_lex[doc][0]
+            if doc in by_dense:
+                ranks["semantic"] = by_dense[doc][0]
+            best = by_lex[doc][1] if doc in by_lex else by_dense[doc][1]
+            hits.append(DocHit(doc, score, best.ord, getattr(best, "page", None), ranks=ranks))
+        total = lex.total + sum(1 for d in by_dense if d not in by_lex)
+        fuzzy = lex.fuzzy
+    page = hits[offset:want]
+    if snippets and page:
+        snip = lexical.snippeter(None, lexical.text_query(parsed))
+        for h in page:
+            c = catalog.chunk(h.item_id, h.ord)
+            if c is not None:
+                h.page = c.page
+                h.snippet, h.snippet_html, h.highlights = snip(c.text)
+    return Ranked(page, total, fuzzy, (time.perf_counter() - t0) * 1000, timings)
