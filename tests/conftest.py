@@ -12,6 +12,22 @@ SHARED = Path(os.environ.get("SPYGLASS_SHARED", Path(__file__).resolve().parents
 DATA = SHARED / "data"
 
 
+def keyword_config():
+    """A configuration without embeddings, for tests that are not about semantic search (keeps them fast)."""
+    from spyglass.core.config import Config
+
+    cfg = Config()
+    cfg.embedding.enabled = False
+    return cfg
+
+
+def keyword_home(home: Path) -> Path:
+    """A data directory whose config.toml turns embeddings off (for tests that run the CLI)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("[embedding]\nenabled = false\n")
+    return home
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
@@ -22,7 +38,7 @@ def sg(home: Path):
     from spyglass.app.spyglass import Spyglass
     from spyglass.core.config import Config
 
-    cfg = Config()
+    cfg = keyword_config()
     cfg.index.workers = 2
     s = Spyglass(home, config=cfg)
     yield s

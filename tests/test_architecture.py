@@ -124,13 +124,15 @@ def test_manifest_newer_format_is_refused_and_old_lexical_schema_rebuilt(tmp_pat
     d = tmp_path / "d"
     d.mkdir()
     (d / "a.txt").write_text("persimmon")
+    from conftest import keyword_config
+
     home = tmp_path / "home"
-    Spyglass(home).index([str(d)])
+    Spyglass(home, config=keyword_config()).index([str(d)])
     m = json.loads((home / "manifest.json").read_text())
     # an older lexical schema: rebuilt from the catalog on the next writer open, without re-reading files
     m["lexical"]["schema"] = 0
     (home / "manifest.json").write_text(json.dumps(m))
-    sg = Spyglass(home)
+    sg = Spyglass(home, config=keyword_config())
     with pytest.raises(IndexFormatError):
         sg.search("persimmon")
     stats = sg.index()
@@ -141,7 +143,7 @@ def test_manifest_newer_format_is_refused_and_old_lexical_schema_rebuilt(tmp_pat
     m["format"] = 99
     (home / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(IndexFormatError, match="newer"):
-        Spyglass(home).search("persimmon")
+        Spyglass(home, config=keyword_config()).search("persimmon")
 
 
 def test_concurrent_writer_is_refused(tmp_path):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import keyword_config, keyword_home
 from fixtures import write_docx, write_pdf, zip_bomb
 
 from spyglass.app.spyglass import Spyglass
@@ -35,7 +36,7 @@ def _index_one(tmp_path: Path, make, config: Config | None = None):
     (root / "good.txt").write_text("the good file says sunflower")
     name = make(root)
     before = _snapshot(root)
-    cfg = config or Config()
+    cfg = config or keyword_config()
     sg = Spyglass(tmp_path / "home", config=cfg)
     stats = sg.index([str(root)])
     assert sg.search("sunflower").total == 1, "the good file must be indexed"
@@ -139,7 +140,7 @@ def test_multi_gigabyte_file(tmp_path):
 
 
 def test_size_limit_is_configurable(tmp_path):
-    cfg = Config()
+    cfg = keyword_config()
     cfg.limits.max_file_mb = 0.001
 
     def make(root):
@@ -170,7 +171,7 @@ def test_broken_symlink(tmp_path):
 
 def test_per_file_time_limit(tmp_path, monkeypatch):
     """A file whose extraction hangs is stopped at the time limit and reported; the run goes on."""
-    cfg = Config()
+    cfg = keyword_config()
     cfg.limits.timeout_s = 1.0
 
     def make(root):
@@ -200,7 +201,7 @@ def test_unreadable_permissions(tmp_path):
     secret = root / "private.txt"
     secret.write_text("private words")
     secret.chmod(0o000)
-    home = tmp_path / "home"
+    home = keyword_home(tmp_path / "home")
     cmd = [sys.executable, "-m", "spyglass", "index", str(root), "--home", str(home), "--json"]
     if os.geteuid() == 0:
         if not shutil.which("setpriv"):
@@ -209,7 +210,7 @@ def test_unreadable_permissions(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
-    sg = Spyglass(home)
+    sg = Spyglass(home, config=keyword_config())
     failures = [f for f in sg.status()["failures"] if f["path"].endswith("private.txt")]
     _check(failures, "permission", "permission denied")
     assert sg.search("sunflower").total == 1
@@ -236,7 +237,7 @@ def test_run_goes_on_after_many_bad_files(tmp_path):
     for i in range(20):
         (root / f"bad{i}.pdf").write_bytes(os.urandom(500))
         (root / f"good{i}.txt").write_text(f"good document number{i} tulip")
-    sg = Spyglass(tmp_path / "home")
+    sg = Spyglass(tmp_path / "home", config=keyword_config())
     stats = sg.index([str(root)])
     assert stats.failed == 20 and stats.added == 20
     assert sg.search("tulip").total == 20

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DATA, hits
+from conftest import DATA, hits, keyword_config
 from fixtures import UNIQUE, write_all_formats
 
 from spyglass.core.config import LimitSettings
@@ -17,7 +17,7 @@ def indexed(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("docs")
     paths = write_all_formats(root)
-    sg = Spyglass(tmp_path_factory.mktemp("home"))
+    sg = Spyglass(tmp_path_factory.mktemp("home"), config=keyword_config())
     stats = sg.index([str(root)])
     yield sg, paths, stats
     sg.close()
@@ -128,7 +128,7 @@ def test_real_documents_corpus(tmp_path):
     from spyglass.app.spyglass import Spyglass
 
     root = DATA / "formats" / "unstructured-example-docs" / "example-docs"
-    sg = Spyglass(tmp_path / "home")
+    sg = Spyglass(tmp_path / "home", config=keyword_config())
     stats = sg.index([str(root)])
     st = sg.status()
     assert stats.added > 150

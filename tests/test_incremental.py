@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import hits
+from conftest import hits, keyword_config, keyword_home
 
 from spyglass.app.spyglass import Spyglass
 
@@ -115,7 +115,7 @@ def test_watch_created_changed_deleted_within_5_seconds(tmp_path, polling):
     d = tmp_path / "d"
     _corpus(d, 5)
     home = tmp_path / "home"
-    writer = Spyglass(home)
+    writer = Spyglass(home, config=keyword_config())
     stop, ready = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
@@ -129,7 +129,7 @@ def test_watch_created_changed_deleted_within_5_seconds(tmp_path, polling):
     t = threading.Thread(target=run, daemon=True)
     t.start()
     assert ready.wait(30) and not errors, errors
-    reader = Spyglass(home)
+    reader = Spyglass(home, config=keyword_config())
     try:
         (d / "new.txt").write_text("a fresh note about xylophones")
         _wait_for(lambda: hits(reader, "xylophones") == ["new.txt"])
@@ -169,7 +169,7 @@ def test_kill_9_during_indexing_then_resume(tmp_path):
     words = [f"w{i}" for i in range(400)]
     for i in range(1500):
         (root / f"f{i:04d}.md").write_text(f"# Title {i}\n\nuniq{i} " + " ".join(rng.choices(words, k=400)))
-    home = tmp_path / "home"
+    home = keyword_home(tmp_path / "home")
     for delay in (0.4, 0.9, 1.6, 2.5):
         p = _spawn_index(root, home)
         time.sleep(delay)
@@ -193,7 +193,7 @@ def test_kill_9_during_indexing_then_resume(tmp_path):
     for i in (0, 777, 1499):
         assert hits(sg, f"uniq{i}") == [f"f{i:04d}.md"]
     assert sg.search("w5").total == sg.search("w5", limit=1).total
-    clean = Spyglass(tmp_path / "clean")
+    clean = Spyglass(tmp_path / "clean", config=keyword_config())
     clean.index([str(root)])
     for q in ("w1 w2", '"w3 w4"', "uniq12*"):
         assert sg.search(q).total == clean.search(q).total

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import hits
+from conftest import hits, keyword_config
 from fixtures import write_all_formats
 
 from spyglass.app.spyglass import Spyglass
@@ -31,7 +31,7 @@ def corpus(tmp_path_factory):
     old = time.mktime((2020, 6, 1, 0, 0, 0, 0, 0, -1))
     os.utime(root / "finance" / "draft.txt", (old, old))
     write_all_formats(root / "formats")
-    sg = Spyglass(tmp_path_factory.mktemp("home"))
+    sg = Spyglass(tmp_path_factory.mktemp("home"), config=keyword_config())
     sg.index([str(root)])
     yield sg, root
     sg.close()
@@ -164,7 +164,7 @@ def test_as_user_filters_inside_the_query(tmp_path):
     public.chmod(0o644)
     (root / "mail.eml").write_bytes(make_message("Plan", "pineapple plan", "carol@example.com",
                                                  ["alice@example.com"]).as_bytes())
-    cfg = Config()
+    cfg = keyword_config()
     cfg.users = {
         "alice": UserSettings(principals=["user:50001"], emails=["alice@example.com"]),
         "bob": UserSettings(groups=["50002"]),
@@ -224,7 +224,7 @@ def test_slack_export(tmp_path):
     z = DATA / "chat" / "testarchive.zip"
     if not z.exists():
         pytest.skip("shared data not present")
-    sg = Spyglass(tmp_path / "home")
+    sg = Spyglass(tmp_path / "home", config=keyword_config())
     stats = sg.index([str(z)])
     assert stats.failed == 0
     res = sg.search("type:chat", limit=100)
