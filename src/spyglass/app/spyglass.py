@@ -98,15 +98,17 @@ class Spyglass:
 
     def search(self, query: str, limit: int | None = None, offset: int = 0, filters: Filters | None = None,
                as_user: str | None = None, principals: list[str] | None = None, mode: str | None = None,
-               fusion: str | None = None, snippets: bool = True) -> SearchResult:
+               fusion: str | None = None, snippets: bool = True, syntax: str = "query",
+               rerank: str | None = None) -> SearchResult:
         """Search. ``mode``: keyword, semantic or hybrid (default: hybrid when the index has vectors, else keyword).
         ``as_user`` (or explicit ``principals``) restricts results to what that caller may read; the restriction is
-        part of each index query."""
+        part of each index query. ``syntax="plain"`` reads the query as a bag of words (no operators or filters)."""
         from spyglass.retrieval.hybrid import MODES, HybridSettings, run_search
         from spyglass.retrieval.lexical import LexicalRetriever
+        from spyglass.retrieval.query import parse_plain
 
         data = self.reader()
-        parsed = parse(query)
+        parsed = parse_plain(query) if syntax == "plain" else parse(query)
         if filters is not None:
             parsed.filters = parsed.filters.merge(filters)
         if as_user is not None:

@@ -43,14 +43,14 @@ class LimitSettings:
 
 @dataclass
 class SearchSettings:
-    title_boost: float = 2.0
-    path_boost: float = 1.0
+    title_boost: float = 0.5
+    path_boost: float = 0.5
     body_boost: float = 1.0
     typo_tolerance: bool = True
     snippet_chars: int = 200
     default_limit: int = 10
     mode: str = "hybrid"  # keyword | semantic | hybrid
-    fusion: str = "rrf"  # rrf | normalized
+    fusion: str = "normalized"  # normalized | rrf (normalized wins on SciFact and SQuAD, BENCHMARKS.md)
     fusion_depth: int = 100  # documents taken from each retriever before fusing
     rrf_k: float = 60.0
     alpha: float = 0.5  # weight of the semantic scores in normalized fusion
@@ -173,7 +173,7 @@ CONFIG_TEMPLATE = """\
 # memory_mb = 2048
 
 [search]
-# title_boost = 2.0
+# title_boost = 0.5
 # typo_tolerance = true
 
 [embedding]

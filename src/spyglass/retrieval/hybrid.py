@@ -42,7 +42,7 @@ class Ranked:
 
 @dataclass
 class HybridSettings:
-    fusion: str = "rrf"
+    fusion: str = "normalized"
     depth: int = 100  # documents taken from each retriever
     rrf_k: float = 60.0
     alpha: float = 0.5  # weight of the semantic run in normalized fusion

@@ -58,6 +58,12 @@ class LexicalRetriever:
         tokens = self._analyzer.analyze(c.text)
         if not tokens:
             return None
+        if c.kind == "bag":  # every token an optional term; repeated tokens weigh more (query term frequency)
+            parts = []
+            for tok in tokens:
+                qs = [tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, tok), b) for f, b in fields]
+                parts.append((tantivy.Occur.Should, tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs])))
+            return tantivy.Query.boolean_query(parts)
         if len(tokens) > 1:
             qs = [tantivy.Query.boost_query(tantivy.Query.phrase_query(schema, f, tokens), b) for f, b in fields]
             return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs])

@@ -141,6 +141,11 @@ def apply_filter(filters: Filters, name: str, value: str) -> None:
         filters.max_size = parse_size(value)
 
 
+def parse_plain(text: str) -> ParsedQuery:
+    """Text as a bag of words: no operators, fields or filters (for questions and evaluation queries)."""
+    return ParsedQuery([Clause(SHOULD, "bag", text)] if text.strip() else [], Filters())
+
+
 def parse(query: str) -> ParsedQuery:
     clauses: list[Clause] = []
     filters = Filters()

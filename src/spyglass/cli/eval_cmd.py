@@ -1,0 +1,123 @@
+"""``spyglass eval``: measure retrieval on public data; check the registry of expected results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from spyglass.cli.main import JsonOpt, _run, app
+from spyglass.cli.output import RichProgress, err, out, print_json
+
+eval_app = typer.Typer(help="Evaluate on public data (BEIR, SQuAD) and check the results registry.",
+                       no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+CacheOpt = typer.Option(None, "--cache", help="Where evaluation indexes are kept [default: ~/.cache/spyglass/eval]")
+
+
+def _config(home: Optional[Path]):
+    from spyglass.core.config import Config, load_config
+
+    return load_config(home / "config.toml") if home else Config()
+
+
+@eval_app.command("beir")
+def beir(
+    dataset: Path = typer.Argument(..., help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv."),
+    mode: str = typer.Option("hybrid", "--mode", "-m", help="keyword, semantic or hybrid."),
+    fusion: Optional[str] = typer.Option(None, "--fusion", help="rrf or normalized (hybrid)."),
+    rerank: Optional[str] = typer.Option(None, "--rerank", help="Second stage to evaluate."),
+    cache: Optional[Path] = CacheOpt,
+    config_home: Optional[Path] = typer.Option(None, "--config-from", help="Use this data directory's config.toml."),
+    json_: bool = JsonOpt,
+) -> None:
+    """Index a BEIR dataset through the normal pipeline (cached) and report nDCG@10, Recall@100, MRR@10, speed."""
+    from spyglass.evaluation.runner import eval_beir
+
+    def body() -> None:
+        res = eval_beir(dataset, mode=mode, rerank=rerank, config=_config(config_home), cache=cache,
+                        progress=RichProgress(), fusion=fusion)
+        if json_:
+            print_json(res)
+        else:
+            out.print(" ".join(f"{k}={v}" for k, v in res.items()))
+
+    _run(body)
+
+
+@eval_app.command("squad")
+def squad(
+    squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. ../shared/data/qa/squad2-dev/dev-v2.0.json)."),
+    mode: str = typer.Option("hybrid", "--mode", "-m", help="keyword, semantic or hybrid."),
+    fusion: Optional[str] = typer.Option(None, "--fusion", help="rrf or normalized (hybrid)."),
+    rerank: Optional[str] = typer.Option(None, "--rerank", help="Second stage to evaluate."),
+    cache: Optional[Path] = CacheOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Retrieval on SQuAD: each answerable question should find the paragraph it was asked about."""
+    from spyglass.evaluation.beir import squad_to_beir
+    from spyglass.evaluation.runner import eval_beir
+
+    def body() -> None:
+        c = cache or Path.home() / ".cache" / "spyglass" / "eval"
+        ds = squad_to_beir(squad_json, c / "squad2-dev-beir")
+        res = eval_beir(ds, mode=mode, rerank=rerank, cache=c, progress=RichProgress(), fusion=fusion)
+        if json_:
+            print_json(res)
+        else:
+            out.print(" ".join(f"{k}={v}" for k, v in res.items()))
+
+    _run(body)
+
+
+@eval_app.command("check")
+def check(
+    ci: bool = typer.Option(False, "--ci", help="Only the rows marked for CI."),
+    data: Optional[Path] = typer.Option(None, "--data", help="The shared data folder [default: $SPYGLASS_DATA or "
+                                                             "../shared/data beside the checkout]"),
+    only: Optional[str] = typer.Option(None, "--only", help="Only rows whose id contains this."),
+    cache: Optional[Path] = CacheOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Re-run the registry's expected results and print OK or FAIL per row (exit code 1 on any FAIL)."""
+    from spyglass.evaluation.registry import check_rows, load_registry
+
+    def body() -> None:
+        rows = [r for r in load_registry() if (r.ci or not ci) and (only is None or only in r.id)]
+        results = check_rows(rows, data_dir=data, cache=cache, progress=RichProgress())
+        failed = [r for r in results if r["status"] != "OK"]
+        if json_:
+            print_json({"rows": results, "failed": len(failed)})
+        else:
+            for r in results:
+                mark = "[green]OK  [/green]" if r["status"] == "OK" else f"[red]{r['status']}[/red]"
+                out.print(f"{mark} {r['id']:<40} {r['metric']} = {r.get('measured')} "
+                          f"(expected {r['expected']} ± {r['tolerance']})")
+        if failed:
+            raise typer.Exit(1)
+
+    _run(body)
+
+
+@eval_app.command("table")
+def table(
+    write: Optional[Path] = typer.Option(None, "--write", help="Replace the table between the registry markers in "
+                                                                "this Markdown file (BENCHMARKS.md)."),
+    json_: bool = JsonOpt,
+) -> None:
+    """Render the registry as a Markdown table (the one in BENCHMARKS.md)."""
+    from spyglass.evaluation.registry import load_registry, render_table, write_table
+
+    def body() -> None:
+        rows = load_registry()
+        if json_:
+            print_json({"rows": [r.__dict__ for r in rows]})
+        elif write:
+            write_table(write, rows)
+            err.print(f"updated {write}")
+        else:
+            out.print(render_table(rows), markup=False)
+
+    _run(body)

@@ -1,0 +1,105 @@
+"""The registry of expected results (``expected.yaml``): dataset × mode → metric, tolerance.
+
+``spyglass eval check`` re-runs the rows and prints OK/FAIL; ``spyglass eval table`` renders the same rows as the table
+in BENCHMARKS.md (a test checks the two agree). Rows marked ``ci: true`` run in the test suite.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from spyglass.core.errors import SpyglassError
+
+START, END = "<!-- registry:start -->", "<!-- registry:end -->"
+
+
+@dataclass
+class Row:
+    id: str
+    kind: str  # beir | squad
+    dataset: str  # relative to the data folder
+    mode: str
+    metric: str
+    expected: float
+    tolerance: float
+    fusion: str | None = None
+    rerank: str | None = None
+    ci: bool = False
+    reference: str = ""  # published or peer numbers shown beside ours
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_registry(path: Path | None = None) -> list[Row]:
+    import yaml
+
+    text = path.read_text() if path else resources.files("spyglass.evaluation").joinpath("expected.yaml").read_text()
+    rows = yaml.safe_load(text)["rows"]
+    return [Row(**r) for r in rows]
+
+
+def data_dir(explicit: Path | None = None) -> Path:
+    if explicit:
+        return explicit
+    env = os.environ.get("SPYGLASS_DATA")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        cand = parent.parent / "shared" / "data"
+        if cand.is_dir():
+            return cand
+    raise SpyglassError("shared data not found: pass --data or set SPYGLASS_DATA")
+
+
+def _dataset_path(row: Row, data: Path, cache: Path) -> Path:
+    from spyglass.evaluation.beir import squad_to_beir
+
+    if row.kind == "squad":
+        return squad_to_beir(data / row.dataset, cache / "squad2-dev-beir")
+    return data / row.dataset
+
+
+def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None = None,
+               progress: Any = None) -> list[dict[str, Any]]:
+    from spyglass.evaluation.runner import eval_beir
+
+    data = globals()["data_dir"](data_dir)
+    cache = cache or Path.home() / ".cache" / "spyglass" / "eval"
+    done: dict[tuple, dict[str, Any]] = {}
+    out = []
+    for r in rows:
+        key = (r.kind, r.dataset, r.mode, r.fusion, r.rerank)
+        if key not in done:
+            ds = _dataset_path(r, data, cache)
+            done[key] = eval_beir(ds, mode=r.mode, rerank=r.rerank, cache=cache, progress=progress, fusion=r.fusion)
+        measured = done[key][r.metric]
+        ok = abs(measured - r.expected) <= r.tolerance
+        out.append({"id": r.id, "metric": r.metric, "expected": r.expected, "tolerance": r.tolerance,
+                    "measured": measured, "status": "OK" if ok else "FAIL", "result": done[key]})
+    return out
+
+
+def render_table(rows: list[Row]) -> str:
+    lines = [
+        "| id | dataset | mode | metric | Spyglass (expected ± tolerance) | reference | CI |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        mode = r.mode + (f" ({r.fusion})" if r.fusion else "") + (f" + {r.rerank}" if r.rerank else "")
+        lines.append(f"| {r.id} | {r.dataset} | {mode} | {r.metric} | {r.expected:.4f} ± {r.tolerance} | "
+                     f"{r.reference} | {'yes' if r.ci else ''} |")
+    return "\n".join(lines)
+
+
+def write_table(md: Path, rows: list[Row]) -> None:
+    text = md.read_text()
+    if START not in text or END not in text:
+        raise SpyglassError(f"{md} has no {START} … {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    md.write_text(f"{head}{START}\n{render_table(rows)}\n{END}{tail}")
