@@ -27,6 +27,8 @@ class Spyglass:
         self._reader: DataDir | None = None
         self._embedder = None
         self._dense_cache = None
+        self._ltr = None
+        self._cross = None
 
     # -- writing ----------------------------------------------------------------------------------------------
     def open_writer(self) -> DataDir:
@@ -99,7 +101,7 @@ class Spyglass:
     def search(self, query: str, limit: int | None = None, offset: int = 0, filters: Filters | None = None,
                as_user: str | None = None, principals: list[str] | None = None, mode: str | None = None,
                fusion: str | None = None, snippets: bool = True, syntax: str = "query",
-               rerank: str | None = None) -> SearchResult:
+               rerank: str | None = None, _collect: list | None = None) -> SearchResult:
         """Search. ``mode``: keyword, semantic or hybrid (default: hybrid when the index has vectors, else keyword).
         ``as_user`` (or explicit ``principals``) restricts results to what that caller may read; the restriction is
         part of each index query. ``syntax="plain"`` reads the query as a bag of words (no operators or filters)."""
@@ -120,14 +122,24 @@ class Spyglass:
         sources = data.catalog.sources()
         source_ids = {s.name: str(s.id) for s in sources} | {s.root: str(s.id) for s in sources}
         lexical = LexicalRetriever(data.lexical, self.config.search)
-        dense = self._dense(required=mode == "semantic") if mode != "keyword" else None
+        dense = self._dense(required=mode == "semantic" or bool(rerank)) if (mode != "keyword" or rerank) else None
         if dense is None:
             mode = "keyword"
+        if rerank is None:
+            rerank = self.config.rerank.default or None
+            if rerank and dense is None:
+                rerank = None  # no vectors yet: the default reranker needs them
+        if rerank in ("none", ""):
+            rerank = None
+        if rerank is not None and rerank not in ("ltr", "maxsim", "cross-encoder"):
+            raise SpyglassError(f"unknown reranker {rerank!r}: use ltr, maxsim, cross-encoder or none")
         hs = HybridSettings(fusion=fusion or self.config.search.fusion, depth=self.config.search.fusion_depth,
-                            rrf_k=self.config.search.rrf_k, alpha=self.config.search.alpha)
+                            rrf_k=self.config.search.rrf_k, alpha=self.config.search.alpha,
+                            rerank_k=self.config.rerank.k)
         t0 = time.perf_counter()
         res = run_search(mode, parsed, query, lexical, dense, data.catalog, limit=limit, offset=offset,
-                         principals=principals, source_ids=source_ids, settings=hs, snippets=snippets)
+                         principals=principals, source_ids=source_ids, settings=hs, snippets=snippets,
+                         rerank=rerank, rerankers=self, collect=_collect)
         items = data.catalog.items([h.item_id for h in res.hits])
         hits: list[Hit] = []
         for h in res.hits:
@@ -155,6 +167,33 @@ class Spyglass:
             )
         return SearchResult(query=query, total=res.total, hits=hits, took_ms=(time.perf_counter() - t0) * 1000,
                             corrected={w: "~" for w in res.fuzzy}, mode=mode)
+
+    def candidate_features(self, query: str, syntax: str = "plain") -> tuple[list[str], list[list[float]]]:
+        """The learned ranker's candidates for a query (document ids) and their feature rows, for training."""
+        collect: list = []
+        self.search(query, limit=1, mode="hybrid", snippets=False, syntax=syntax, rerank="ltr", _collect=collect)
+        if not collect:
+            return [], []
+        _by_id, ids, cands = collect[0]
+        return ids, cands.rows
+
+    def ltr(self):
+        """The learned ranker (the packaged model unless ``[rerank] ltr_model`` names another)."""
+        if self._ltr is None:
+            from spyglass.ranking.ltr import LtrRanker
+
+            self._ltr = LtrRanker(self.config.rerank.ltr_model or None)
+        return self._ltr
+
+    def cross_encoder(self):
+        if self._cross is None:
+            from spyglass.ranking.cross_encoder import CrossEncoder
+
+            r = self.config.rerank
+            if not r.cross_encoder:
+                raise SpyglassError("no cross-encoder configured: set [rerank] cross_encoder = PATH.onnx")
+            self._cross = CrossEncoder(r.cross_encoder, r.cross_encoder_tokenizer, threads=self.config.embedding.threads)
+        return self._cross
 
     def embedder(self):
         if self._embedder is None:

@@ -31,6 +31,7 @@ def beir(
     rerank: Optional[str] = typer.Option(None, "--rerank", help="Second stage to evaluate."),
     cache: Optional[Path] = CacheOpt,
     config_home: Optional[Path] = typer.Option(None, "--config-from", help="Use this data directory's config.toml."),
+    max_queries: Optional[int] = typer.Option(None, "--max-queries", help="Only the first N queries (slow stages)."),
     json_: bool = JsonOpt,
 ) -> None:
     """Index a BEIR dataset through the normal pipeline (cached) and report nDCG@10, Recall@100, MRR@10, speed."""
@@ -38,7 +39,7 @@ def beir(
 
     def body() -> None:
         res = eval_beir(dataset, mode=mode, rerank=rerank, config=_config(config_home), cache=cache,
-                        progress=RichProgress(), fusion=fusion)
+                        progress=RichProgress(), fusion=fusion, max_queries=max_queries)
         if json_:
             print_json(res)
         else:
@@ -119,5 +120,27 @@ def table(
             err.print(f"updated {write}")
         else:
             out.print(render_table(rows), markup=False)
+
+    _run(body)
+
+
+@eval_app.command("train-ranker")
+def train_ranker_cmd(
+    dataset: Path = typer.Argument(..., help="A BEIR folder with qrels/train.tsv (e.g. ../shared/data/beir/scifact)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the LightGBM model (text)."),
+    split: str = typer.Option("train", "--split", help="The qrels split to learn from."),
+    cache: Optional[Path] = CacheOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Train the LambdaMART ranker on a dataset's training qrels (use it with [rerank] ltr_model = OUT)."""
+    from spyglass.evaluation.runner import train_ranker
+
+    def body() -> None:
+        res = train_ranker(dataset, out, split=split, cache=cache, progress=RichProgress())
+        if json_:
+            print_json({"out": str(out), **res})
+        else:
+            out_ = f"trained on {res['queries']} queries ({res['rows']} candidates) -> {out}"
+            err.print(out_)
 
     _run(body)

@@ -66,10 +66,19 @@ class EmbeddingSettings:
     endpoint: str = ""  # an OpenAI-compatible /v1/embeddings URL instead of a local model
     endpoint_model: str = ""
     api_key_env: str = ""  # name of the environment variable holding the endpoint's key
-    batch_size: int = 32
+    batch_size: int = 16  # measured fastest on 2 cores (BENCHMARKS.md)
     max_length: int = 256
     threads: int = 0  # onnxruntime threads; 0 = number of CPU cores
     exact_max: int = 200000  # exact search up to this many vectors, HNSW beyond
+
+
+@dataclass
+class RerankSettings:
+    default: str = ""  # "" (none) | ltr | maxsim | cross-encoder: applied when a search names none
+    k: int = 20  # candidates a model reranker (maxsim, cross-encoder) scores
+    ltr_model: str = ""  # a LightGBM text model; "" = the packaged one (trained on SciFact train)
+    cross_encoder: str = ""  # path to an ONNX cross-encoder
+    cross_encoder_tokenizer: str = ""  # its tokenizer.json (default: beside it)
 
 
 @dataclass
@@ -87,6 +96,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    rerank: RerankSettings = field(default_factory=RerankSettings)
     users: dict[str, UserSettings] = field(default_factory=dict)
 
     @property
@@ -99,6 +109,7 @@ SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
     "search": SearchSettings,
     "embedding": EmbeddingSettings,
+    "rerank": RerankSettings,
 }
 
 

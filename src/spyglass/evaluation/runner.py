@@ -58,11 +58,12 @@ def eval_beir(dataset: Path, mode: str = "hybrid", rerank: str | None = None, co
     times: list[float] = []
     progress = progress or NullProgress()
     progress.start(f"Queries ({mode})", len(qids))
-    sg.search(queries[qids[0]], limit=10, mode=mode, syntax="plain", snippets=False)  # load models once
+    rr = rerank or "none"
+    sg.search(queries[qids[0]], limit=10, mode=mode, syntax="plain", snippets=False, rerank=rr)  # load models once
     for qid in qids:
         t0 = time.perf_counter()
         res = sg.search(queries[qid], limit=100, mode=mode, fusion=fusion, snippets=False, syntax="plain",
-                        rerank=rerank)
+                        rerank=rr)
         times.append((time.perf_counter() - t0) * 1000)
         run[qid] = {doc_id_of(h.extra["name"]): 1.0 / (rank + 1) for rank, h in enumerate(res.hits)}
         progress.advance()
@@ -81,3 +82,33 @@ def eval_beir(dataset: Path, mode: str = "hybrid", rerank: str | None = None, co
         "query_ms_p50": round(statistics.median(times), 2),
         "query_ms_p95": round(times[int(0.95 * (len(times) - 1))], 2),
     }
+
+
+def train_ranker(dataset: Path, out: Path, split: str = "train", config: Config | None = None,
+                 cache: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Train the LambdaMART ranker on a dataset's ``split`` qrels (never the test split it is measured on)."""
+    from spyglass.ranking.ltr import train
+
+    config = config or Config()
+    cache = cache or Path.home() / ".cache" / "spyglass" / "eval"
+    home, _, _ = build_index(dataset, config, cache, progress)
+    queries = load_queries(dataset)
+    qrels = load_qrels(dataset, split)
+    sg = Spyglass(home, config=config)
+    groups = []
+    progress = progress or NullProgress()
+    progress.start("Features", len(qrels))
+    for qid, rel in qrels.items():
+        if qid not in queries:
+            continue
+        ids, rows = sg.candidate_features(queries[qid])
+        if not ids:
+            continue
+        items = sg.reader().catalog.items(ids)
+        labels = [rel.get(doc_id_of(items[i]["name"]), 0) for i in ids]
+        if any(labels):
+            groups.append((rows, labels))
+        progress.advance()
+    progress.stop()
+    sg.close()
+    return train(groups, out)

@@ -75,7 +75,7 @@ class OnnxEmbedder:
     """Embed texts into unit vectors. Loads the model on first use (:meth:`warm_up`)."""
 
     def __init__(self, model: str = DEFAULT_MODEL, tokenizer: str | None = None, max_length: int = 256,
-                 batch_size: int = 32, threads: int = 0) -> None:
+                 batch_size: int = 16, threads: int = 0) -> None:
         self.model = model
         self.tokenizer_path = tokenizer
         self.max_length = max_length

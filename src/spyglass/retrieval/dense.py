@@ -37,6 +37,25 @@ class DenseRetriever:
         ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def score_items(self, query_vector: Any, item_ids: list[str]) -> dict[str, float]:
+        """Cosine of the query and each listed document's closest passage."""
+        import numpy as np
+
+        if not item_ids:
+            return {}
+        out: dict[str, float] = {}
+        q = ",".join("?" * len(item_ids))
+        rows = self.catalog.db.execute(f"SELECT vkey, item_id FROM embeddings WHERE item_id IN ({q})", item_ids)
+        for key, iid in rows:
+            try:
+                v = self.vectors.index.reconstruct(int(key))
+            except RuntimeError:  # not in the saved index (yet)
+                continue
+            s = float(np.dot(v, query_vector))
+            if s > out.get(iid, -2.0):
+                out[iid] = s
+        return out
+
     def search(self, query: str, k: int = 100, filters: Filters | None = None, principals: list[str] | None = None,
                source_ids: dict[str, str] | None = None, query_vector: Any = None) -> tuple[list[DenseHit], float]:
         """Top ``k`` documents and the time spent (ms)."""

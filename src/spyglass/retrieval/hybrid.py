@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from spyglass.index.catalog import Catalog
 from spyglass.retrieval.dense import DenseRetriever
@@ -46,6 +47,7 @@ class HybridSettings:
     depth: int = 100  # documents taken from each retriever
     rrf_k: float = 60.0
     alpha: float = 0.5  # weight of the semantic run in normalized fusion
+    rerank_k: int = 20  # candidates a model reranker (maxsim, cross-encoder) scores
 
 
 def run_search(
@@ -61,11 +63,16 @@ def run_search(
     source_ids: dict[str, str] | None = None,
     settings: HybridSettings | None = None,
     snippets: bool = True,
+    rerank: str | None = None,
+    rerankers: Any = None,
+    collect: list | None = None,
 ) -> Ranked:
+    """``rerank``: ``ltr``, ``maxsim`` or ``cross-encoder``; ``rerankers`` provides them (see
+    :class:`spyglass.app.spyglass.Spyglass`)."""
     settings = settings or HybridSettings()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    if mode == "keyword" or dense is None:
+    if (mode == "keyword" or dense is None) and not rerank:
         res = lexical.search(parsed, limit=limit, offset=offset, principals=principals, source_ids=source_ids,
                              snippets=snippets)
         hits = [DocHit(h.item_id, h.score, h.ord, h.page, h.snippet, h.snippet_html, h.highlights,
@@ -73,9 +80,17 @@ def run_search(
         return Ranked(hits, res.total, res.fuzzy, (time.perf_counter() - t0) * 1000, {"keyword": res.took_ms})
     want = offset + limit
     depth = max(settings.depth, want)
+    if dense is None:
+        raise ValueError("reranking needs semantic search (embeddings)")
+    qv = dense.embedder.embed([text])[0]
     dense_hits, timings["semantic"] = dense.search(text, k=depth, filters=parsed.filters, principals=principals,
-                                                   source_ids=source_ids)
-    if mode == "semantic":
+                                                   source_ids=source_ids, query_vector=qv)
+    lex = None
+    if mode == "keyword":
+        lex = lexical.search(parsed, limit=depth, principals=principals, source_ids=source_ids, snippets=False)
+        hits = [DocHit(h.item_id, h.score, h.ord, h.page, ranks={"keyword": i + 1}) for i, h in enumerate(lex.hits)]
+        total, fuzzy = lex.total, lex.fuzzy
+    elif mode == "semantic":
         hits = [DocHit(h.item_id, h.score, h.ord, ranks={"semantic": i + 1}) for i, h in enumerate(dense_hits)]
         total, fuzzy = len(dense_hits), []
     else:
@@ -100,6 +115,16 @@ def run_search(
             hits.append(DocHit(doc, score, best.ord, getattr(best, "page", None), ranks=ranks))
         total = lex.total + sum(1 for d in by_dense if d not in by_lex)
         fuzzy = lex.fuzzy
+    if rerank:
+        t1 = time.perf_counter()
+        if lex is None:
+            lex = lexical.search(parsed, limit=depth, principals=principals, source_ids=source_ids, snippets=False)
+        if collect is not None:  # training: hand back the candidates and their features instead of ranking
+            collect.append(ltr_candidates(hits, parsed, text, qv, lex.hits, dense_hits, lexical, dense, catalog))
+            return Ranked([], total, fuzzy, 0.0, timings)
+        hits = _rerank(rerank, rerankers, hits, parsed, text, qv, lex.hits, dense_hits, lexical, dense, catalog,
+                       settings.rerank_k)
+        timings["rerank"] = (time.perf_counter() - t1) * 1000
     page = hits[offset:want]
     if snippets and page:
         snip = lexical.snippeter(None, lexical.text_query(parsed))
@@ -109,3 +134,57 @@ def run_search(
                 h.page = c.page
                 h.snippet, h.snippet_html, h.highlights = snip(c.text)
     return Ranked(page, total, fuzzy, (time.perf_counter() - t0) * 1000, timings)
+
+
+def ltr_candidates(hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any, lex_hits: list, dense_hits: list,
+                   lexical: LexicalRetriever, dense: DenseRetriever, catalog: Catalog):
+    """Every candidate of both retrievers with its feature row (:mod:`spyglass.ranking.features`)."""
+    from spyglass.ranking import features
+
+    by_id = {h.item_id: h for h in hits}
+    for i, h in enumerate(lex_hits):
+        by_id.setdefault(h.item_id, DocHit(h.item_id, 0.0, h.ord, h.page, ranks={"keyword": i + 1}))
+    for i, h in enumerate(dense_hits):
+        by_id.setdefault(h.item_id, DocHit(h.item_id, 0.0, h.ord, ranks={"semantic": i + 1}))
+    ids = list(by_id)
+    bm25 = {h.item_id: h.score for h in lex_hits}
+    bm25.update(lexical.score_items(parsed, [i for i in ids if i not in bm25]))
+    cos = {h.item_id: h.score for h in dense_hits}
+    cos.update(dense.score_items(qv, [i for i in ids if i not in cos]))
+    items = catalog.items(ids)
+    titles = {i: set(lexical.analyze(f"{it['title'] or ''} {it['name']}")) for i, it in items.items()}
+    sizes = {i: it["size"] or 0 for i, it in items.items()}
+    cands = features.build(ids, bm25, cos, {h.item_id: r + 1 for r, h in enumerate(lex_hits)},
+                           {h.item_id: r + 1 for r, h in enumerate(dense_hits)}, lexical.analyze(text), titles, sizes)
+    return by_id, ids, cands
+
+
+def _rerank(kind: str, rerankers: Any, hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any,
+            lex_hits: list, dense_hits: list, lexical: LexicalRetriever, dense: DenseRetriever, catalog: Catalog,
+            k: int) -> list[DocHit]:
+    if kind == "ltr":
+        by_id, ids, cands = ltr_candidates(hits, parsed, text, qv, lex_hits, dense_hits, lexical, dense, catalog)
+        scores = rerankers.ltr().score(cands.rows)
+        out = []
+        for i, sc in sorted(zip(ids, scores), key=lambda x: -x[1]):
+            h = by_id[i]
+            h.ranks["ltr_input"] = round(h.score, 6)
+            h.score = sc
+            out.append(h)
+        return out
+    head, tail = hits[:k], hits[k:]
+    passages = []
+    for h in head:
+        c = catalog.chunk(h.item_id, h.ord)
+        passages.append(c.text if c else "")
+    if kind == "maxsim":
+        from spyglass.ranking.rerank import maxsim_scores
+
+        scores = maxsim_scores(dense.embedder, text, passages)
+    elif kind == "cross-encoder":
+        scores = rerankers.cross_encoder().score(text, passages)
+    else:
+        raise ValueError(f"unknown reranker {kind!r}: use ltr, maxsim or cross-encoder")
+    for h, sc in zip(head, scores):
+        h.score = sc
+    return sorted(head, key=lambda h: -h.score) + tail

@@ -178,6 +178,29 @@ class LexicalRetriever:
 
         return make
 
+    def score_items(self, parsed: ParsedQuery, item_ids: list[str]) -> dict[str, float]:
+        """BM25 of each listed document's best passage for the query's words (0 when no word matches)."""
+        if not item_ids:
+            return {}
+        searcher = self.index.searcher()
+        _, text_query, _ = self.build(parsed, searcher, None, {})
+        if text_query is None:
+            return {}
+        only = tantivy.Query.term_set_query(self.schema, "iid", [int(i, 16) for i in item_ids])
+        q = tantivy.Query.boolean_query([(tantivy.Occur.Must, text_query),
+                                         (tantivy.Occur.Must, tantivy.Query.const_score_query(only, 0.0))])
+        res = searcher.search(q, 50 * len(item_ids), count=False)
+        keys = searcher.fast_field_values("iid", [a for _, a in res.hits]) if res.hits else []
+        out: dict[str, float] = {}
+        for (score, _), key in zip(res.hits, keys):
+            iid = f"{key:016x}"
+            if iid not in out:
+                out[iid] = float(score)
+        return out
+
+    def analyze(self, text: str) -> list[str]:
+        return self._analyzer.analyze(text)
+
     def text_query(self, parsed: ParsedQuery) -> tantivy.Query | None:
         """The word part of a query (no filters), for highlighting."""
         searcher = self.index.searcher()
