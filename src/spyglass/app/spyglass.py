@@ -9,7 +9,7 @@ from typing import Any
 
 from spyglass.core import acl
 from spyglass.core.config import Config, default_home, load_config
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import MissingExtraError, SpyglassError
 from spyglass.core.progress import Progress
 from spyglass.core.types import Hit, SearchResult
 from spyglass.index.catalog import Source
@@ -51,7 +51,10 @@ class Spyglass:
                     total.merge(indexer.index_source(src, retry_failed=retry_failed))
                 indexer.close()
                 if self.config.embedding.enabled:
-                    self.embed_pending(data, progress)
+                    try:
+                        total.semantic = self.embed_pending(data, progress)
+                    except MissingExtraError as exc:  # keyword search works; say what semantic search needs
+                        total.semantic = {"unavailable": str(exc)}
             finally:
                 indexer.close()
                 data.catalog.finish_run(run, total.as_dict())
@@ -105,7 +108,7 @@ class Spyglass:
         """Search. ``mode``: keyword, semantic or hybrid (default: hybrid when the index has vectors, else keyword).
         ``as_user`` (or explicit ``principals``) restricts results to what that caller may read; the restriction is
         part of each index query. ``syntax="plain"`` reads the query as a bag of words (no operators or filters)."""
-        from spyglass.retrieval.hybrid import MODES, HybridSettings, run_search
+        from spyglass.ranking.hybrid import MODES, HybridSettings, run_search
         from spyglass.retrieval.lexical import LexicalRetriever
         from spyglass.retrieval.query import parse_plain
 

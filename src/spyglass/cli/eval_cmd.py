@@ -17,6 +17,13 @@ app.add_typer(eval_app, name="eval")
 CacheOpt = typer.Option(None, "--cache", help="Where evaluation indexes are kept [default: ~/.cache/spyglass/eval]")
 
 
+def _print(res: dict, json_: bool) -> None:
+    if json_:
+        print_json(res)
+    else:
+        out.print(" ".join(f"{k}={v}" for k, v in res.items()))
+
+
 def _config(home: Optional[Path]):
     from spyglass.core.config import Config, load_config
 
@@ -38,12 +45,8 @@ def beir(
     from spyglass.evaluation.runner import eval_beir
 
     def body() -> None:
-        res = eval_beir(dataset, mode=mode, rerank=rerank, config=_config(config_home), cache=cache,
-                        progress=RichProgress(), fusion=fusion, max_queries=max_queries)
-        if json_:
-            print_json(res)
-        else:
-            out.print(" ".join(f"{k}={v}" for k, v in res.items()))
+        _print(eval_beir(dataset, mode=mode, rerank=rerank, config=_config(config_home), cache=cache,
+                         progress=RichProgress(), fusion=fusion, max_queries=max_queries), json_)
 
     _run(body)
 
@@ -64,11 +67,7 @@ def squad(
     def body() -> None:
         c = cache or Path.home() / ".cache" / "spyglass" / "eval"
         ds = squad_to_beir(squad_json, c / "squad2-dev-beir")
-        res = eval_beir(ds, mode=mode, rerank=rerank, cache=c, progress=RichProgress(), fusion=fusion)
-        if json_:
-            print_json(res)
-        else:
-            out.print(" ".join(f"{k}={v}" for k, v in res.items()))
+        _print(eval_beir(ds, mode=mode, rerank=rerank, cache=c, progress=RichProgress(), fusion=fusion), json_)
 
     _run(body)
 

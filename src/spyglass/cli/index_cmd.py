@@ -41,6 +41,12 @@ def index(
         rate = stats.scanned / stats.seconds if stats.seconds else 0
         err.print(f"Indexed in {stats.seconds:.1f} s ({rate:.0f} files/s): {_summary(stats)}. "
                   f"{stats.passages} passages, {fmt_size(stats.bytes)} read.")
+        sem = stats.semantic
+        if sem.get("unavailable"):
+            err.print(f"[yellow]Semantic search unavailable:[/yellow] {sem['unavailable']}")
+        elif sem.get("passages"):
+            err.print(f"Embedded {sem['passages']} passages in {sem['seconds']:.0f} s "
+                      f"({sem['passages_per_s']:.1f}/s).")
 
     _run(body)
 

@@ -32,7 +32,8 @@ def search(
     as_user: Optional[str] = typer.Option(None, "--as-user", help="Only what this user may read."),
     mode: Optional[str] = typer.Option(None, "--mode", "-m",
                                        help="keyword, semantic or hybrid [default: hybrid once embeddings exist]"),
-    fusion: Optional[str] = typer.Option(None, "--fusion", help="Hybrid fusion: rrf or normalized."),
+    fusion: Optional[str] = typer.Option(None, "--fusion", help="Hybrid fusion: normalized or rrf."),
+    rerank: Optional[str] = typer.Option(None, "--rerank", help="Second stage: ltr, maxsim, cross-encoder or none."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
@@ -54,7 +55,8 @@ def search(
             if value:
                 apply_filter(f, name, value)
         sg = _sg(home)
-        res = sg.search(query, limit=limit, offset=offset, filters=f, as_user=as_user, mode=mode, fusion=fusion)
+        res = sg.search(query, limit=limit, offset=offset, filters=f, as_user=as_user, mode=mode, fusion=fusion,
+                        rerank=rerank)
         if json_:
             print_json({
                 "query": res.query,

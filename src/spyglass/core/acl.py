@@ -12,6 +12,7 @@ visible when the two sets meet. Principals are strings with a kind prefix:
 
 from __future__ import annotations
 
+import functools
 import grp
 import pwd
 import stat
@@ -31,6 +32,7 @@ def email(address: str) -> str:
     return f"email:{address.strip().lower()}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _uid_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
@@ -38,6 +40,7 @@ def _uid_name(uid: int) -> str:
         return str(uid)
 
 
+@functools.lru_cache(maxsize=4096)
 def _gid_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
@@ -49,17 +52,21 @@ def posix_owner(st) -> str:
     return _uid_name(st.st_uid)
 
 
-def posix_principals(st) -> list[str]:
-    """Who may read a file, from its owner, group and mode bits."""
-    mode = st.st_mode
+def posix_principals(st) -> tuple[str, ...]:
+    """Who may read a file, from its owner, group and mode bits (one shared tuple per owner/group/mode)."""
+    return _principals(st.st_uid, st.st_gid, st.st_mode & (stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH))
+
+
+@functools.lru_cache(maxsize=4096)
+def _principals(uid: int, gid: int, mode: int) -> tuple[str, ...]:
     out: list[str] = []
     if mode & stat.S_IRUSR:
-        out.append(user(_uid_name(st.st_uid)))
+        out.append(user(_uid_name(uid)))
     if mode & stat.S_IRGRP:
-        out.append(group(_gid_name(st.st_gid)))
+        out.append(group(_gid_name(gid)))
     if mode & stat.S_IROTH:
         out.append(EVERYONE)
-    return out
+    return tuple(out)
 
 
 def os_user_principals(name: str) -> list[str]:

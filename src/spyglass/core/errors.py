@@ -26,9 +26,9 @@ class IndexFormatError(SpyglassError):
 class MissingExtraError(SpyglassError):
     """An optional dependency is not installed; the message names the extra to install."""
 
-    def __init__(self, feature: str, extra: str, module: str) -> None:
+    def __init__(self, feature: str, extra: str, module: str, hint: str | None = None) -> None:
         super().__init__(
-            f"{feature} needs the optional dependency {module!r}: pip install 'spyglass[{extra}]'"
+            f"{feature} needs the optional dependency {module!r}: {hint or f'pip install ' + repr(f'spyglass[{extra}]')}"
         )
         self.feature = feature
         self.extra = extra

@@ -261,12 +261,16 @@ class Catalog:
                     out.append(ItemRow(*r, principals=acls[r[0]], chunks=chunks[r[0]]))
             yield out
 
-    def mark_clean(self, ids: list[str]) -> None:
+    def _mark(self, column: str, ids: list[str]) -> None:
+        """Clear a dirty flag (``lex_dirty`` or ``emb_dirty``) and forget tombstones neither index holds."""
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             q = ",".join("?" * len(part))
-            self.db.execute(f"UPDATE items SET lex_dirty = 0 WHERE id IN ({q})", part)
+            self.db.execute(f"UPDATE items SET {column} = 0 WHERE id IN ({q})", part)
             self._purge_deleted(part)
+
+    def mark_clean(self, ids: list[str]) -> None:
+        self._mark("lex_dirty", ids)
 
     def _purge_deleted(self, ids: list[str]) -> None:
         """Forget tombstoned items once neither index holds them."""
@@ -316,11 +320,7 @@ class Catalog:
         return keys
 
     def mark_embedded(self, ids: list[str]) -> None:
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            q = ",".join("?" * len(part))
-            self.db.execute(f"UPDATE items SET emb_dirty = 0 WHERE id IN ({q})", part)
-            self._purge_deleted(part)
+        self._mark("emb_dirty", ids)
 
     def reset_vectors(self) -> None:
         """Forget every vector (the model changed): every item will be embedded again."""

