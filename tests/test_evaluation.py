@@ -50,6 +50,7 @@ def test_registry_rows_are_well_formed():
         assert 0 < r.tolerance < 0.05
 
 
+@pytest.mark.timeout(1800)  # the first run embeds SciFact's 5,183 abstracts (~7 min on 2 cores), later runs are cached
 @pytest.mark.skipif(not (DATA / "beir" / "scifact").exists(), reason="shared data not present")
 def test_ci_slice_of_the_registry():
     """SciFact keyword and hybrid: nDCG@10 within tolerance of the registry (indexes SciFact once, then cached)."""
