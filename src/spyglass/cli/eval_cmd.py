@@ -61,11 +61,11 @@ def squad(
     json_: bool = JsonOpt,
 ) -> None:
     """Retrieval on SQuAD: each answerable question should find the paragraph it was asked about."""
-    from spyglass.evaluation.beir import squad_to_beir
+    from spyglass.evaluation.beir import default_cache, squad_to_beir
     from spyglass.evaluation.runner import eval_beir
 
     def body() -> None:
-        c = cache or Path.home() / ".cache" / "spyglass" / "eval"
+        c = cache or default_cache()
         ds = squad_to_beir(squad_json, c / "squad2-dev-beir")
         _print(eval_beir(ds, mode=mode, rerank=rerank, cache=c, progress=RichProgress(), fusion=fusion), json_)
 

@@ -14,6 +14,11 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 
+def default_cache() -> Path:
+    """Where evaluation indexes are kept unless ``--cache`` says otherwise."""
+    return Path.home() / ".cache" / "spyglass" / "eval"
+
+
 def load_queries(path: Path) -> dict[str, str]:
     out = {}
     with open(path / "queries.jsonl") as fh:

@@ -66,10 +66,11 @@ def _dataset_path(row: Row, data: Path, cache: Path) -> Path:
 
 def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None = None,
                progress: Any = None) -> list[dict[str, Any]]:
+    from spyglass.evaluation.beir import default_cache
     from spyglass.evaluation.runner import eval_beir
 
     data = globals()["data_dir"](data_dir)
-    cache = cache or Path.home() / ".cache" / "spyglass" / "eval"
+    cache = cache or default_cache()
     done: dict[tuple, dict[str, Any]] = {}
     out = []
     for r in rows:

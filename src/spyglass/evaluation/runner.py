@@ -12,7 +12,7 @@ from typing import Any
 from spyglass.app.spyglass import Spyglass
 from spyglass.core.config import Config
 from spyglass.core.progress import NullProgress, Progress
-from spyglass.evaluation.beir import doc_id_of, fingerprint, load_qrels, load_queries, materialize
+from spyglass.evaluation.beir import default_cache, doc_id_of, fingerprint, load_qrels, load_queries, materialize
 from spyglass.evaluation.metrics import evaluate
 
 
@@ -48,7 +48,7 @@ def eval_beir(dataset: Path, mode: str = "hybrid", rerank: str | None = None, co
               cache: Path | None = None, progress: Progress | None = None, split: str = "test",
               fusion: str | None = None, max_queries: int | None = None) -> dict[str, Any]:
     config = config or Config()
-    cache = cache or Path.home() / ".cache" / "spyglass" / "eval"
+    cache = cache or default_cache()
     home, index_seconds, cached = build_index(dataset, config, cache, progress)
     queries = load_queries(dataset)
     qrels = load_qrels(dataset, split)
@@ -90,7 +90,7 @@ def train_ranker(dataset: Path, out: Path, split: str = "train", config: Config 
     from spyglass.ranking.ltr import train
 
     config = config or Config()
-    cache = cache or Path.home() / ".cache" / "spyglass" / "eval"
+    cache = cache or default_cache()
     home, _, _ = build_index(dataset, config, cache, progress)
     queries = load_queries(dataset)
     qrels = load_qrels(dataset, split)
