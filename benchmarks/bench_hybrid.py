@@ -57,6 +57,10 @@ def main() -> None:
             vec.save()
             n_vec = len(keys)
         exact = vec.is_exact
+        if data.catalog.dirty_count():  # e.g. the keyword index format changed since bench_index.py built it
+            from spyglass.index.pipeline import Indexer
+
+            Indexer(data, sg.config).sync_lexical()
     rng = random.Random(1)
     words = "cell protein gene patients cancer risk study expression mice treatment blood brain".split()
     queries = [" ".join(rng.sample(words, rng.randint(2, 4))) for _ in range(120)]

@@ -201,6 +201,33 @@ def test_model_change_triggers_a_clean_reembed(tmp_path):
     sg.close()
 
 
+def test_lexical_schema_upgrade_keeps_the_embeddings(tmp_path):
+    """An older keyword-index format is rebuilt from the catalog; the vectors (hours of work on a big corpus) stay."""
+    import json
+
+    from spyglass.index import manifest
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    for name, text in list(DOCS.items())[:3]:
+        (root / name).write_text(text)
+    home = tmp_path / "home"
+    sg = Spyglass(home)
+    sg.index([str(root)])
+    sg.close()
+    m = manifest.read(home)
+    m["lexical"]["schema"] -= 1  # as if written by an older release
+    (home / "manifest.json").write_text(json.dumps(m))
+    sg = Spyglass(home)
+    stats = sg.index()
+    assert stats.semantic["passages"] == 0  # nothing re-embedded
+    assert manifest.read(home)["vectors"] == m["vectors"]
+    assert sg.status()["semantic"]["embedded_passages"] == 3
+    assert names(sg.search("guitar", mode="keyword")) == ["guitar.txt"]
+    assert names(sg.search("musical instrument", mode="semantic"))[0] == "guitar.txt"
+    sg.close()
+
+
 def test_deleted_and_changed_files_leave_the_vector_index(tmp_path):
     root = tmp_path / "docs"
     root.mkdir()

@@ -54,7 +54,9 @@ class DataDir:
                 self.catalog.mark_all_dirty()
             self.lexical = LexicalIndex(home / "lexical")
             if m is None or rebuild:
+                # Keep the other stores' sections: rebuilding the lexical index must not drop the embeddings.
                 manifest.write(home, {
+                    **(m or {}),
                     "created": (m or {}).get("created", time.time()),
                     "catalog": {"file": "catalog.sqlite3", "schema": CATALOG_SCHEMA},
                     "lexical": {"dir": "lexical", "schema": LEX_SCHEMA, "engine": "tantivy"},
