@@ -42,10 +42,11 @@ def main() -> None:
     emb = sg.embedder()
     with DataDir(home, write=True) as data:
         vec = open_vectors(data, emb.model_id, emb.dim, sg.config.embedding.exact_max, write=True)
-        n_vec = data.catalog.db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+        n_vec = len(vec)
         if n_vec == 0:
             rows = data.catalog.db.execute("SELECT item_id, ord FROM chunks").fetchall()
             data.catalog.begin()
+            data.catalog.reset_vectors()
             keys = data.catalog.assign_vkeys([(r[0], r[1]) for r in rows])
             data.catalog.db.execute("UPDATE items SET emb_dirty = 0")
             data.catalog.commit()

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${SPYGLASS_EXTRAS:-test,ltr,eval}
+EXTRAS=${SPYGLASS_EXTRAS:-test,ltr,eval,server}
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "Spyglass needs Python 3.11 or newer (found $("$PY" --version))" >&2; exit 1
 fi
@@ -21,4 +21,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     2>&1 | grep -v '^WARNING: Location' >&2 || true
   .venv/bin/python -c 'import spyglass, tantivy, faiss, onnxruntime' || { echo "installation failed" >&2; exit 1; }
   echo "$want" > "$stamp"
+fi
+# The web app's end-to-end tests drive Debian's Chromium through Playwright (no browser download).
+if [[ ",$EXTRAS," == *",test,"* ]] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Chromium for the browser tests (apt-get install chromium) ..." >&2
+    { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } >/dev/null 2>&1 \
+      || echo "could not install chromium: the browser tests will be skipped" >&2
+  else
+    echo "note: install Debian's chromium package (sudo apt-get install chromium) to run the browser tests" >&2
+  fi
 fi

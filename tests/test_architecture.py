@@ -39,7 +39,7 @@ ALLOWED = {
     "evaluation": {"core", "app", "index", "ranking"},  # index: format versions for cache keys; ranking: training
     "app": {"core", "sources", "extraction", "models", "index", "retrieval", "ranking", "answering", "recommend",
             "organize"},
-    "cli": {"core", "app", "evaluation"},
+    "cli": {"core", "app", "evaluation", "server"},
     "server": {"core", "app"},
 }
 

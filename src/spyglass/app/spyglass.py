@@ -9,7 +9,7 @@ from typing import Any
 
 from spyglass.core import acl
 from spyglass.core.config import Config, default_home, load_config
-from spyglass.core.errors import MissingExtraError, SpyglassError
+from spyglass.core.errors import MissingExtraError, NotFoundError, SpyglassError
 from spyglass.core.progress import Progress
 from spyglass.core.types import Hit, SearchResult
 from spyglass.index.catalog import Source
@@ -29,6 +29,7 @@ class Spyglass:
         self._dense_cache = None
         self._ltr = None
         self._cross = None
+        self._accounts = None
 
     # -- writing ----------------------------------------------------------------------------------------------
     def open_writer(self) -> DataDir:
@@ -81,10 +82,17 @@ class Spyglass:
         return self._reader
 
     def close(self) -> None:
+        """Release the index readers (the next read reopens them, seeing the latest commit)."""
         self._dense_cache = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+    def close_all(self) -> None:
+        self.close()
+        if self._accounts is not None:
+            self._accounts.close()
+            self._accounts = None
 
     def principals_for(self, user: str) -> list[str]:
         """What a user may read: their user and group principals (POSIX and configured), their mail addresses
@@ -95,8 +103,53 @@ class Spyglass:
             out.update(acl.group(g) for g in u.groups)
             out.update(acl.email(e) for e in u.emails)
             out.update(u.principals)
+        if (self.home / "accounts.sqlite3").exists():
+            account = self.accounts.get(user)
+            if account is not None:
+                out.add(acl.user(account.name))
+                out.update(acl.group(g) for g in account.groups)
+                out.update(acl.email(e) for e in account.emails)
         out.add(acl.EVERYONE)
         return sorted(out)
+
+    @property
+    def accounts(self):
+        """Users, tokens and sessions of a team install (:mod:`spyglass.app.accounts`)."""
+        if self._accounts is None:
+            from spyglass.app.accounts import Accounts
+
+            self._accounts = Accounts(self.home)
+        return self._accounts
+
+    def document(self, item_id: str, principals: list[str] | None = None, passages: int = 50) -> dict[str, Any]:
+        """A document's metadata and its first passages, only when ``principals`` may read it (checked in the
+        catalog query; an unknown and a forbidden id give the same error)."""
+        data = self.reader()
+        it = data.catalog.visible_item(item_id, principals)
+        if it is None:
+            raise NotFoundError(f"no document {item_id!r}")
+        chunks = data.catalog.chunks_of(item_id, passages)
+        raw = it.pop("path_raw")
+        it["file"] = os.fsdecode(raw) if raw and it["parent_id"] is None else None
+        it["passages"] = [{"ord": c.ord, "text": c.text, "page": c.page, "label": c.label} for c in chunks]
+        return it
+
+    def autocomplete(self, prefix: str, principals: list[str] | None = None, limit: int = 8) -> list[dict[str, str]]:
+        """Titles of readable documents matching what is typed so far (the last word as a prefix). Built from an
+        access-filtered search, so it never suggests words from documents the caller may not read."""
+        words = [w for w in "".join(c if c.isalnum() else " " for c in prefix).split() if w]
+        if not words:
+            return []
+        q = " ".join(words[:-1] + [words[-1] + "*"])
+        res = self.search(q, limit=limit, principals=principals, mode="keyword", snippets=False)
+        return [{"id": h.id, "title": h.title, "path": h.path, "type": h.type} for h in res.hits]
+
+    def facets(self, query: str, filters: Filters | None = None, principals: list[str] | None = None,
+               depth: int = 1000) -> dict[str, list[tuple[str, int]]]:
+        """Facet counts (type, source, year) over the first ``depth`` keyword matches the caller may read."""
+        res = self.search(query, limit=depth, filters=filters, principals=principals, mode="keyword",
+                          snippets=False)
+        return self.reader().catalog.facet_counts([h.id for h in res.hits])
 
     def sources(self) -> list[Source]:
         return self.reader().catalog.sources()

@@ -82,6 +82,20 @@ class RerankSettings:
 
 
 @dataclass
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_kb: int = 1024  # larger request bodies get 413
+    rate_per_s: float = 20.0  # requests per second per token, session or client address (429 beyond)
+    rate_burst: int = 60
+    timeout_s: float = 30.0  # a request running longer gets 504 (streams excepted)
+    readers: int = 4  # concurrent read handles
+    session_hours: float = 12.0
+    secure_cookies: bool = False  # set true behind HTTPS (the cookie is then sent over HTTPS only)
+    max_query_chars: int = 2000
+
+
+@dataclass
 class UserSettings:
     """A user known to the local install, for ``--as-user``. POSIX groups are added when the name is an OS user."""
 
@@ -97,6 +111,7 @@ class Config:
     search: SearchSettings = field(default_factory=SearchSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     rerank: RerankSettings = field(default_factory=RerankSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     users: dict[str, UserSettings] = field(default_factory=dict)
 
     @property
@@ -110,6 +125,7 @@ SECTIONS: dict[str, type] = {
     "search": SearchSettings,
     "embedding": EmbeddingSettings,
     "rerank": RerankSettings,
+    "server": ServerSettings,
 }
 
 

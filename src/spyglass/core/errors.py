@@ -15,6 +15,10 @@ class QuerySyntaxError(SpyglassError):
     """A search query could not be parsed."""
 
 
+class NotFoundError(SpyglassError):
+    """A document, user or source does not exist, or the caller may not see it (the two read the same)."""
+
+
 class IndexLockedError(SpyglassError):
     """Another process is writing to the data directory."""
 

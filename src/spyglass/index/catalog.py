@@ -355,6 +355,45 @@ class Catalog:
                 out[r[0]] = dict(zip(cols, r))
         return out
 
+    def visible_item(self, iid: str, principals: list[str] | None) -> dict[str, Any] | None:
+        """One live item, only when ``principals`` (None: no restriction) may read it — checked in the query."""
+        sql = ("SELECT id, source_id, parent_id, locator, path, path_raw, uri, name, title, type, mime, size, modified, "
+               "created, author, status, n_chunks FROM items i WHERE i.id = ? AND i.status IN ('ok', 'metadata')")
+        params: list[Any] = [iid]
+        if principals is not None:
+            sql += (" AND EXISTS (SELECT 1 FROM acl a WHERE a.item_id = i.id AND a.principal IN "
+                    f"({','.join('?' * len(principals)) or 'NULL'}))")
+            params += principals
+        cur = self.db.execute(sql, params)
+        r = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], r)) if r else None
+
+    def chunks_of(self, iid: str, limit: int = 200) -> list[Chunk]:
+        return [Chunk(*r) for r in self.db.execute(
+            'SELECT ord, text, page, start, "end", label FROM chunks WHERE item_id = ? ORDER BY ord LIMIT ?',
+            (iid, limit))]
+
+    def facet_counts(self, ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """Counts by type, source and year over the given items (already filtered by the caller's query)."""
+        from collections import Counter
+        from datetime import datetime, timezone
+
+        counts: dict[str, Counter] = {"type": Counter(), "source": Counter(), "year": Counter()}
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            for typ, src, modified in self.db.execute(
+                "SELECT i.type, s.name, i.modified FROM items i JOIN sources s ON s.id = i.source_id "
+                f"WHERE i.id IN ({','.join('?' * len(part))})", part):
+                counts["type"][typ] += 1
+                counts["source"][src] += 1
+                if modified is not None:
+                    counts["year"][str(datetime.fromtimestamp(modified, tz=timezone.utc).year)] += 1
+        return {
+            "type": sorted(counts["type"].items(), key=lambda kv: (-kv[1], kv[0])),
+            "source": sorted(counts["source"].items(), key=lambda kv: (-kv[1], kv[0])),
+            "year": sorted(counts["year"].items(), reverse=True),
+        }
+
     def item_principals(self, iid: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT principal FROM acl WHERE item_id = ? ORDER BY 1", (iid,))]
 

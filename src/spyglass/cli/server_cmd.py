@@ -1,0 +1,212 @@
+"""``spyglass serve``, ``spyglass mcp``, ``spyglass users ...`` and ``spyglass tokens ...``."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
+from spyglass.cli.output import err, fmt_time, out, print_json
+from spyglass.core.errors import SpyglassError
+
+users_app = typer.Typer(help="Users of the team server: roles, groups, passwords.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens (for scripts, MCP clients and the REST API).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+
+
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on [default: [server] host, 127.0.0.1]"),
+    port: Optional[int] = typer.Option(None, "--port", "-p", min=1, max=65535,
+                                       help="Port [default: [server] port, 8080]"),
+    home: Optional[Path] = HomeOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Run the team server: REST API (/api, OpenAPI at /api/openapi.json), web app (/) and MCP (/mcp)."""
+
+    def body() -> None:
+        from spyglass.server.app import serve as run
+
+        sg = _sg(home)
+        s = sg.config.server
+        url = f"http://{host or s.host}:{port or s.port}"
+        if not sg.accounts.users():
+            err.print("[yellow]no users yet: add one with `spyglass users add NAME --admin`[/yellow]", markup=True)
+        if json_:
+            print_json({"url": url, "openapi": url + "/api/openapi.json", "mcp": url + "/mcp"})
+        else:
+            out.print(f"Spyglass at {url}  (API docs {url}/api/docs, MCP {url}/mcp)")
+        run(sg.home, host=host, port=port)
+
+    _run(body)
+
+
+@app.command()
+def mcp(
+    as_user: Optional[str] = typer.Option(None, "--as-user", help="Only what this user may read (recommended)."),
+    home: Optional[Path] = HomeOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Run an MCP server on stdio (search, fetch_document, ask) for a local AI assistant. --json is accepted for
+    symmetry; MCP speaks JSON-RPC on stdout either way."""
+
+    def body() -> None:
+        import contextlib
+
+        from spyglass.server.mcp import build_mcp
+
+        sg = _sg(home)
+        principals = sg.principals_for(as_user) if as_user else None
+
+        @contextlib.contextmanager
+        def read():
+            yield sg
+
+        build_mcp(read, lambda ctx: principals).run("stdio")
+
+    _run(body)
+
+
+# -- users ------------------------------------------------------------------------------------------------------
+def _password(given: Optional[str], ask: bool) -> Optional[str]:
+    if given:
+        return given
+    env = os.environ.get("SPYGLASS_PASSWORD")
+    if env:
+        return env
+    if not ask:
+        return None
+    pw = getpass.getpass("Password (8+ characters): ")
+    if pw != getpass.getpass("Again: "):
+        raise SpyglassError("the passwords differ")
+    return pw
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="User name (lower-case letters, digits, . _ -)."),
+    admin: bool = typer.Option(False, "--admin", help="Make an admin (manages users, sources, re-index)."),
+    group: list[str] = typer.Option(None, "--group", "-g", help="A group (repeatable): documents shared with "
+                                                               "group:NAME become readable."),
+    email: list[str] = typer.Option(None, "--email", help="A mail address (repeatable): mail to or from it "
+                                                         "becomes readable."),
+    password: Optional[str] = typer.Option(None, "--password", help="Password for the web app [default: asked, or "
+                                                                   "$SPYGLASS_PASSWORD]; --no-login for none."),
+    no_login: bool = typer.Option(False, "--no-login", help="No password: API tokens only."),
+    home: Optional[Path] = HomeOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Add a user."""
+
+    def body() -> None:
+        pw = None if no_login else _password(password, ask=not json_)
+        if pw is not None and len(pw) < 8:
+            raise SpyglassError("a password needs 8 characters or more")
+        u = _sg(home).accounts.add_user(name, "admin" if admin else "member", pw, group or [], email or [])
+        print_json(u.as_dict()) if json_ else out.print(f"added {u.name} ({u.role})")
+
+    _run(body)
+
+
+@users_app.command("list")
+def users_list(home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
+    """List users."""
+
+    def body() -> None:
+        users = _sg(home).accounts.users()
+        if json_:
+            print_json({"users": [u.as_dict() | {"password": u.has_password} for u in users]})
+            return
+        for u in users:
+            out.print(f"{u.name:<20} {u.role:<7} groups={','.join(u.groups) or '-'} "
+                      f"emails={','.join(u.emails) or '-'}{'' if u.has_password else '  (no login)'}")
+
+    _run(body)
+
+
+@users_app.command("set")
+def users_set(
+    name: str = typer.Argument(...),
+    role: Optional[str] = typer.Option(None, "--role", help="admin or member."),
+    group: list[str] = typer.Option(None, "--group", "-g", help="Replace the groups (repeatable)."),
+    email: list[str] = typer.Option(None, "--email", help="Replace the mail addresses (repeatable)."),
+    password: bool = typer.Option(False, "--password", help="Set a new password (asked; ends their sessions)."),
+    home: Optional[Path] = HomeOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Change a user's role, groups, addresses or password."""
+
+    def body() -> None:
+        pw = _password(None, ask=True) if password else None
+        u = _sg(home).accounts.update_user(name, role, group or None, email or None, pw)
+        print_json(u.as_dict()) if json_ else out.print(f"updated {u.name}")
+
+    _run(body)
+
+
+@users_app.command("remove")
+def users_remove(name: str = typer.Argument(...), home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
+    """Remove a user with their tokens and sessions."""
+
+    def body() -> None:
+        from spyglass.core.errors import NotFoundError
+
+        if not _sg(home).accounts.remove_user(name):
+            raise NotFoundError(f"no user {name!r}")
+        print_json({"removed": name}) if json_ else out.print(f"removed {name}")
+
+    _run(body)
+
+
+# -- tokens -----------------------------------------------------------------------------------------------------
+@tokens_app.command("create")
+def tokens_create(
+    user: str = typer.Argument(..., help="Whose token."),
+    label: str = typer.Option("", "--label", help="What it is for."),
+    home: Optional[Path] = HomeOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Create an API token (printed once; only its hash is kept)."""
+
+    def body() -> None:
+        tok = _sg(home).accounts.create_token(user, label)
+        print_json({"user": user, "token": tok}) if json_ else out.print(tok)
+
+    _run(body)
+
+
+@tokens_app.command("list")
+def tokens_list(user: Optional[str] = typer.Argument(None), home: Optional[Path] = HomeOpt,
+                json_: bool = JsonOpt) -> None:
+    """List tokens (ids, not the secrets)."""
+
+    def body() -> None:
+        toks = _sg(home).accounts.tokens(user)
+        if json_:
+            print_json({"tokens": toks})
+            return
+        for t in toks:
+            out.print(f"{t['id']}  {t['user']:<16} {t['label'] or '-':<20} created {fmt_time(t['created'])}, "
+                      f"last used {fmt_time(t['last_used'])}")
+
+    _run(body)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str = typer.Argument(..., help="The id shown by `spyglass tokens list`."),
+                  home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
+    """Revoke a token."""
+
+    def body() -> None:
+        from spyglass.core.errors import NotFoundError
+
+        if not _sg(home).accounts.revoke_token(token_id):
+            raise NotFoundError(f"no token {token_id!r}")
+        print_json({"revoked": token_id}) if json_ else out.print(f"revoked {token_id}")
+
+    _run(body)

@@ -1,0 +1,294 @@
+"""The REST API (``/api``). Every read passes the caller's principals into the index query."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from spyglass.app.spyglass import Filters, apply_filter
+from spyglass.core.errors import NotFoundError
+from spyglass.server.auth import COOKIE, Caller, admin, caller
+
+router = APIRouter(prefix="/api")
+
+Mode = Literal["keyword", "semantic", "hybrid"]
+INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "audio/mpeg", "audio/wav",
+                "audio/x-wav", "audio/ogg", "audio/flac", "audio/mp4", "video/mp4", "text/plain"}
+
+
+def _state(request: Request):
+    return request.app.state.spyglass
+
+
+# -- sessions ---------------------------------------------------------------------------------------------------
+class Login(BaseModel):
+    user: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/login", tags=["auth"], summary="Log in (web app); sets an HttpOnly session cookie")
+def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
+    st = _state(request)
+    user = st.accounts.check_password(body.user, body.password)
+    if user is None:
+        raise HTTPException(401, "wrong user name or password")
+    ttl = st.config.server.session_hours * 3600
+    sid, csrf = st.accounts.create_session(user.name, ttl)
+    response.set_cookie(COOKIE, sid, max_age=int(ttl), httponly=True, samesite="strict",
+                        secure=st.config.server.secure_cookies, path="/")
+    return {"user": user.as_dict(), "csrf": csrf}
+
+
+@router.post("/logout", tags=["auth"], summary="End the web session")
+def logout(request: Request, response: Response, c: Caller = Depends(caller)) -> dict[str, bool]:
+    sid = request.cookies.get(COOKIE)
+    if sid:
+        _state(request).accounts.end_session(sid)
+    response.delete_cookie(COOKIE, path="/")
+    return {"ok": True}
+
+
+@router.get("/me", tags=["auth"], summary="Who the caller is")
+def me(c: Caller = Depends(caller)) -> dict[str, Any]:
+    return {"user": c.user.as_dict(), "via": c.via, "csrf": c.csrf}
+
+
+# -- search -----------------------------------------------------------------------------------------------------
+def _filters(type_: list[str], folder: list[str], ext: list[str], source: list[str], after: str | None,
+             before: str | None, author: str | None) -> Filters:
+    f = Filters()
+    for name, values in (("type", type_), ("in", folder), ("ext", ext), ("source", source)):
+        for v in values:
+            apply_filter(f, name, v)
+    for name, value in (("after", after), ("before", before), ("author", author)):
+        if value:
+            apply_filter(f, name, value)
+    return f
+
+
+def _hit(h: Any) -> dict[str, Any]:
+    return {"id": h.id, "title": h.title, "path": h.path, "type": h.type, "score": h.score,
+            "snippet": h.snippet_html, "snippet_text": h.snippet, "page": h.page, "modified": h.modified,
+            "parent_id": h.parent_id, "author": h.extra.get("author"), "size": h.extra.get("size")}
+
+
+@router.get("/search", tags=["search"], summary="Search what the caller may read")
+def search(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=2000, description="Query (docs/query-language.md)"),
+    limit: int = Query(10, ge=1, le=100),
+    offset: int = Query(0, ge=0, le=10000),
+    mode: Mode | None = Query(None, description="keyword, semantic or hybrid [default: hybrid once embeddings exist]"),
+    type: list[str] = Query([], max_length=20),
+    folder: list[str] = Query([], max_length=20),
+    ext: list[str] = Query([], max_length=20),
+    source: list[str] = Query([], max_length=20),
+    after: str | None = Query(None, max_length=10, description="YYYY[-MM[-DD]]"),
+    before: str | None = Query(None, max_length=10, description="YYYY[-MM[-DD]]"),
+    author: str | None = Query(None, max_length=200),
+    facets: bool = Query(False, description="Also count matches by type, source and year"),
+    c: Caller = Depends(caller),
+) -> dict[str, Any]:
+    st = _state(request)
+    f = _filters(type, folder, ext, source, after, before, author)
+    with st.pool.reader() as sg:
+        res = sg.search(q, limit=limit, offset=offset, filters=f, principals=c.principals, mode=mode)
+        out: dict[str, Any] = {"query": q, "mode": res.mode, "total": res.total, "took_ms": round(res.took_ms, 2),
+                               "fuzzy": sorted(res.corrected), "results": [_hit(h) for h in res.hits]}
+        if facets:
+            out["facets"] = {k: [{"value": v, "count": n} for v, n in rows]
+                             for k, rows in sg.facets(q, f, c.principals).items()}
+    return out
+
+
+@router.get("/autocomplete", tags=["search"], summary="Titles of readable documents matching what is typed")
+def autocomplete(request: Request, q: str = Query(..., min_length=1, max_length=200),
+                 limit: int = Query(8, ge=1, le=20), c: Caller = Depends(caller)) -> dict[str, Any]:
+    with _state(request).pool.reader() as sg:
+        return {"query": q, "suggestions": sg.autocomplete(q, c.principals, limit)}
+
+
+# -- documents --------------------------------------------------------------------------------------------------
+def _document(request: Request, doc_id: str, c: Caller, passages: int = 50) -> dict[str, Any]:
+    if not (len(doc_id) == 16 and all(ch in "0123456789abcdef" for ch in doc_id)):
+        raise HTTPException(404, f"no document {doc_id!r}")
+    with _state(request).pool.reader() as sg:
+        try:
+            return sg.document(doc_id, c.principals, passages)
+        except NotFoundError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/documents/{doc_id}", tags=["documents"], summary="A document's metadata and text (preview)")
+def document(doc_id: str, request: Request, passages: int = Query(50, ge=0, le=500),
+             c: Caller = Depends(caller)) -> dict[str, Any]:
+    d = _document(request, doc_id, c, passages)
+    d.pop("file", None)  # the server's file path is not the caller's business
+    d["downloadable"] = bool(d.get("parent_id") is None)
+    return d
+
+
+@router.get("/documents/{doc_id}/file", tags=["documents"], summary="The original file (download or inline view)",
+            response_class=FileResponse)
+def document_file(doc_id: str, request: Request, c: Caller = Depends(caller)) -> Response:
+    d = _document(request, doc_id, c, 0)
+    path = d.get("file")
+    if not path or not os.path.isfile(path):
+        raise HTTPException(404, "this item has no file of its own (a message or attachment), or the file is gone")
+    mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    inline = mime in INLINE_TYPES
+    return FileResponse(
+        path, media_type=mime if inline else "application/octet-stream",
+        filename=d["name"], content_disposition_type="inline" if inline else "attachment",
+        # the file is the user's content, never a page of this site: no scripts, no same-origin access
+        headers={"content-security-policy": "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; "
+                                            "style-src 'unsafe-inline'; plugin-types application/pdf",
+                 "x-content-type-options": "nosniff"},
+    )
+
+
+# -- index administration ---------------------------------------------------------------------------------------
+@router.get("/status", tags=["index"], summary="Index status (admins see sources and errors)")
+def status(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    with _state(request).pool.reader() as sg:
+        s = sg.status()
+    if c.user.is_admin:
+        return s
+    return {k: s[k] for k in ("documents", "passages", "semantic", "last_run") if k in s}
+
+
+@router.get("/sources", tags=["index"], summary="Indexed sources")
+def sources(request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    with _state(request).pool.reader() as sg:
+        return {"sources": [{"id": s.id, "name": s.name, "kind": s.kind, "root": s.root,
+                             "last_indexed": s.last_indexed} for s in sg.sources()]}
+
+
+class SourceIn(BaseModel):
+    path: str = Field(min_length=1, max_length=4096)
+
+
+@router.post("/sources", tags=["index"], status_code=202, summary="Add a folder or export and index it (a job)")
+def add_source(body: SourceIn, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    path = os.path.abspath(os.path.expanduser(body.path))
+    if "\x00" in path or not os.path.exists(path):
+        raise HTTPException(422, f"{body.path} does not exist on the server")
+    return _state(request).start_job("index", lambda sg: sg.index([path]).as_dict())
+
+
+@router.delete("/sources/{source_id}", tags=["index"], status_code=202, summary="Remove a source (a job)")
+def remove_source(source_id: int, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    st = _state(request)
+    with st.pool.reader() as sg:
+        src = next((s for s in sg.sources() if s.id == source_id), None)
+    if src is None:
+        raise HTTPException(404, f"no source {source_id}")
+    return st.start_job("remove-source", lambda sg: {"removed": sg.remove_source(src.root)})
+
+
+@router.post("/reindex", tags=["index"], status_code=202, summary="Re-index every source (a job)")
+def reindex(request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    return _state(request).start_job("index", lambda sg: sg.index().as_dict())
+
+
+@router.get("/jobs/{job_id}", tags=["index"], summary="A background job's state")
+def job(job_id: str, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    j = _state(request).jobs.get(job_id)
+    if j is None:
+        raise HTTPException(404, f"no job {job_id!r}")
+    return j
+
+
+# -- users and tokens -------------------------------------------------------------------------------------------
+class UserIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    role: Literal["admin", "member"] = "member"
+    password: str | None = Field(None, min_length=8, max_length=1024)
+    groups: list[str] = Field(default_factory=list, max_length=100)
+    emails: list[str] = Field(default_factory=list, max_length=100)
+
+
+@router.get("/users", tags=["users"], summary="Users (admins)")
+def users(request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    return {"users": [u.as_dict() for u in _state(request).accounts.users()]}
+
+
+@router.post("/users", tags=["users"], status_code=201, summary="Add a user (admins)")
+def add_user(body: UserIn, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    from spyglass.app.accounts import AccountError
+
+    try:
+        u = _state(request).accounts.add_user(body.name, body.role, body.password, body.groups, body.emails)
+    except AccountError as exc:
+        raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
+    return u.as_dict()
+
+
+@router.delete("/users/{name}", tags=["users"], summary="Remove a user, their tokens and sessions (admins)")
+def remove_user(name: str, request: Request, c: Caller = Depends(admin)) -> dict[str, bool]:
+    if name == c.user.name:
+        raise HTTPException(422, "you cannot remove yourself")
+    if not _state(request).accounts.remove_user(name):
+        raise HTTPException(404, f"no user {name!r}")
+    return {"removed": True}
+
+
+class TokenIn(BaseModel):
+    label: str = Field("", max_length=100)
+
+
+@router.get("/tokens", tags=["users"], summary="The caller's API tokens")
+def tokens(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    return {"tokens": _state(request).accounts.tokens(c.user.name)}
+
+
+@router.post("/tokens", tags=["users"], status_code=201, summary="Create an API token (shown once)")
+def create_token(body: TokenIn, request: Request, c: Caller = Depends(caller)) -> dict[str, str]:
+    return {"token": _state(request).accounts.create_token(c.user.name, body.label)}
+
+
+@router.delete("/tokens/{token_id}", tags=["users"], summary="Revoke one of the caller's tokens")
+def revoke_token(token_id: str, request: Request, c: Caller = Depends(caller)) -> dict[str, bool]:
+    if not _state(request).accounts.revoke_token(token_id, c.user.name):
+        raise HTTPException(404, f"no token {token_id!r}")
+    return {"revoked": True}
+
+
+# -- capabilities still to come ---------------------------------------------------------------------------------
+def _not_yet(what: str) -> None:
+    raise HTTPException(501, f"not yet: {what} is not built in this version (see docs/server.md)")
+
+
+@router.get("/ask", tags=["ask"], summary="Answer a question from the caller's files (not yet)")
+def ask(q: str = Query(..., min_length=1, max_length=2000), c: Caller = Depends(caller)) -> dict[str, Any]:
+    _not_yet("ask")
+    return {}
+
+
+@router.get("/related/{doc_id}", tags=["discover"], summary="Files related to a document (not yet)")
+def related(doc_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
+    _not_yet("related files")
+    return {}
+
+
+@router.get("/suggest", tags=["discover"], summary="Suggested files (not yet)")
+def suggest(c: Caller = Depends(caller)) -> dict[str, Any]:
+    _not_yet("suggestions")
+    return {}
+
+
+@router.get("/duplicates", tags=["organize"], summary="Duplicate files (not yet)")
+def duplicates(c: Caller = Depends(caller)) -> dict[str, Any]:
+    _not_yet("duplicates")
+    return {}
+
+
+@router.get("/topics", tags=["organize"], summary="Topics (not yet)")
+def topics(c: Caller = Depends(caller)) -> dict[str, Any]:
+    _not_yet("topics")
+    return {}

@@ -1,0 +1,57 @@
+"""What the server holds while it runs: the read pool, the accounts, and background jobs (re-index, add source)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from spyglass.app.spyglass import Spyglass
+from spyglass.core.config import Config
+from spyglass.server.pool import ReaderPool
+
+
+class ServerState:
+    def __init__(self, home: Path, config: Config | None = None) -> None:
+        self.pool = ReaderPool(home, config, size=max(1, (config or Spyglass(home).config).server.readers))
+        self.config = self.pool.primary.config
+        self.home = self.pool.primary.home
+        self.accounts = self.pool.primary.accounts
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self._job_lock = threading.Lock()
+        self._writer_busy = threading.Lock()
+
+    def principals(self, user: str) -> list[str]:
+        return self.pool.primary.principals_for(user)
+
+    def start_job(self, kind: str, fn: Any) -> dict[str, Any]:
+        """Run ``fn(Spyglass)`` (a write) in a thread, one at a time; returns the job record."""
+        job = {"id": uuid.uuid4().hex[:12], "kind": kind, "state": "queued", "created": time.time(),
+               "finished": None, "result": None, "error": None}
+        with self._job_lock:
+            self.jobs[job["id"]] = job
+            if len(self.jobs) > 200:
+                for k in sorted(self.jobs, key=lambda k: self.jobs[k]["created"])[:50]:
+                    self.jobs.pop(k)
+
+        def run() -> None:
+            with self._writer_busy:
+                job["state"] = "running"
+                sg = Spyglass(self.home, config=self.config)
+                try:
+                    job["result"] = fn(sg)
+                    job["state"] = "done"
+                except Exception as exc:  # reported through GET /api/jobs/{id}
+                    job["state"], job["error"] = "failed", str(exc)
+                finally:
+                    sg.close()
+                    job["finished"] = time.time()
+                    self.pool.invalidate()
+
+        threading.Thread(target=run, name=f"spyglass-{kind}", daemon=True).start()
+        return job
+
+    def close(self) -> None:
+        self.pool.close()

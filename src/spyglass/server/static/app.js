@@ -1,0 +1,291 @@
+// Spyglass web app: search as you type, autocomplete, facets, preview. No framework, no build step.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const state = { csrf: null, user: null, offset: 0, results: [], selected: -1, filters: {}, seq: 0, sugg: [], suggSel: -1 };
+
+async function api(path, opts = {}) {
+  const headers = Object.assign({ "accept": "application/json" }, opts.headers || {});
+  if (opts.body !== undefined) headers["content-type"] = "application/json";
+  if (state.csrf && opts.method && opts.method !== "GET") headers["x-csrf-token"] = state.csrf;
+  const res = await fetch(path, { method: opts.method || "GET", headers, credentials: "same-origin",
+                                  body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  let data = null;
+  try { data = await res.json(); } catch (e) { data = null; }
+  if (!res.ok) {
+    const err = new Error((data && (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail))) || res.statusText);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c != null) e.append(c);
+  return e;
+}
+
+// The server's snippets mark hits with <b>; rebuild them from text nodes and <b> only, never as raw HTML.
+function safeSnippet(html) {
+  const out = el("p", { class: "snippet" });
+  const doc = new DOMParser().parseFromString(`<div>${html}</div>`, "text/html");
+  for (const node of doc.body.firstChild.childNodes) {
+    if (node.nodeType === Node.TEXT_NODE) out.append(node.textContent);
+    else if (node.nodeName === "B") out.append(el("b", { text: node.textContent }));
+    else out.append(node.textContent || "");
+  }
+  return out;
+}
+
+function fmtDate(ts) { return ts ? new Date(ts * 1000).toISOString().slice(0, 10) : ""; }
+
+// -- session ---------------------------------------------------------------------------------------------------
+async function boot() {
+  try {
+    const me = await api("/api/me");
+    state.user = me.user; state.csrf = me.csrf;
+    showApp();
+  } catch (e) { showLogin(); }
+}
+
+function showLogin() { $("#app-view").hidden = true; $("#login-view").hidden = false; $("#login-user").focus(); }
+
+function showApp() {
+  $("#login-view").hidden = true; $("#app-view").hidden = false;
+  $("#who").textContent = `${state.user.name} (${state.user.role})`;
+  const q = new URLSearchParams(location.search).get("q");
+  if (q) { $("#q").value = q; runSearch(); }
+  $("#q").focus();
+}
+
+$("#login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("#login-error").textContent = "";
+  try {
+    const r = await api("/api/login", { method: "POST", body: { user: $("#login-user").value, password: $("#login-password").value } });
+    state.user = r.user; state.csrf = r.csrf; $("#login-password").value = "";
+    showApp();
+  } catch (e) { $("#login-error").textContent = e.message; }
+});
+
+$("#logout").addEventListener("click", async () => {
+  try { await api("/api/logout", { method: "POST", body: {} }); } catch (e) { /* already gone */ }
+  state.csrf = null; state.user = null; showLogin();
+});
+
+// -- search ----------------------------------------------------------------------------------------------------
+function params(extra = {}) {
+  const p = new URLSearchParams({ q: $("#q").value.trim(), limit: "20", facets: "true", ...extra });
+  if ($("#mode").value) p.set("mode", $("#mode").value);
+  if ($("#after").value) p.set("after", $("#after").value);
+  if ($("#before").value) p.set("before", $("#before").value);
+  for (const [name, values] of Object.entries(state.filters)) for (const v of values) p.append(name, v);
+  return p;
+}
+
+let debounce = null;
+function scheduleSearch() { clearTimeout(debounce); debounce = setTimeout(() => runSearch(), 180); }
+
+async function runSearch(append = false) {
+  const q = $("#q").value.trim();
+  if (!q) { $("#results").replaceChildren(); $("#summary").textContent = ""; $("#facets").replaceChildren(); return; }
+  const seq = ++state.seq;
+  state.offset = append ? state.offset + 20 : 0;
+  let r;
+  try { r = await api("/api/search?" + params({ offset: String(state.offset) })); }
+  catch (e) {
+    if (e.status === 401) return showLogin();
+    if (seq === state.seq) $("#summary").textContent = e.message;
+    return;
+  }
+  if (seq !== state.seq) return;  // a newer keystroke won
+  history.replaceState(null, "", "?q=" + encodeURIComponent(q));
+  state.results = append ? state.results.concat(r.results) : r.results;
+  $("#summary").textContent = `${r.total} result${r.total === 1 ? "" : "s"} · ${r.mode} · ${r.took_ms} ms` +
+    (r.fuzzy.length ? ` · also matched near spellings of ${r.fuzzy.join(", ")}` : "");
+  renderResults(append);
+  if (!append) renderFacets(r.facets || {});
+  $("#more").hidden = state.results.length >= r.total || r.results.length === 0;
+}
+
+function renderResults(append) {
+  const ol = $("#results");
+  if (!append) { ol.replaceChildren(); state.selected = -1; }
+  state.results.slice(ol.children.length).forEach((h, i) => {
+    const idx = ol.children.length;
+    const li = el("li", { id: `r-${idx}`, role: "option", "data-id": h.id, tabindex: "-1" },
+      el("div", { class: "r-title", text: h.title }),
+      el("div", { class: "meta", text: [h.type, fmtDate(h.modified), h.page ? `page ${h.page}` : "", h.path].filter(Boolean).join(" · ") }),
+      safeSnippet(h.snippet));
+    li.addEventListener("click", () => { select(idx); openPreview(h); });
+    ol.append(li);
+  });
+}
+
+function renderFacets(facets) {
+  const box = $("#facets");
+  box.replaceChildren();
+  const names = { type: "Type", source: "Source", year: "Year" };
+  for (const [key, rows] of Object.entries(facets)) {
+    if (!rows.length) continue;
+    const div = el("div", { class: "facet" }, el("h3", { text: names[key] || key }));
+    for (const row of rows) {
+      const id = `f-${key}-${row.value}`;
+      const cb = el("input", { type: "checkbox", id });
+      const param = key === "year" ? null : key;
+      cb.checked = param ? (state.filters[param] || []).includes(row.value) : false;
+      cb.addEventListener("change", () => {
+        if (key === "year") {
+          $("#after").value = cb.checked ? `${row.value}-01-01` : "";
+          $("#before").value = cb.checked ? `${Number(row.value) + 1}-01-01` : "";
+        } else {
+          const cur = new Set(state.filters[param] || []);
+          cb.checked ? cur.add(row.value) : cur.delete(row.value);
+          state.filters[param] = [...cur];
+        }
+        runSearch();
+      });
+      div.append(el("label", { for: id }, cb, el("span", { text: row.value }), el("span", { class: "n", text: String(row.count) })));
+    }
+    box.append(div);
+  }
+}
+
+function select(i) {
+  const items = $("#results").children;
+  if (!items.length) return;
+  i = Math.max(0, Math.min(items.length - 1, i));
+  if (state.selected >= 0 && items[state.selected]) items[state.selected].setAttribute("aria-selected", "false");
+  state.selected = i;
+  items[i].setAttribute("aria-selected", "true");
+  items[i].focus();
+  items[i].scrollIntoView({ block: "nearest" });
+}
+
+// -- preview ---------------------------------------------------------------------------------------------------
+async function openPreview(hit) {
+  let d;
+  try { d = await api(`/api/documents/${hit.id}?passages=80`); } catch (e) { $("#summary").textContent = e.message; return; }
+  $("#preview").hidden = false;
+  $("#preview-title").textContent = d.title || d.name;
+  $("#preview-meta").textContent = [d.type, fmtDate(d.modified), d.author, d.path].filter(Boolean).join(" · ");
+  const media = $("#preview-media");
+  media.replaceChildren();
+  const file = `/api/documents/${d.id}/file`;
+  if (d.downloadable) {
+    if (d.type === "pdf") media.append(el("iframe", { src: `${file}#page=${hit.page || 1}`, title: "PDF preview" }));
+    else if (d.type === "image") media.append(el("img", { src: file, alt: d.title || d.name }));
+    else if (d.type === "audio") media.append(el("audio", { src: `${file}#t=${hit.start || 0}`, controls: "" }));
+    media.append(el("p", {}, el("a", { href: file, download: d.name, text: "Download original" })));
+  }
+  const words = $("#q").value.toLowerCase().split(/\W+/).filter((w) => w.length > 1);
+  const body = $("#preview-body");
+  body.replaceChildren();
+  for (const p of d.passages) {
+    const label = p.label || (p.page ? `page ${p.page}` : "");
+    if (label) body.append(el("div", { class: "passage-label", text: label }));
+    body.append(highlight(p.text, words));
+  }
+  $("#preview-close").focus();
+}
+
+function highlight(text, words) {
+  const p = el("p");
+  if (!words.length) { p.textContent = text; return p; }
+  const re = new RegExp(`\\b(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "gi");
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    p.append(text.slice(last, m.index), el("mark", { text: m[0] }));
+    last = m.index + m[0].length;
+  }
+  p.append(text.slice(last));
+  return p;
+}
+
+function closePreview() {
+  $("#preview").hidden = true;
+  const items = $("#results").children;
+  if (state.selected >= 0 && items[state.selected]) items[state.selected].focus(); else $("#q").focus();
+}
+$("#preview-close").addEventListener("click", closePreview);
+
+// -- autocomplete ----------------------------------------------------------------------------------------------
+let suggestTimer = null;
+async function suggest() {
+  const q = $("#q").value.trim();
+  if (q.length < 2) return hideSuggestions();
+  let r;
+  try { r = await api("/api/autocomplete?" + new URLSearchParams({ q, limit: "6" })); } catch (e) { return hideSuggestions(); }
+  if ($("#q").value.trim() !== q) return;
+  state.sugg = r.suggestions; state.suggSel = -1;
+  const ul = $("#suggestions");
+  ul.replaceChildren(...r.suggestions.map((s, i) => {
+    const li = el("li", { role: "option", id: `s-${i}`, "aria-selected": "false" }, el("span", { text: s.title }),
+                  el("span", { class: "meta", text: " " + s.type }));
+    li.addEventListener("mousedown", (ev) => { ev.preventDefault(); pickSuggestion(i); });
+    return li;
+  }));
+  ul.hidden = r.suggestions.length === 0;
+  $("#q").setAttribute("aria-expanded", String(!ul.hidden));
+}
+function hideSuggestions() { $("#suggestions").hidden = true; $("#q").setAttribute("aria-expanded", "false"); state.suggSel = -1; }
+function moveSuggestion(d) {
+  const items = $("#suggestions").children;
+  if (!items.length || $("#suggestions").hidden) return false;
+  if (state.suggSel >= 0) items[state.suggSel].setAttribute("aria-selected", "false");
+  state.suggSel = (state.suggSel + d + items.length) % items.length;
+  items[state.suggSel].setAttribute("aria-selected", "true");
+  $("#q").setAttribute("aria-activedescendant", items[state.suggSel].id);
+  return true;
+}
+function pickSuggestion(i) {
+  const s = state.sugg[i];
+  hideSuggestions();
+  openPreview({ id: s.id });
+}
+
+// -- ask -------------------------------------------------------------------------------------------------------
+$("#ask-button").addEventListener("click", async () => {
+  const q = $("#q").value.trim();
+  if (!q) return;
+  const box = $("#answer");
+  box.hidden = false;
+  box.replaceChildren(el("h2", { text: "Answer" }), el("p", { text: "…" }));
+  try {
+    const r = await api("/api/ask?" + new URLSearchParams({ q }));
+    box.replaceChildren(el("h2", { text: "Answer" }), el("p", { text: r.answer || "" }));
+  } catch (e) {
+    box.replaceChildren(el("h2", { text: "Answer" }), el("p", { class: "meta", text: e.message }));
+  }
+});
+
+// -- keyboard --------------------------------------------------------------------------------------------------
+$("#q").addEventListener("input", () => { scheduleSearch(); clearTimeout(suggestTimer); suggestTimer = setTimeout(suggest, 120); });
+$("#q").addEventListener("keydown", (ev) => {
+  if (ev.key === "ArrowDown") { ev.preventDefault(); if (!moveSuggestion(1)) select(0); }
+  else if (ev.key === "ArrowUp") { ev.preventDefault(); moveSuggestion(-1); }
+  else if (ev.key === "Enter") {
+    ev.preventDefault();
+    if (state.suggSel >= 0) pickSuggestion(state.suggSel); else { hideSuggestions(); runSearch(); }
+  } else if (ev.key === "Escape") hideSuggestions();
+});
+$("#q").addEventListener("blur", () => setTimeout(hideSuggestions, 100));
+$("#search-form").addEventListener("submit", (ev) => { ev.preventDefault(); runSearch(); });
+for (const id of ["#mode", "#after", "#before"]) $(id).addEventListener("change", () => runSearch());
+$("#more").addEventListener("click", () => runSearch(true));
+$("#results").addEventListener("keydown", (ev) => {
+  if (ev.key === "ArrowDown") { ev.preventDefault(); select(state.selected + 1); }
+  else if (ev.key === "ArrowUp") { ev.preventDefault(); if (state.selected <= 0) $("#q").focus(); else select(state.selected - 1); }
+  else if (ev.key === "Enter" && state.selected >= 0) { ev.preventDefault(); openPreview(state.results[state.selected]); }
+});
+document.addEventListener("keydown", (ev) => {
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+  if (ev.key === "/" && !typing) { ev.preventDefault(); $("#q").focus(); $("#q").select(); }
+  else if (ev.key === "Escape" && !$("#preview").hidden) closePreview();
+});
+
+boot();

@@ -1,0 +1,196 @@
+"""The team server over real HTTP: authentication, roles, and a suite that tries to leak another user's documents
+through every read path (search in each mode, totals, facets, snippets, autocomplete, previews, downloads, MCP)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from serverutil import ALICE_WORD, BOB_WORD, PASSWORD, LiveServer, build_team_home
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    home, root = build_team_home(tmp_path_factory.mktemp("srv"))
+    with LiveServer(home) as s:
+        acc = s.state.accounts
+        s.tokens = {name: acc.create_token(name, "test") for name in ("admin", "alice", "bob")}
+        s.root = root
+        yield s
+
+
+def client(srv, user: str | None = None) -> httpx.Client:
+    headers = {"authorization": f"Bearer {srv.tokens[user]}"} if user else {}
+    return httpx.Client(base_url=srv.url, headers=headers, timeout=30)
+
+
+def mcp_call(c: httpx.Client, tool: str, args: dict) -> httpx.Response:
+    return c.post("/mcp/", json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                 "params": {"name": tool, "arguments": args}},
+                  headers={"accept": "application/json, text/event-stream"})
+
+
+def doc_ids(srv, user: str, q: str) -> dict[str, str]:
+    with client(srv, user) as c:
+        r = c.get("/api/search", params={"q": q, "limit": 50, "mode": "keyword"})
+    assert r.status_code == 200, r.text
+    return {h["title"]: h["id"] for h in r.json()["results"]}
+
+
+def test_openapi_and_web_app_are_served(srv):
+    with client(srv) as c:
+        spec = c.get("/api/openapi.json").json()
+        assert {"/api/search", "/api/documents/{doc_id}", "/api/autocomplete", "/api/status"} <= set(spec["paths"])
+        page = c.get("/")
+        assert page.status_code == 200 and "Spyglass" in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert c.get("/healthz").json() == {"status": "ok"}
+
+
+def test_anonymous_callers_get_401_everywhere(srv):
+    with client(srv) as c:
+        for path in ("/api/search?q=zebra", "/api/autocomplete?q=zeb", "/api/status", "/api/me", "/api/tokens"):
+            assert c.get(path).status_code == 401, path
+        bad = httpx.Client(base_url=srv.url, headers={"authorization": "Bearer sg_forged"})
+        assert bad.get("/api/search?q=zebra").status_code == 401
+        assert mcp_call(c, "search", {"query": "zebra"}).status_code == 401
+
+
+def test_each_user_sees_their_own_documents(srv):
+    alice = doc_ids(srv, "alice", "zebra")
+    bob = doc_ids(srv, "bob", "zebra")
+    assert "alice-diary.txt" in alice and "bob-draft.txt" not in alice
+    assert "bob-draft.txt" in bob and "alice-diary.txt" not in bob
+    assert "public-plan.txt" in alice and "public-plan.txt" in bob
+    # mail is readable by its sender and recipients
+    assert any("Budget" in t for t in doc_ids(srv, "alice", ALICE_WORD))
+
+
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_another_users_word_appears_nowhere_in_search(srv, mode):
+    with client(srv, "bob") as c:
+        for q in (ALICE_WORD, "zebra", "xylophonequarts", "salary diary", "budget review approved"):
+            r = c.get("/api/search", params={"q": q, "mode": mode, "facets": "true", "limit": 100})
+            assert r.status_code == 200, r.text
+            body = json.dumps({k: v for k, v in r.json().items() if k != "query"})  # the query is echoed back
+            assert ALICE_WORD not in body.lower(), (q, mode)
+            assert "alice-diary" not in body and "alice@example.com" not in body
+        r = c.get("/api/search", params={"q": ALICE_WORD, "mode": "keyword", "facets": "true"}).json()
+        assert r["total"] == 0 and all(not rows for rows in r["facets"].values())
+
+
+def test_facets_count_only_readable_documents(srv):
+    with client(srv, "bob") as c:
+        r = c.get("/api/search", params={"q": "zebra", "facets": "true", "mode": "keyword"}).json()
+    assert r["total"] == len(r["results"]) == 3  # public plan, handbook, bob's draft; not alice's diary or mail
+    assert sum(f["count"] for f in r["facets"]["type"]) == r["total"]
+
+
+def test_autocomplete_never_suggests_unreadable_documents(srv):
+    with client(srv, "bob") as c:
+        for q in ("xylo", "alice", "budg", "zeb"):
+            r = c.get("/api/autocomplete", params={"q": q})
+            assert r.status_code == 200
+            assert ALICE_WORD not in r.text and "alice-diary" not in r.text and "Budget" not in r.text, q
+    with client(srv, "alice") as c:
+        titles = [s["title"] for s in c.get("/api/autocomplete", params={"q": "xylo"}).json()["suggestions"]]
+    assert "alice-diary.txt" in titles
+
+
+def test_previews_and_downloads_are_checked_per_document(srv):
+    ids = doc_ids(srv, "alice", "zebra")
+    diary = ids["alice-diary.txt"]
+    with client(srv, "alice") as c:
+        d = c.get(f"/api/documents/{diary}").json()
+        assert ALICE_WORD in d["passages"][0]["text"] and "file" not in d
+        f = c.get(f"/api/documents/{diary}/file")
+        assert f.status_code == 200 and ALICE_WORD in f.text
+        assert "sandbox" in f.headers["content-security-policy"]
+    with client(srv, "bob") as c:
+        for path in (f"/api/documents/{diary}", f"/api/documents/{diary}/file"):
+            r = c.get(path)
+            assert r.status_code == 404 and ALICE_WORD not in r.text
+        # an unknown id reads the same as a forbidden one
+        assert c.get("/api/documents/0123456789abcdef").json()["detail"].startswith("no document")
+        for bad in ("../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%00", "x" * 300):
+            assert c.get(f"/api/documents/{bad}").status_code in (404, 422)
+
+
+def test_mcp_tools_run_with_the_token_holders_permissions(srv):
+    diary = doc_ids(srv, "alice", "zebra")["alice-diary.txt"]
+    with client(srv, "bob") as c:
+        listed = c.post("/mcp/", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+                        headers={"accept": "application/json, text/event-stream"}).json()
+        assert {"search", "fetch_document", "ask"} <= {t["name"] for t in listed["result"]["tools"]}
+        r = mcp_call(c, "search", {"query": "zebra project"})
+        assert r.status_code == 200 and ALICE_WORD not in r.text and "bob-draft" in r.text
+        r = mcp_call(c, "search", {"query": ALICE_WORD, "mode": "keyword"})
+        assert json.loads(r.text)["result"]["structuredContent"]["total"] == 0
+        r = mcp_call(c, "fetch_document", {"id": diary})
+        assert ALICE_WORD not in r.text and json.loads(r.text)["result"]["isError"] is True
+    with client(srv, "alice") as c:
+        r = mcp_call(c, "fetch_document", {"id": diary})
+        assert ALICE_WORD in r.text
+
+
+def test_roles_and_sessions(srv):
+    with client(srv, "bob") as c:
+        assert c.get("/api/users").status_code == 403
+        assert c.post("/api/reindex").status_code == 403
+        assert c.get("/api/sources").status_code == 403
+        assert "sources" not in c.get("/api/status").json()
+    with client(srv, "admin") as c:
+        assert {u["name"] for u in c.get("/api/users").json()["users"]} >= {"admin", "alice", "bob"}
+        assert c.get("/api/sources").json()["sources"][0]["root"] == str(srv.root)
+        # admins manage, but read only what their own principals allow
+        assert ALICE_WORD not in json.dumps(c.get("/api/search", params={"q": ALICE_WORD}).json()["results"])
+    with httpx.Client(base_url=srv.url) as web:
+        assert web.post("/api/login", json={"user": "bob", "password": "wrong"}).status_code == 401
+        assert web.post("/api/login", json={"user": "nobody", "password": "wrong"}).status_code == 401
+        r = web.post("/api/login", json={"user": "bob", "password": PASSWORD})
+        assert r.status_code == 200
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        csrf = r.json()["csrf"]
+        assert web.get("/api/me").json()["user"]["name"] == "bob"
+        assert web.post("/api/tokens", json={"label": "x"}).status_code == 403  # cookie without CSRF header
+        tok = web.post("/api/tokens", json={"label": "x"}, headers={"x-csrf-token": csrf})
+        assert tok.status_code == 201 and tok.json()["token"].startswith("sg_")
+        assert web.post("/api/logout", json={}, headers={"x-csrf-token": csrf}).status_code == 200
+        assert web.get("/api/me").status_code == 401
+
+
+def test_token_revocation(srv):
+    acc = srv.state.accounts
+    tok = acc.create_token("bob", "temp")
+    with httpx.Client(base_url=srv.url, headers={"authorization": f"Bearer {tok}"}) as c:
+        assert c.get("/api/me").status_code == 200
+        mine = [t for t in c.get("/api/tokens").json()["tokens"] if t["label"] == "temp"]
+        assert c.delete(f"/api/tokens/{mine[0]['id']}").status_code == 200
+        assert c.get("/api/me").status_code == 401
+
+
+def test_oversized_and_malformed_input_gets_4xx(srv):
+    with client(srv, "bob") as c:
+        assert c.get("/api/search", params={"q": "x" * 5000}).status_code == 422
+        assert c.get("/api/search", params={"q": "zebra", "limit": 100000}).status_code == 422
+        assert c.get("/api/search", params={"q": 'unclosed "phrase AND ('}).status_code in (200, 400)
+        assert c.get("/api/search", params={"q": "zebra", "after": "not-a-date"}).status_code == 400
+        big = c.post("/api/tokens", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                     headers={"content-type": "application/json"})
+        assert big.status_code == 413
+        assert c.get("/api/ask", params={"q": "what is the zebra project?"}).status_code == 501
+
+
+def test_rate_limit_answers_429(tmp_path):
+    from serverutil import build_team_home as build
+
+    home, _ = build(tmp_path, embeddings=False)
+    (home / "config.toml").write_text("[embedding]\nenabled = false\n[server]\nrate_per_s = 1.0\nrate_burst = 5\n")
+    with LiveServer(home) as s:
+        tok = s.state.accounts.create_token("bob")
+        with httpx.Client(base_url=s.url, headers={"authorization": f"Bearer {tok}"}) as c:
+            codes = [c.get("/api/me").status_code for _ in range(12)]
+    assert codes[:5] == [200] * 5 and 429 in codes[5:]
