@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { csrf: null, user: null, offset: 0, results: [], selected: -1, filters: {}, seq: 0, sugg: [], suggSel: -1 };
+const state = { csrf: null, user: null, offset: 0, lastKey: null, results: [], selected: -1, filters: {}, seq: 0, sugg: [], suggSel: -1 };
 
 async function api(path, opts = {}) {
   const headers = Object.assign({ "accept": "application/json" }, opts.headers || {});
@@ -92,11 +92,16 @@ function scheduleSearch() { clearTimeout(debounce); debounce = setTimeout(() => 
 
 async function runSearch(append = false) {
   const q = $("#q").value.trim();
-  if (!q) { $("#results").replaceChildren(); $("#summary").textContent = ""; $("#facets").replaceChildren(); return; }
+  if (!q) {
+    $("#results").replaceChildren(); $("#summary").textContent = ""; $("#facets").replaceChildren();
+    state.lastKey = null; return;
+  }
+  const key = params().toString();
+  if (!append && key === state.lastKey) return;  // nothing changed: keep the list (and the keyboard position)
   const seq = ++state.seq;
   state.offset = append ? state.offset + 20 : 0;
   let r;
-  try { r = await api("/api/search?" + params({ offset: String(state.offset) })); }
+  try { r = await api("/api/search?" + params({ offset: String(state.offset) })); state.lastKey = key; }
   catch (e) {
     if (e.status === 401) return showLogin();
     if (seq === state.seq) $("#summary").textContent = e.message;

@@ -1,0 +1,128 @@
+"""The web app in a real browser: Debian's headless Chromium driven by Playwright, against a live server.
+Screenshots are kept under test-artifacts/ (CI keeps them as artifacts)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
+
+from serverutil import ALICE_WORD, BOB_WORD, PASSWORD, LiveServer, build_team_home  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/bootstrap.sh "
+                                                          "installs it when run as root)")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    home, _ = build_team_home(tmp_path_factory.mktemp("web"), embeddings=False)
+    with LiveServer(home) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def login(page, live, user: str) -> None:
+    page.goto(live.url + "/")
+    page.fill("#login-user", user)
+    page.fill("#login-password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#app-view:not([hidden])")
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_login_search_as_you_type_facets_and_preview(live, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live.url + "/")
+    page.wait_for_selector("#login-view:not([hidden])")
+    page.fill("#login-user", "alice")
+    page.fill("#login-password", "wrong password")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#login-error:has-text('wrong')")
+    shot(page, "01-login-error")
+
+    page.fill("#login-password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#app-view:not([hidden])")
+    page.type("#q", "zebra", delay=30)  # search as you type: no Enter
+    page.wait_for_selector("#results li")
+    titles = page.locator("#results .r-title").all_inner_texts()
+    assert "alice-diary.txt" in titles and "bob-draft.txt" not in titles
+    assert page.locator("#results .snippet b").first.inner_text().lower() == "zebra"  # highlighted
+    assert page.locator(".facet h3").first.inner_text()  # facets shown
+    shot(page, "02-results")
+
+    # filter by a facet value: the mail type
+    page.fill("#q", ALICE_WORD)
+    page.wait_for_selector("#results li")
+    email_box = page.locator("#facets input[id='f-type-email']")
+    email_box.check()
+    expect(page.locator("#results li")).to_have_count(1)  # (the page's CSP forbids wait_for_function's eval)
+    assert "Budget" in page.locator("#results .r-title").first.inner_text()
+    email_box.uncheck()
+
+    # keyboard only: from the box to the first result, open its preview, close it with Escape
+    page.fill("#q", "zebra project")
+    page.wait_for_selector("#results .r-title:has-text('public-plan.txt')")  # this query's results
+    page.focus("#q")
+    page.keyboard.press("Enter")  # search now, close the suggestions
+    page.keyboard.press("ArrowDown")  # to the first result
+    expect(page.locator("#results li").first).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#preview:not([hidden])")
+    shot(page, "03-preview")
+    assert page.locator("#preview-body mark").count() >= 1
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#preview", state="hidden")
+    assert not errors, errors
+
+
+def test_autocomplete_and_other_users_words(live, browser):
+    page = browser.new_page()
+    login(page, live, "bob")
+    page.type("#q", "mar", delay=40)
+    page.wait_for_selector("#suggestions li")
+    assert any("bob-draft" in t for t in page.locator("#suggestions li").all_inner_texts())
+    shot(page, "04-autocomplete")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#preview:not([hidden])")
+    assert BOB_WORD in page.locator("#preview-body").inner_text()
+    page.keyboard.press("Escape")
+    page.fill("#q", ALICE_WORD)
+    page.wait_for_selector("#summary:has-text('0 results')")
+    assert ALICE_WORD not in page.locator("#results").inner_text()
+    page.fill("#q", "xylo")
+    page.wait_for_timeout(500)
+    assert page.locator("#suggestions li").count() == 0
+
+
+def test_narrow_screen_layout_and_logout(live, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    login(page, live, "alice")
+    page.type("#q", "handbook", delay=20)
+    page.wait_for_selector("#results li")
+    box = page.locator("#results li").first.bounding_box()
+    assert box is not None and box["width"] <= 390
+    shot(page, "05-mobile")
+    page.click("#logout")
+    page.wait_for_selector("#login-view:not([hidden])")
