@@ -1,6 +1,6 @@
 """Hybrid query latency at 100k passages (a measurement, not a test).
 
-    .venv/bin/python benchmarks/bench_hybrid.py        # after bench_index.py synthetic --docs 100000
+    .venv/bin/python benchmarks/bench_hybrid.py [--docs 100000]   # after bench_index.py synthetic --docs N
 
 Uses the real keyword index of the 100k-document synthetic corpus (about 100k passages per 30k documents) and fills
 the vector index with one random unit vector per passage (embedding 100k+ real passages takes hours on this CPU; the
@@ -35,18 +35,30 @@ def main() -> None:
     from spyglass.index.embedding import open_vectors
     from spyglass.index.store import DataDir
 
-    home = ROOT / "benchmarks" / "out" / "home-synthetic-100000"
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=100_000, help="which synthetic corpus (bench_index.py --docs N)")
+    docs = ap.parse_args().docs
+    home = ROOT / "benchmarks" / "out" / f"home-synthetic-{docs}"
     if not home.exists():
-        raise SystemExit("run benchmarks/bench_index.py synthetic --docs 100000 first")
+        raise SystemExit(f"run benchmarks/bench_index.py synthetic --docs {docs} first")
     sg = Spyglass(home)
+    sg.config.embedding.enabled = True  # the corpus was indexed keyword-only; vectors are filled below
     emb = sg.embedder()
     with DataDir(home, write=True) as data:
         vec = open_vectors(data, emb.model_id, emb.dim, sg.config.embedding.exact_max, write=True)
         n_vec = len(vec)
-        if n_vec == 0:
+        n_chunks = data.catalog.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        if n_vec < n_chunks:  # none yet, or a partial real embedding pass: refill every passage
             rows = data.catalog.db.execute("SELECT item_id, ord FROM chunks").fetchall()
             data.catalog.begin()
             data.catalog.reset_vectors()
+            if n_vec:
+                import shutil
+
+                shutil.rmtree(home / "vectors")
+                vec = open_vectors(data, emb.model_id, emb.dim, sg.config.embedding.exact_max, write=True)
             keys = data.catalog.assign_vkeys([(r[0], r[1]) for r in rows])
             data.catalog.db.execute("UPDATE items SET emb_dirty = 0")
             data.catalog.commit()

@@ -137,6 +137,9 @@ def bench_spyglass(folder: Path, label: str, queries: list[str]) -> dict:
         shutil.rmtree(home)
     n = sum(1 for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     mb = folder_bytes(folder) / 1e6
+    # keyword indexing speed (the embedding pass has its own benchmark, bench_embed.py)
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text("[embedding]\nenabled = false\n")
     wall, peak, anon = run_measured([str(ROOT / ".venv/bin/spyglass"), "index", str(folder), "--home", str(home)])
     lat = query_latency(home, queries)
     return {"system": "spyglass", "corpus": label, "docs": n, "MB": round(mb, 1), "seconds": round(wall, 1),

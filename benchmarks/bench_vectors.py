@@ -27,7 +27,7 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     out = []
-    for n in (25_000, 50_000, 100_000, 200_000):
+    for n in (5_000, 10_000, 25_000, 50_000, 100_000):
         v = rng.normal(size=(n, 384)).astype(np.float32)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         q = rng.normal(size=(200, 384)).astype(np.float32)

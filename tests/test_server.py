@@ -135,6 +135,30 @@ def test_mcp_tools_run_with_the_token_holders_permissions(srv):
         assert ALICE_WORD in r.text
 
 
+def test_answers_and_their_citations_hold_only_readable_passages(srv):
+    q = f"What is the {ALICE_WORD} idea and its budget?"
+    with client(srv, "bob") as c:
+        a = c.get("/api/ask", params={"q": q})
+        assert a.status_code == 200
+        body = json.dumps({k: v for k, v in a.json().items() if k != "question"})
+        assert ALICE_WORD not in body and "alice-diary" not in body
+        stream = c.get("/api/ask/stream", params={"q": q})
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = [line[7:] for line in stream.text.splitlines() if line.startswith("event: ")]
+        assert events[0] == "sources" and events[-1] == "answer"
+        assert ALICE_WORD not in stream.text.replace(q, "").replace(json.dumps(q)[1:-1], "")
+        r = mcp_call(c, "ask", {"question": q})
+        assert r.status_code == 200 and ALICE_WORD not in r.text.replace(q, "")
+    with client(srv, "alice") as c:
+        a = c.get("/api/ask", params={"q": f"What did carol say about the {ALICE_WORD} budget?"}).json()
+        assert a["found"] and any(ALICE_WORD in x["snippet"] for x in a["citations"])
+        diary = doc_ids(srv, "alice", "zebra")["alice-diary.txt"]
+        summ = c.get(f"/api/summarize/{diary}").json()
+        assert ALICE_WORD in summ["summary"]
+    with client(srv, "bob") as c:
+        assert c.get(f"/api/summarize/{diary}").status_code == 404
+
+
 def test_roles_and_sessions(srv):
     with client(srv, "bob") as c:
         assert c.get("/api/users").status_code == 403
@@ -181,7 +205,8 @@ def test_oversized_and_malformed_input_gets_4xx(srv):
         big = c.post("/api/tokens", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
                      headers={"content-type": "application/json"})
         assert big.status_code == 413
-        assert c.get("/api/ask", params={"q": "what is the zebra project?"}).status_code == 501
+        assert c.get("/api/ask", params={"q": ""}).status_code == 422
+        assert c.get("/api/related/0123456789abcdef").status_code == 501  # not built yet, and says so
 
 
 def test_rate_limit_answers_429(tmp_path):
@@ -194,3 +219,28 @@ def test_rate_limit_answers_429(tmp_path):
         with httpx.Client(base_url=s.url, headers={"authorization": f"Bearer {tok}"}) as c:
             codes = [c.get("/api/me").status_code for _ in range(12)]
     assert codes[:5] == [200] * 5 and 429 in codes[5:]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("role", ["member", "admin"])
+def test_schemathesis_finds_no_server_errors(tmp_path, role):
+    """Property-based requests generated from the OpenAPI document (schemathesis); no response may be a 5xx."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    st = shutil.which("schemathesis", path=os.path.dirname(sys.executable))
+    if st is None:
+        pytest.skip("schemathesis is not installed (the test extra installs it)")
+    home, _ = build_team_home(tmp_path, embeddings=False)
+    with LiveServer(home) as s:
+        tok = s.state.accounts.create_token("admin" if role == "admin" else "bob")
+        cmd = [st, "run", f"{s.url}/api/openapi.json", "--checks", "not_a_server_error", "-H",
+               f"Authorization: Bearer {tok}", "--max-examples", "30", "--seed", "7", "--workers", "1",
+               "--generation-deterministic",
+               # starting index jobs over arbitrary server paths is not a property test's business
+               "--exclude-path", "/api/sources", "--exclude-path", "/api/reindex"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]

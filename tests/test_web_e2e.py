@@ -126,3 +126,16 @@ def test_narrow_screen_layout_and_logout(live, browser):
     shot(page, "05-mobile")
     page.click("#logout")
     page.wait_for_selector("#login-view:not([hidden])")
+
+
+def test_ask_panel_streams_an_answer_with_clickable_citations(live, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    login(page, live, "alice")
+    page.fill("#q", "How big is the harbour bridge budget?")
+    page.click("#ask-button")
+    page.wait_for_selector("#answer .citations a")
+    assert "harbour" in page.locator("#answer .citations").inner_text()
+    shot(page, "06-answer")
+    page.locator("#answer a.cite").first.click()
+    page.wait_for_selector("#preview:not([hidden])")
+    assert "public-plan.txt" in page.locator("#preview-title").inner_text()

@@ -224,6 +224,30 @@ class Spyglass:
         return SearchResult(query=query, total=res.total, hits=hits, took_ms=(time.perf_counter() - t0) * 1000,
                             corrected={w: "~" for w in res.fuzzy}, mode=mode)
 
+    def ask(self, question: str, as_user: str | None = None, principals: list[str] | None = None,
+            history: list[tuple[str, str]] | None = None, backend: str | None = None, stream: bool = False,
+            filters: Filters | None = None) -> Any:
+        """Answer from the files the caller may read. ``stream=True`` gives the events of
+        :func:`spyglass.answering.rag.answer_events`; otherwise the final answer as a dict."""
+        from spyglass.answering.rag import final
+        from spyglass.app.ask import ask_events
+
+        if not question.strip():
+            raise SpyglassError("ask a question")
+        if as_user is not None:
+            principals = self.principals_for(as_user)
+        events = ask_events(self, question, principals, history, backend, filters=filters)
+        return events if stream else final(events)
+
+    def summarize(self, path: str, as_user: str | None = None, principals: list[str] | None = None,
+                  backend: str | None = None, sentences: int = 5) -> dict[str, Any]:
+        """A summary of one indexed document the caller may read (in parts, then combined)."""
+        from spyglass.app.ask import summarize
+
+        if as_user is not None:
+            principals = self.principals_for(as_user)
+        return summarize(self, path, principals, backend, sentences)
+
     def candidate_features(self, query: str, syntax: str = "plain") -> tuple[list[str], list[list[float]]]:
         """The learned ranker's candidates for a query (document ids) and their feature rows, for training."""
         collect: list = []

@@ -72,6 +72,28 @@ def squad(
     _run(body)
 
 
+@eval_app.command("qa")
+def qa(
+    squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. ../shared/data/qa/squad2-dev/dev-v2.0.json)."),
+    backend: Optional[str] = typer.Option(None, "--backend", "-b",
+                                          help="extractive, openai or llama-cpp [default: [answer] backend]"),
+    split: str = typer.Option("test", "--split", help="test (reported), tune (used to set thresholds) or all."),
+    max_questions: int = typer.Option(200, "--max-questions", "-n", min=2,
+                                      help="Questions asked, half answerable, half not."),
+    cache: Optional[Path] = CacheOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Answer quality on SQuAD 2.0: exact match, F1, citation precision, refusals on unanswerable questions, time to
+    first token and total."""
+    from spyglass.evaluation.qa import eval_squad_qa
+
+    def body() -> None:
+        _print(eval_squad_qa(squad_json, cache=cache, split=split, max_questions=max_questions, backend=backend,
+                             progress=RichProgress()), json_)
+
+    _run(body)
+
+
 @eval_app.command("check")
 def check(
     ci: bool = typer.Option(False, "--ci", help="Only the rows marked for CI."),

@@ -52,9 +52,16 @@ def _run(fn):
         raise typer.Exit(130)
 
 
-from spyglass.cli import eval_cmd, index_cmd, search_cmd, server_cmd, status_cmd  # noqa: E402  (they register on `app`)
+from spyglass.cli import (  # noqa: E402  (they register on `app`)
+    ask_cmd,
+    eval_cmd,
+    index_cmd,
+    search_cmd,
+    server_cmd,
+    status_cmd,
+)
 
-del eval_cmd, index_cmd, search_cmd, server_cmd, status_cmd
+del ask_cmd, eval_cmd, index_cmd, search_cmd, server_cmd, status_cmd
 
 
 def main() -> None:

@@ -69,7 +69,7 @@ class EmbeddingSettings:
     batch_size: int = 16  # measured fastest on 2 cores (BENCHMARKS.md)
     max_length: int = 256
     threads: int = 0  # onnxruntime threads; 0 = number of CPU cores
-    exact_max: int = 200000  # exact search up to this many vectors, HNSW beyond
+    exact_max: int = 50000  # exact search up to this many vectors, HNSW beyond (BENCHMARKS.md)
 
 
 @dataclass
@@ -79,6 +79,21 @@ class RerankSettings:
     ltr_model: str = ""  # a LightGBM text model; "" = the packaged one (trained on SciFact train)
     cross_encoder: str = ""  # path to an ONNX cross-encoder
     cross_encoder_tokenizer: str = ""  # its tokenizer.json (default: beside it)
+
+
+@dataclass
+class AnswerSettings:
+    backend: str = "auto"  # auto | extractive | openai | llama-cpp (auto: openai when an endpoint is set)
+    endpoint: str = ""  # OpenAI-compatible base URL, e.g. http://localhost:11434/v1
+    model: str = ""  # model name sent to the endpoint
+    api_key_env: str = ""  # environment variable holding the endpoint's key
+    model_path: str = ""  # a GGUF file for llama-cpp ("" = the packaged SmolLM2-135M-Instruct)
+    context_tokens: int = 2048  # the model's context window
+    max_tokens: int = 400  # longest answer
+    temperature: float = 0.1
+    passages: int = 8  # retrieved passages offered to the answer
+    min_support: float = 0.6  # share of a claim's content words its cited passages must hold
+    min_score: float = 0.5  # extractive: the best sentence's score needed to answer at all (tuned on SQuAD)
 
 
 @dataclass
@@ -112,6 +127,7 @@ class Config:
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     rerank: RerankSettings = field(default_factory=RerankSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
     users: dict[str, UserSettings] = field(default_factory=dict)
 
     @property
@@ -126,6 +142,7 @@ SECTIONS: dict[str, type] = {
     "embedding": EmbeddingSettings,
     "rerank": RerankSettings,
     "server": ServerSettings,
+    "answer": AnswerSettings,
 }
 
 

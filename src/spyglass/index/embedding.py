@@ -40,7 +40,7 @@ def open_vectors(data: DataDir, model_id: str, dim: int, exact_max: int, write: 
     return VectorIndex(path, dim, exact_max)
 
 
-def sync_vectors(data: DataDir, embedder: Any, exact_max: int = 200_000, progress: Progress | None = None,
+def sync_vectors(data: DataDir, embedder: Any, exact_max: int = 50_000, progress: Progress | None = None,
                  batch_items: int = 256, save_every_s: float = 30.0) -> dict[str, Any]:
     """Embed what is pending. Returns counts and the embedding rate."""
     progress = progress or NullProgress()

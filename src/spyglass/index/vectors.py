@@ -32,7 +32,7 @@ def _faiss():
 
 
 class VectorIndex:
-    def __init__(self, path: Path, dim: int, exact_max: int = 200_000, threads: int = 0) -> None:
+    def __init__(self, path: Path, dim: int, exact_max: int = 50_000, threads: int = 0) -> None:
         self.path = path
         self.dim = dim
         self.exact_max = exact_max

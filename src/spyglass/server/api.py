@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from spyglass.app.spyglass import Filters, apply_filter
-from spyglass.core.errors import NotFoundError
+from spyglass.core.errors import NotFoundError, SpyglassError
 from spyglass.server.auth import COOKIE, Caller, admin, caller
 
 router = APIRouter(prefix="/api")
@@ -145,9 +146,10 @@ def document_file(doc_id: str, request: Request, c: Caller = Depends(caller)) ->
     return FileResponse(
         path, media_type=mime if inline else "application/octet-stream",
         filename=d["name"], content_disposition_type="inline" if inline else "attachment",
-        # the file is the user's content, never a page of this site: no scripts, no same-origin access
-        headers={"content-security-policy": "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; "
-                                            "style-src 'unsafe-inline'; plugin-types application/pdf",
+        # The file is the user's content, never a page of this site: no scripts, no same-origin access. PDFs are
+        # shown by the browser's own viewer, which a sandboxed document may not use; they cannot run our scripts.
+        headers={"content-security-policy": "frame-ancestors 'self'" if mime == "application/pdf"
+                 else "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'self'",
                  "x-content-type-options": "nosniff"},
     )
 
@@ -264,31 +266,61 @@ def _not_yet(what: str) -> None:
     raise HTTPException(501, f"not yet: {what} is not built in this version (see docs/server.md)")
 
 
-@router.get("/ask", tags=["ask"], summary="Answer a question from the caller's files (not yet)")
-def ask(q: str = Query(..., min_length=1, max_length=2000), c: Caller = Depends(caller)) -> dict[str, Any]:
-    _not_yet("ask")
-    return {}
+@router.get("/ask", tags=["ask"], summary="Answer a question from the caller's files, with checked citations")
+def ask(request: Request, q: str = Query(..., min_length=1, max_length=2000),
+        c: Caller = Depends(caller)) -> dict[str, Any]:
+    with _state(request).pool.reader() as sg:
+        return sg.ask(q, principals=c.principals)
 
 
-@router.get("/related/{doc_id}", tags=["discover"], summary="Files related to a document (not yet)")
+@router.get("/ask/stream", tags=["ask"], summary="The same answer as server-sent events (sources, tokens, answer)",
+            response_class=StreamingResponse)
+def ask_stream(request: Request, q: str = Query(..., min_length=1, max_length=2000),
+               c: Caller = Depends(caller)) -> StreamingResponse:
+    st = _state(request)
+
+    def events():
+        with st.pool.reader() as sg:
+            try:
+                for e in sg.ask(q, principals=c.principals, stream=True):
+                    yield f"event: {e['type']}\ndata: {json.dumps(e)}\n\n"
+            except SpyglassError as exc:
+                yield f"event: error\ndata: {json.dumps({'detail': str(exc)})}\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"cache-control": "no-store"})
+
+
+@router.get("/summarize/{doc_id}", tags=["ask"], summary="Summarize a readable document (in parts, then combined)")
+def summarize(doc_id: str, request: Request, sentences: int = Query(5, ge=1, le=30),
+              c: Caller = Depends(caller)) -> dict[str, Any]:
+    d = _document(request, doc_id, c, 0)
+    with _state(request).pool.reader() as sg:
+        return sg.summarize(d["path"], principals=c.principals, sentences=sentences)
+
+
+@router.get("/related/{doc_id}", tags=["discover"], summary="Files related to a document (not yet)",
+            include_in_schema=False)  # 501 until built: not part of the API contract yet
 def related(doc_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
     _not_yet("related files")
     return {}
 
 
-@router.get("/suggest", tags=["discover"], summary="Suggested files (not yet)")
+@router.get("/suggest", tags=["discover"], summary="Suggested files (not yet)",
+            include_in_schema=False)  # 501 until built: not part of the API contract yet
 def suggest(c: Caller = Depends(caller)) -> dict[str, Any]:
     _not_yet("suggestions")
     return {}
 
 
-@router.get("/duplicates", tags=["organize"], summary="Duplicate files (not yet)")
+@router.get("/duplicates", tags=["organize"], summary="Duplicate files (not yet)",
+            include_in_schema=False)  # 501 until built: not part of the API contract yet
 def duplicates(c: Caller = Depends(caller)) -> dict[str, Any]:
     _not_yet("duplicates")
     return {}
 
 
-@router.get("/topics", tags=["organize"], summary="Topics (not yet)")
+@router.get("/topics", tags=["organize"], summary="Topics (not yet)",
+            include_in_schema=False)  # 501 until built: not part of the API contract yet
 def topics(c: Caller = Depends(caller)) -> dict[str, Any]:
     _not_yet("topics")
     return {}

@@ -49,11 +49,12 @@ class Guards:
 
     HEADERS = [
         (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
+        (b"x-frame-options", b"SAMEORIGIN"),  # the preview pane frames PDFs from this site
         (b"referrer-policy", b"no-referrer"),
         (b"content-security-policy",
          b"default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
-         b"script-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"),
+         b"script-src 'self'; frame-src 'self'; frame-ancestors 'self'; object-src 'none'; base-uri 'none'; "
+         b"form-action 'self'"),
     ]
 
     def __init__(self, app: Any, max_body: int, bucket: TokenBucket, timeout_s: float) -> None:
@@ -90,7 +91,8 @@ class Guards:
             nonlocal started
             if msg["type"] == "http.response.start":
                 started = True
-                msg = {**msg, "headers": [*msg.get("headers", []), *self.HEADERS]}
+                own = {k.lower() for k, _ in msg.get("headers", [])}  # a route's own policy (file responses) wins
+                msg = {**msg, "headers": [*msg.get("headers", []), *(h for h in self.HEADERS if h[0] not in own)]}
             await send(msg)
 
         try:

@@ -48,9 +48,12 @@ def build_mcp(read: Callable[[], Any], principals_of: PrincipalsOf, instructions
         d.pop("file", None)
         return d
 
-    @server.tool(description="Answer a question from the user's files, with citations (not yet available).")
+    @server.tool(description="Answer a question from the user's files. The answer cites passages as [n]; "
+                             "`citations` lists them. Says so when the files do not hold the answer.")
     def ask(question: str, ctx: Context | None = None) -> dict[str, Any]:
-        principals_of(ctx)
-        return {"error": "not yet: ask is not built in this version; use search and fetch_document"}
+        principals = principals_of(ctx)
+        with read() as sg:
+            a = sg.ask(question, principals=principals)
+        return {k: a[k] for k in ("answer", "found", "citations", "dropped", "backend")}
 
     return server

@@ -254,18 +254,59 @@ function pickSuggestion(i) {
 }
 
 // -- ask -------------------------------------------------------------------------------------------------------
-$("#ask-button").addEventListener("click", async () => {
+// Streams /api/ask/stream: the draft appears as the model writes it, then is replaced by the checked answer whose
+// citations [n] are links that open the cited document.
+let askSource = null;
+function renderAnswer(box, a) {
+  const p = el("p", { class: "answer-text" });
+  const byN = Object.fromEntries(a.citations.map((c) => [c.n, c]));
+  let last = 0;
+  for (const m of a.answer.matchAll(/\[(\d+)\]/g)) {
+    p.append(a.answer.slice(last, m.index));
+    const c = byN[Number(m[1])];
+    if (c) {
+      const link = el("a", { href: "#", class: "cite", title: `${c.title}${c.page ? ", page " + c.page : ""}`, text: m[0] });
+      link.addEventListener("click", (ev) => { ev.preventDefault(); openPreview({ id: c.id, page: c.page }); });
+      p.append(link);
+    } else p.append(m[0]);
+    last = m.index + m[0].length;
+  }
+  p.append(a.answer.slice(last));
+  const list = el("ol", { class: "citations" });
+  for (const c of a.citations) {
+    const link = el("a", { href: "#", text: c.title + (c.page ? `, page ${c.page}` : "") });
+    link.addEventListener("click", (ev) => { ev.preventDefault(); openPreview({ id: c.id, page: c.page }); });
+    list.append(el("li", { value: String(c.n) }, link, el("div", { class: "meta", text: c.snippet.slice(0, 160) })));
+  }
+  const parts = [el("h2", { text: "Answer" }), p];
+  if (a.dropped && a.dropped.length) parts.push(el("p", { class: "meta", text: `${a.dropped.length} statement(s) dropped: no passage supported them.` }));
+  if (a.citations.length) parts.push(list);
+  parts.push(el("p", { class: "meta", text: `${a.backend} · ${Math.round(a.timings_ms.total)} ms` }));
+  box.replaceChildren(...parts);
+}
+
+$("#ask-button").addEventListener("click", () => {
   const q = $("#q").value.trim();
   if (!q) return;
   const box = $("#answer");
   box.hidden = false;
-  box.replaceChildren(el("h2", { text: "Answer" }), el("p", { text: "…" }));
-  try {
-    const r = await api("/api/ask?" + new URLSearchParams({ q }));
-    box.replaceChildren(el("h2", { text: "Answer" }), el("p", { text: r.answer || "" }));
-  } catch (e) {
-    box.replaceChildren(el("h2", { text: "Answer" }), el("p", { class: "meta", text: e.message }));
-  }
+  const draft = el("p", { class: "answer-text", text: "…" });
+  box.replaceChildren(el("h2", { text: "Answer" }), draft);
+  if (askSource) askSource.close();
+  askSource = new EventSource("/api/ask/stream?" + new URLSearchParams({ q }));
+  let started = false;
+  askSource.addEventListener("token", (ev) => {
+    const t = JSON.parse(ev.data).text;
+    draft.textContent = started ? draft.textContent + t : t;
+    started = true;
+  });
+  askSource.addEventListener("answer", (ev) => { askSource.close(); renderAnswer(box, JSON.parse(ev.data)); });
+  askSource.addEventListener("error", (ev) => {
+    askSource.close();
+    let msg = "The answer could not be completed.";
+    try { msg = JSON.parse(ev.data).detail; } catch (e) { /* a dropped connection */ }
+    box.replaceChildren(el("h2", { text: "Answer" }), el("p", { class: "meta", text: msg }));
+  });
 });
 
 // -- keyboard --------------------------------------------------------------------------------------------------

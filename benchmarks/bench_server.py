@@ -1,0 +1,147 @@
+"""Bounded load test of the team server on loopback (a measurement, not a test).
+
+    .venv/bin/python benchmarks/bench_server.py [--clients 50] [--seconds 30] [--mode keyword|hybrid]
+
+Indexes SciFact (5,183 abstracts, from ../shared/data) into benchmarks/out/home-scifact-server once, starts
+`spyglass serve` as its own process, and runs N concurrent clients (asyncio + httpx, one token each, keep-alive)
+that search SciFact's test queries with facets for a fixed time. Prints one JSON object: requests, errors (non-200 or
+transport failures), throughput, latency p50/p90/p99/max in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SPYGLASS_SHARED", ROOT.parent / "shared"))
+SCIFACT = SHARED / "data" / "beir" / "scifact"
+HOME = ROOT / "benchmarks" / "out" / "home-scifact-server"
+CORPUS = ROOT / "benchmarks" / "out" / "scifact-txt"
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(p * len(xs)))], 1)
+
+
+def spyglass(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "spyglass"), "--help"] if not args else
+                          [str(ROOT / ".venv" / "bin" / "spyglass"), *args, "--home", str(HOME)],
+                          check=True, capture_output=True, text=True, **kw)
+
+
+def prepare(clients: int) -> list[str]:
+    if not CORPUS.exists():
+        CORPUS.mkdir(parents=True)
+        with open(SCIFACT / "corpus.jsonl") as fh:
+            for line in fh:
+                d = json.loads(line)
+                (CORPUS / f"{d['_id']}.txt").write_text(f"{d.get('title', '')}\n\n{d.get('text', '')}")
+    if not (HOME / "manifest.json").exists():
+        cached = _cached_scifact_home()
+        if cached is not None:  # `spyglass eval beir` already indexed SciFact with these settings: reuse it
+            import shutil
+
+            print(f"copying {cached} ...", file=sys.stderr)
+            shutil.copytree(cached, HOME, ignore=shutil.ignore_patterns("write.lock"))
+        else:
+            print("indexing SciFact once (with embeddings) ...", file=sys.stderr)
+            spyglass("index", str(CORPUS))
+    users = json.loads(spyglass("users", "list", "--json").stdout)["users"]
+    if not any(u["name"] == "loadtest" for u in users):
+        spyglass("users", "add", "loadtest", "--no-login", "--json")
+    return [json.loads(spyglass("tokens", "create", "loadtest", "--label", f"load{i}", "--json").stdout)["token"]
+            for i in range(clients)]
+
+
+def _cached_scifact_home() -> Path | None:
+    sys.path.insert(0, str(ROOT / "src"))
+    from spyglass.evaluation.beir import default_cache
+    from spyglass.index.lexical import LEX_SCHEMA
+
+    for d in sorted(default_cache().glob("scifact-*/home"), key=lambda p: p.stat().st_mtime, reverse=True):
+        m = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").exists() else {}
+        if m.get("lexical", {}).get("schema") == LEX_SCHEMA and m.get("vectors"):
+            return d
+    return None
+
+
+async def client(url: str, token: str, queries: list[str], mode: str, until: float, lat: list[float],
+                 errors: list[str]) -> None:
+    import httpx
+
+    rng = random.Random(token)
+    async with httpx.AsyncClient(base_url=url, headers={"authorization": f"Bearer {token}"}, timeout=30) as c:
+        while time.perf_counter() < until:
+            q = rng.choice(queries)
+            t0 = time.perf_counter()
+            try:
+                r = await c.get("/api/search", params={"q": q, "mode": mode, "facets": "true", "limit": 10})
+                if r.status_code != 200:
+                    errors.append(str(r.status_code))
+            except Exception as exc:  # counted, the run goes on
+                errors.append(type(exc).__name__)
+            lat.append((time.perf_counter() - t0) * 1000)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--mode", default="hybrid")
+    args = ap.parse_args()
+    tokens = prepare(args.clients)
+    queries = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl")]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = HOME / "config.toml"
+    cfg.write_text(f"[server]\nrate_per_s = 1000.0\nrate_burst = 1000\nport = {port}\n")
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "spyglass"), "serve", "--home", str(HOME)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        # warm-up: load the embedder and the indexes in every read handle
+        asyncio.run(_run(url, tokens[:4], queries, args.mode, 5.0))
+        lat, errors, took = asyncio.run(_run(url, tokens, queries, args.mode, args.seconds))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(json.dumps({
+        "clients": args.clients, "seconds": args.seconds, "mode": args.mode, "documents": 5183,
+        "requests": len(lat), "errors": len(errors), "error_rate": round(len(errors) / max(1, len(lat)), 4),
+        "error_kinds": sorted(set(errors)), "requests_per_s": round(len(lat) / took, 1),
+        "p50_ms": pct(lat, 0.5), "p90_ms": pct(lat, 0.9), "p99_ms": pct(lat, 0.99), "max_ms": round(max(lat), 1),
+        "mean_ms": round(statistics.mean(lat), 1), "cpus": os.cpu_count(),
+    }))
+
+
+async def _run(url: str, tokens: list[str], queries: list[str], mode: str, seconds: float):
+    lat: list[float] = []
+    errors: list[str] = []
+    t0 = time.perf_counter()
+    until = t0 + seconds
+    await asyncio.gather(*(client(url, t, queries, mode, until, lat, errors) for t in tokens))
+    return lat, errors, time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    main()
