@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SPYGLASS_SHARED", ROOT.parent / "shared"))
 SCIFACT = SHARED / "data" / "beir" / "scifact"
-HOME = ROOT / "benchmarks" / "out" / "home-scifact-server"
+OUT = ROOT / "benchmarks" / "out"
+HOME = OUT / "home-scifact-server"
 CORPUS = ROOT / "benchmarks" / "out" / "scifact-txt"
 
 
@@ -99,6 +100,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--mode", default="hybrid")
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     tokens = prepare(args.clients)
     queries = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl")]
@@ -107,8 +109,9 @@ def main() -> None:
         port = s.getsockname()[1]
     cfg = HOME / "config.toml"
     cfg.write_text(f"[server]\nrate_per_s = 1000.0\nrate_burst = 1000\nport = {port}\n")
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "spyglass"), "serve", "--home", str(HOME)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "spyglass"), "serve", "--home", str(HOME),
+                             "--workers", str(args.workers)],
+                            stdout=subprocess.DEVNULL, stderr=open(OUT / "server.log", "w"))
     url = f"http://127.0.0.1:{port}"
     try:
         import httpx
@@ -119,14 +122,19 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        # warm-up: load the embedder and the indexes in every read handle
-        asyncio.run(_run(url, tokens[:4], queries, args.mode, 5.0))
+        # warm-up: load the embedder and the indexes in every worker and read handle
+        asyncio.run(_run(url, tokens[:16], queries, args.mode, 8.0))
         lat, errors, took = asyncio.run(_run(url, tokens, queries, args.mode, args.seconds))
     finally:
-        proc.terminate()
-        proc.wait(10)
+        proc.terminate()  # uvicorn's supervisor stops its workers; give them their graceful 5 s, then kill
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
     print(json.dumps({
-        "clients": args.clients, "seconds": args.seconds, "mode": args.mode, "documents": 5183,
+        "clients": args.clients, "seconds": args.seconds, "mode": args.mode, "workers": args.workers,
+        "documents": 5183,
         "requests": len(lat), "errors": len(errors), "error_rate": round(len(errors) / max(1, len(lat)), 4),
         "error_kinds": sorted(set(errors)), "requests_per_s": round(len(lat) / took, 1),
         "p50_ms": pct(lat, 0.5), "p90_ms": pct(lat, 0.9), "p99_ms": pct(lat, 0.99), "max_ms": round(max(lat), 1),

@@ -187,3 +187,37 @@ def test_unreachable_endpoint_is_a_clear_error(corpus):
     with pytest.raises(SpyglassError, match="cannot reach the answer endpoint"):
         sg.ask("When does the cafeteria close?")
     sg.close()
+
+
+def test_cli_ask_and_summarize_print_json(corpus):
+    from typer.testing import CliRunner
+
+    from spyglass.cli.main import app
+
+    corpus.close()
+    r = CliRunner().invoke(app, ["ask", "Who was the chief engineer of the harbour bridge?", "--home",
+                                 str(corpus.home), "--json"])
+    assert r.exit_code == 0, r.output
+    a = json.loads(r.output)
+    assert "Lindqvist" in a["answer"] and a["citations"][0]["title"] == "harbour.txt"
+    path = next(s["path"] for s in a["sources"] if s["title"] == "harbour.txt")
+    r = CliRunner().invoke(app, ["summarize", path, "--home", str(corpus.home), "--json", "--sentences", "2"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert s["parts"] == 1 and s["backend"] == "extractive" and len(s["summary"]) > 20
+    r = CliRunner().invoke(app, ["ask", "x", "--home", str(corpus.home), "--backend", "nonsense"])
+    assert r.exit_code == 2 and "unknown answer backend" in r.output
+
+
+def test_summary_of_a_long_document_is_built_in_parts():
+    from spyglass.answering.summarize import parts_of, summarize_texts
+
+    topics = ["The reactor cooling loop failed twice during the spring tests.",
+              "Budget overruns reached twelve percent in the third quarter.",
+              "The new hiring plan adds four engineers to the platform team."]
+    texts = [f"{topics[i % 3]} Entry {i} logged." for i in range(400)]
+    assert len(parts_of(texts)) > 3
+    res = summarize_texts(texts, n_sentences=3)
+    assert res["parts"] > 3
+    picked = res["summary"]
+    assert sum(t in picked for t in topics) >= 2  # diverse: not three copies of one topic

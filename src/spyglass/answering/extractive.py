@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spyglass.answering.sentences import sentences
-from spyglass.answering.terms import content_terms
+from spyglass.core.terms import content_terms
 from spyglass.answering.types import NOT_FOUND, Answer, Claim, Source
 
 

@@ -1,7 +1,7 @@
 """Check a generated answer against its sources: every citation must name a passage the asker was given, and every
 claim must be supported by the passages it cites.
 
-Support of a claim c by passages P (content words, light stemming, see :mod:`spyglass.answering.terms`):
+Support of a claim c by passages P (content words, light stemming, see :mod:`spyglass.core.terms`):
 
     support(c, P) = |terms(c) ∩ terms(P)| / |terms(c)|
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from spyglass.answering.sentences import sentences
-from spyglass.answering.terms import content_terms
+from spyglass.core.terms import content_terms
 from spyglass.answering.types import NOT_FOUND, Answer, Claim, Source
 
 CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")

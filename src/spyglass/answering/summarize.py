@@ -55,7 +55,7 @@ def mmr_select(sents: list[str], vecs: Any, k: int, lam: float = 0.7) -> list[in
 def _vectors(sents: list[str], embedder: Any) -> Any:
     if embedder is not None:
         return embedder.embed(sents)
-    from spyglass.answering.terms import content_terms  # bag of words when no embedder is available
+    from spyglass.core.terms import content_terms  # bag of words when no embedder is available
 
     vocab: dict[str, int] = {}
     rows = [[vocab.setdefault(t, len(vocab)) for t in content_terms(s)] for s in sents]

@@ -18,10 +18,11 @@ class Source:
     page: int | None = None
     label: str | None = None  # slide, sheet, section, time offset
     score: float = 0.0
+    ord: int = 0  # the passage's number within its document
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "id": self.doc_id, "title": self.title, "path": self.path, "page": self.page,
-                "label": self.label, "snippet": self.text[:300]}
+        return {"n": self.n, "id": self.doc_id, "passage": self.ord, "title": self.title, "path": self.path,
+                "page": self.page, "label": self.label, "snippet": self.text[:300]}
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from spyglass.core.errors import SpyglassError
 
 ROLES = ("admin", "member")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+LAST_USED_RESOLUTION_S = 60.0
 SESSION_TTL_S = 12 * 3600
 
 _SCHEMA = """
@@ -91,7 +92,8 @@ class Accounts:
         home.mkdir(parents=True, exist_ok=True)
         self.path = home / "accounts.sqlite3"
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # several server processes share this file: wait for a writer rather than fail at once
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10.0)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(_SCHEMA)
@@ -199,11 +201,16 @@ class Accounts:
         if not token.startswith("sg_") or len(token) > 200:
             return None
         h = _sha(token)
-        r = self.db.execute("SELECT user FROM tokens WHERE hash = ?", (h,)).fetchone()
+        r = self.db.execute("SELECT user, last_used FROM tokens WHERE hash = ?", (h,)).fetchone()
         if r is None:
             return None
-        with self._lock:
-            self.db.execute("UPDATE tokens SET last_used = ? WHERE hash = ?", (time.time(), h))
+        now = time.time()
+        if now - (r[1] or 0) > LAST_USED_RESOLUTION_S:  # a write per request would serialise every worker
+            try:
+                with self._lock:
+                    self.db.execute("UPDATE tokens SET last_used = ? WHERE hash = ?", (now, h))
+            except sqlite3.OperationalError:  # busy: "last used" is informational, the request goes on
+                pass
         return self.get(r[0])
 
     # -- sessions -----------------------------------------------------------------------------------------------

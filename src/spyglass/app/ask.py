@@ -46,7 +46,7 @@ def retrieve_sources(sg: Any, question: str, principals: list[str] | None, k: in
         ch = cat.chunk(h.id, h.chunk or 0) if h.chunk is not None else None
         if ch is None:
             continue
-        out.append(Source(len(out) + 1, h.id, h.title, h.path, ch.text, ch.page, ch.label, h.score))
+        out.append(Source(len(out) + 1, h.id, h.title, h.path, ch.text, ch.page, ch.label, h.score, ch.ord))
     return out
 
 

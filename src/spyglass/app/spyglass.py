@@ -147,9 +147,17 @@ class Spyglass:
     def facets(self, query: str, filters: Filters | None = None, principals: list[str] | None = None,
                depth: int = 1000) -> dict[str, list[tuple[str, int]]]:
         """Facet counts (type, source, year) over the first ``depth`` keyword matches the caller may read."""
-        res = self.search(query, limit=depth, filters=filters, principals=principals, mode="keyword",
-                          snippets=False)
-        return self.reader().catalog.facet_counts([h.id for h in res.hits])
+        from spyglass.retrieval.lexical import LexicalRetriever
+
+        data = self.reader()
+        parsed = parse(query)
+        if filters is not None:
+            parsed.filters = parsed.filters.merge(filters)
+        sources = data.catalog.sources()
+        source_ids = {s.name: str(s.id) for s in sources} | {s.root: str(s.id) for s in sources}
+        res = LexicalRetriever(data.lexical, self.config.search).search(
+            parsed, limit=depth, principals=principals, source_ids=source_ids, snippets=False)
+        return data.catalog.facet_counts([h.item_id for h in res.hits])
 
     def sources(self) -> list[Source]:
         return self.reader().catalog.sources()

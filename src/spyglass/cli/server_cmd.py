@@ -24,6 +24,8 @@ def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Address to listen on [default: [server] host, 127.0.0.1]"),
     port: Optional[int] = typer.Option(None, "--port", "-p", min=1, max=65535,
                                        help="Port [default: [server] port, 8080]"),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, max=64,
+                                          help="Server processes [default: [server] workers, 1]"),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
@@ -41,7 +43,7 @@ def serve(
             print_json({"url": url, "openapi": url + "/api/openapi.json", "mcp": url + "/mcp"})
         else:
             out.print(f"Spyglass at {url}  (API docs {url}/api/docs, MCP {url}/mcp)")
-        run(sg.home, host=host, port=port)
+        run(sg.home, host=host, port=port, workers=workers)
 
     _run(body)
 

@@ -104,7 +104,8 @@ class ServerSettings:
     rate_per_s: float = 20.0  # requests per second per token, session or client address (429 beyond)
     rate_burst: int = 60
     timeout_s: float = 30.0  # a request running longer gets 504 (streams excepted)
-    readers: int = 4  # concurrent read handles
+    readers: int = 4  # concurrent read handles per worker process
+    workers: int = 1  # server processes (each loads its own models); 2 on a 2-core machine uses both cores
     session_hours: float = 12.0
     secure_cookies: bool = False  # set true behind HTTPS (the cookie is then sent over HTTPS only)
     max_query_chars: int = 2000
@@ -120,6 +121,15 @@ class UserSettings:
 
 
 @dataclass
+class OrganizeSettings:
+    near_duplicate: float = 0.8  # estimated Jaccard of word 5-grams at which two texts are near-duplicates
+    tag_vocabulary: list[str] = field(default_factory=list)  # tags to suggest zero-shot, besides the ones in use
+    min_tag_score: float = 0.3  # a suggested tag's least score
+    min_folder_confidence: float = 0.5  # plans move an unfiled file only with at least this confidence
+    holding_folder: str = "_spyglass_duplicates"  # where plans move duplicate copies, under each source's root
+
+
+@dataclass
 class Config:
     index: IndexSettings = field(default_factory=IndexSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
@@ -128,6 +138,7 @@ class Config:
     rerank: RerankSettings = field(default_factory=RerankSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    organize: OrganizeSettings = field(default_factory=OrganizeSettings)
     users: dict[str, UserSettings] = field(default_factory=dict)
 
     @property
@@ -143,6 +154,7 @@ SECTIONS: dict[str, type] = {
     "rerank": RerankSettings,
     "server": ServerSettings,
     "answer": AnswerSettings,
+    "organize": OrganizeSettings,
 }
 
 

@@ -90,8 +90,8 @@ def eval_squad_qa(squad_json: Path, config: Config | None = None, cache: Path | 
 
 
 def eval_qa(squad_json: Path, home: Path, config: Config | None = None, split: str = "test",
-            max_questions: int = 200, backend: str | None = None, progress: Progress | None = None,
-            chat: Any = None) -> dict[str, Any]:
+            max_questions: int = 200, backend: str | None = None, progress: Progress | None = None
+            ) -> dict[str, Any]:
     """``home`` holds the SQuAD paragraphs indexed as documents (see ``spyglass eval qa``)."""
     from spyglass.app.spyglass import Spyglass
 
@@ -110,13 +110,7 @@ def eval_qa(squad_json: Path, home: Path, config: Config | None = None, split: s
     used_backend = ""
     progress.start("asking", total=len(qs))
     for q in qs:
-        if chat is not None:
-            from spyglass.answering.rag import final
-            from spyglass.app.ask import ask_events
-
-            ans = final(ask_events(sg, q["question"], chat=chat))
-        else:
-            ans = sg.ask(q["question"])
+        ans = sg.ask(q["question"])
         used_backend = ans["backend"]
         ttft.append(ans["timings_ms"]["first_token"])
         total.append(ans["timings_ms"]["total"])
@@ -135,9 +129,8 @@ def eval_qa(squad_json: Path, home: Path, config: Config | None = None, split: s
             contains.append(float(any(normalize(g) in normalize(plain) for g in q["answers"])) if plain else 0.0)
             for c in ans["citations"]:
                 cite_all += 1
-                passage = next((s for s in ans["sources"] if s["n"] == c["n"]), None)
-                full = sg.reader().catalog.chunk(c["id"], 0)
-                body = normalize(full.text if full else (passage or {}).get("snippet", ""))
+                full = sg.reader().catalog.chunk(c["id"], c["passage"])
+                body = normalize(full.text if full else c["snippet"])
                 cite_ok += any(normalize(g) in body for g in q["answers"])
         progress.advance()
     progress.stop()

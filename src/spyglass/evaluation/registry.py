@@ -20,7 +20,7 @@ START, END = "<!-- registry:start -->", "<!-- registry:end -->"
 @dataclass
 class Row:
     id: str
-    kind: str  # beir | squad
+    kind: str  # beir | squad (retrieval) | squad-qa (answers; mode = the answer backend)
     dataset: str  # relative to the data folder
     mode: str
     metric: str
@@ -75,7 +75,13 @@ def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None
     out = []
     for r in rows:
         key = (r.kind, r.dataset, r.mode, r.fusion, r.rerank)
-        if key not in done:
+        if key not in done and r.kind == "squad-qa":
+            from spyglass.evaluation.qa import eval_squad_qa
+
+            done[key] = eval_squad_qa(data / r.dataset, cache=cache, split="test",
+                                      max_questions=int(r.extra.get("questions", 400)), backend=r.mode,
+                                      progress=progress)
+        elif key not in done:
             ds = _dataset_path(r, data, cache)
             done[key] = eval_beir(ds, mode=r.mode, rerank=r.rerank, cache=cache, progress=progress, fusion=r.fusion)
         measured = done[key][r.metric]

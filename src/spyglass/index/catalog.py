@@ -376,18 +376,18 @@ class Catalog:
     def facet_counts(self, ids: list[str]) -> dict[str, list[tuple[str, int]]]:
         """Counts by type, source and year over the given items (already filtered by the caller's query)."""
         from collections import Counter
-        from datetime import datetime, timezone
 
         counts: dict[str, Counter] = {"type": Counter(), "source": Counter(), "year": Counter()}
         for k in range(0, len(ids), 500):
             part = ids[k : k + 500]
-            for typ, src, modified in self.db.execute(
-                "SELECT i.type, s.name, i.modified FROM items i JOIN sources s ON s.id = i.source_id "
-                f"WHERE i.id IN ({','.join('?' * len(part))})", part):
-                counts["type"][typ] += 1
-                counts["source"][src] += 1
-                if modified is not None:
-                    counts["year"][str(datetime.fromtimestamp(modified, tz=timezone.utc).year)] += 1
+            rows = self.db.execute(
+                "SELECT i.type, s.name, strftime('%Y', i.modified, 'unixepoch'), count(*) FROM items i "
+                f"JOIN sources s ON s.id = i.source_id WHERE i.id IN ({','.join('?' * len(part))}) GROUP BY 1, 2, 3",
+                part)
+            for type_, source, year, n in rows:  # one pass over the rows, then a rollup per facet
+                for facet, value in (("type", type_), ("source", source), ("year", year)):
+                    if value is not None:
+                        counts[facet][value] += n
         return {
             "type": sorted(counts["type"].items(), key=lambda kv: (-kv[1], kv[0])),
             "source": sorted(counts["source"].items(), key=lambda kv: (-kv[1], kv[0])),

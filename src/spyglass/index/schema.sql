@@ -77,3 +77,31 @@ CREATE TABLE IF NOT EXISTS runs (
     finished REAL,
     stats TEXT
 );
+
+-- Organization (spyglass organize): topics from clustering the document embeddings, with each document's most
+-- frequent content words for labels computed over what the caller may read; tags by origin.
+CREATE TABLE IF NOT EXISTS topics (
+    id INTEGER PRIMARY KEY,
+    size INTEGER NOT NULL,
+    built REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS item_topics (
+    item_id TEXT PRIMARY KEY,
+    topic_id INTEGER NOT NULL,
+    score REAL NOT NULL          -- cosine to the topic's centroid
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS item_topics_topic ON item_topics(topic_id);
+CREATE TABLE IF NOT EXISTS item_terms (
+    item_id TEXT NOT NULL,
+    term TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (item_id, term)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tags (
+    item_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    origin TEXT NOT NULL,        -- user | accepted | rejected | plan
+    at REAL NOT NULL,
+    PRIMARY KEY (item_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);

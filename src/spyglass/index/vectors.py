@@ -136,6 +136,14 @@ class VectorIndex:
         keys = [int(i) for i in ids[0] if i >= 0]
         return keys, [float(d) for d, i in zip(dist[0], ids[0]) if i >= 0]
 
+    def get(self, keys: list[int]) -> Any:
+        """The stored vectors of ``keys`` (rows in the same order)."""
+        import numpy as np
+
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self.index.reconstruct(int(k)) for k in keys]).astype(np.float32)
+
     def save(self) -> None:
         import numpy as np
 

@@ -104,13 +104,31 @@ def _version() -> str:
     return __version__
 
 
-def serve(home: Path, host: str | None = None, port: int | None = None, config: Config | None = None) -> None:
+def app_from_env() -> Any:
+    """The app for ``$SPYGLASS_HOME`` (uvicorn's factory in each worker process)."""
+    from spyglass.core.config import default_home
+
+    return create_app(default_home())
+
+
+def serve(home: Path, host: str | None = None, port: int | None = None, config: Config | None = None,
+          workers: int | None = None) -> None:
+    import os
+
     import uvicorn
 
-    app = create_app(home, config)
-    s = app.app.state.spyglass.config.server
-    uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info", proxy_headers=False,
-                timeout_graceful_shutdown=5)
+    from spyglass.core.config import ENV_HOME, load_config
+
+    cfg = config or load_config(home / "config.toml")
+    s = cfg.server
+    n = workers or s.workers
+    common = {"host": host or s.host, "port": port or s.port, "log_level": "info", "proxy_headers": False,
+              "timeout_graceful_shutdown": 5}
+    if n > 1:  # processes: Python's GIL would keep one process on one core
+        os.environ[ENV_HOME] = str(home)
+        uvicorn.run("spyglass.server.app:app_from_env", factory=True, workers=n, **common)
+    else:
+        uvicorn.run(create_app(home, config), **common)
 
 
 __all__ = ["create_app", "serve", "HTTPException"]

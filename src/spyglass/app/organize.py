@@ -1,0 +1,299 @@
+"""Organization composed from the index: duplicates, topics, tags, folder suggestions and plans.
+
+Every read takes the caller's principals (None: the local owner, who reads everything) and passes them into the
+catalog queries. Topic *assignments* are computed over the whole collection, but a topic's size, label and examples
+are computed per request from the documents the caller may read, so no one learns a word from a file they cannot open.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spyglass.core.errors import NotFoundError, SpyglassError
+from spyglass.core.terms import STOP
+
+if TYPE_CHECKING:
+    from spyglass.app.spyglass import Spyglass
+
+_WORD = re.compile(r"[^\W\d_][^\W_]{2,}", re.UNICODE)
+GENERIC_NAME = re.compile(r"^(document|doc|untitled|new( document)?|scan|img|image|file|copy( of)?)[ _-]*\(?\d*\)?$",
+                          re.IGNORECASE)
+
+
+def label_terms(text: str, top: int = 30) -> dict[str, int]:
+    """A document's most frequent content words (lower-cased, unstemmed: they are shown as labels)."""
+    c = Counter(w for w in (m.group(0).lower() for m in _WORD.finditer(text[:100_000])) if w not in STOP)
+    return dict(c.most_common(top))
+
+
+class Organizer:
+    def __init__(self, sg: Spyglass) -> None:
+        from spyglass.index.catalog import Catalog
+        from spyglass.index.organize_store import OrganizeStore
+
+        self.sg = sg
+        if not (sg.home / "catalog.sqlite3").exists():
+            raise SpyglassError(f"no index at {sg.home}: run `spyglass index FOLDER` first")
+        self.catalog = Catalog(sg.home / "catalog.sqlite3")  # creates the organize tables of an older catalog
+        self.store = OrganizeStore(self.catalog)
+        self.journals = sg.home / "organize" / "journals"
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    # -- vectors ------------------------------------------------------------------------------------------------
+    def doc_vectors(self, ids: list[str]) -> tuple[list[str], Any]:
+        """Unit document vectors (the mean of each document's passage vectors) for the ids that have them."""
+        import numpy as np
+
+        dense = self.sg._dense(required=True)
+        rows: dict[str, list[int]] = {}
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            q = ",".join("?" * len(part))
+            for iid, key in self.catalog.db.execute(
+                    f"SELECT item_id, vkey FROM embeddings WHERE item_id IN ({q}) ORDER BY item_id, ord", part):
+                rows.setdefault(iid, []).append(key)
+        have = [i for i in ids if i in rows]
+        if not have:
+            return [], np.zeros((0, dense.vectors.dim), dtype=np.float32)
+        allv = dense.vectors.get([k for i in have for k in rows[i]])
+        out = np.zeros((len(have), allv.shape[1]), dtype=np.float32)
+        pos = 0
+        for n, i in enumerate(have):
+            m = len(rows[i])
+            out[n] = allv[pos : pos + m].mean(axis=0)
+            pos += m
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return have, out
+
+    def embed_text(self, text: str) -> Any:
+        import numpy as np
+
+        v = np.asarray(self.sg.embedder().embed([text[:4000]])[0], dtype=np.float32)
+        return v / max(float(np.linalg.norm(v)), 1e-12)
+
+    # -- duplicates ---------------------------------------------------------------------------------------------
+    def duplicates(self, principals: list[str] | None = None, near: float | None = 0.8,
+                   images: bool = True) -> list[dict[str, Any]]:
+        from spyglass.organize.duplicates import find_duplicates
+
+        files = self.store.files(principals)
+        texts = self.store.texts([f["id"] for f in files if f["type"] != "image"]) if near is not None else None
+        return [g.to_dict() for g in find_duplicates(files, texts, near, images)]
+
+    # -- topics -------------------------------------------------------------------------------------------------
+    def build_topics(self, k: int | None = None) -> dict[str, Any]:
+        """Cluster every embedded document (all users'; labels are per caller at read time)."""
+        from spyglass.organize.clustering import choose_topics
+
+        files = self.store.files(None)
+        ids, x = self.doc_vectors([f["id"] for f in files])
+        if len(ids) < 2:
+            raise SpyglassError("topics need at least two documents with embeddings: run `spyglass index` first")
+        labels, centroids, report = choose_topics(x, k)
+        sims = (x * centroids[labels]).sum(axis=1)
+        texts = self.store.texts(ids)
+        self.store.replace_topics({i: (int(t), float(s)) for i, t, s in zip(ids, labels, sims)},
+                                  {i: label_terms(texts.get(i, "")) for i in ids})
+        return {"documents": len(ids), **report}
+
+    def topics(self, principals: list[str] | None = None, terms: int = 5, examples: int = 3) -> list[dict]:
+        from spyglass.organize.ctfidf import ctfidf
+
+        if self.store.topics_built() is None:
+            return []
+        members = self.store.topic_members(principals)
+        weights = ctfidf(self.store.topic_term_counts(principals))
+        info = self.catalog.items([i for ids in members.values() for i in ids[:examples]])
+        out = []
+        for t, ids in sorted(members.items(), key=lambda kv: -len(kv[1])):
+            words = [w for w, _ in weights.get(t, [])[:terms]]
+            out.append({"id": t, "label": ", ".join(words), "terms": words, "size": len(ids),
+                        "examples": [{"id": i, "title": info[i]["title"] or info[i]["name"], "path": info[i]["path"]}
+                                     for i in ids[:examples] if i in info]})
+        return out
+
+    def topic_items(self, topic_ids: list[int]) -> list[str]:
+        return self.store.items_in_topics(topic_ids)
+
+    # -- resolving files ----------------------------------------------------------------------------------------
+    def resolve(self, ref: str, principals: list[str] | None) -> dict[str, Any]:
+        """An indexed file by item id or path, only when the caller may read it."""
+        it = self.catalog.visible_item(ref, principals) if re.fullmatch(r"[0-9a-f]{16}", ref) else None
+        if it is None:
+            raw = os.fsencode(os.path.abspath(os.path.expanduser(ref)))
+            r = self.catalog.db.execute(
+                "SELECT id FROM items WHERE path_raw = ? AND parent_id IS NULL AND status != 'deleted'",
+                (raw,)).fetchone()
+            it = self.catalog.visible_item(r[0], principals) if r else None
+        if it is None:
+            raise NotFoundError(f"{ref} is not an indexed file you can read")
+        return it
+
+    # -- tags ---------------------------------------------------------------------------------------------------
+    def add_tag(self, ref: str, tag: str, principals: list[str] | None = None, origin: str = "user") -> str:
+        tag = normalize_tag(tag)
+        it = self.resolve(ref, principals)
+        self.store.set_tag(it["id"], tag, origin)
+        return it["id"]
+
+    def remove_tag(self, ref: str, tag: str, principals: list[str] | None = None) -> bool:
+        it = self.resolve(ref, principals)
+        return self.store.remove_tag(it["id"], normalize_tag(tag))
+
+    def tags(self, principals: list[str] | None = None, ref: str | None = None) -> list[dict[str, str]]:
+        iid = self.resolve(ref, principals)["id"] if ref else None
+        return [{"id": i, "tag": t, "origin": o} for i, t, o in self.store.tags(principals, iid)]
+
+    def suggest_tags(self, ref: str, principals: list[str] | None = None, top: int = 5) -> list[dict]:
+        from spyglass.organize.tags import combine, folder_labels, knn_tag_scores, zero_shot_scores
+
+        it = self.resolve(ref, principals)
+        files = self.store.files(principals)
+        own: dict[str, dict[str, float]] = {f["id"]: {} for f in files}
+        for f in files:
+            root = f["source_root"].rstrip("/") + "/"
+            for lab in folder_labels(f["path"], root):
+                own[f["id"]][lab] = 0.5
+        present, rejected = set(), set()
+        for iid, tag, origin in self.store.tags(principals):
+            w = -1.0 if origin == "rejected" else 1.0
+            own.setdefault(iid, {})[tag] = w
+            if iid == it["id"]:
+                (rejected if origin == "rejected" else present).add(tag)
+        ids, x = self.doc_vectors([f["id"] for f in files])
+        if it["id"] not in ids:
+            return []
+        me = ids.index(it["id"])
+        learned = knn_tag_scores(x[me], x, [own.get(i, {}) for i in ids], exclude=me)
+        vocab = sorted(set(self.sg.config.organize.tag_vocabulary) | {t for _, t, o in self.store.tags(principals)
+                                                                      if o != "rejected"})
+        zs = {}
+        if vocab:
+            import numpy as np
+
+            tv = np.asarray(self.sg.embedder().embed([f"a document about {t}" for t in vocab]), dtype=np.float32)
+            tv /= np.maximum(np.linalg.norm(tv, axis=1, keepdims=True), 1e-12)
+            zs = zero_shot_scores(x[me], tv, vocab)
+        return [s.to_dict() for s in combine(learned, zs, rejected, present, top,
+                                             self.sg.config.organize.min_tag_score)]
+
+    # -- folders ------------------------------------------------------------------------------------------------
+    def where(self, path: str, principals: list[str] | None = None, top: int = 3) -> dict[str, Any]:
+        """The best existing folders for a file (indexed or not), with confidence."""
+        from spyglass.organize.folders import suggest_folders
+
+        files = self.store.files(principals)
+        ids, x = self.doc_vectors([f["id"] for f in files])
+        folder_of = {f["id"]: os.path.dirname(f["path"]) for f in files}
+        exclude: set[int] = set()
+        try:
+            it = self.resolve(path, principals)
+        except NotFoundError:
+            it = None
+        if it is not None and it["id"] in ids:
+            q = x[ids.index(it["id"])]
+            exclude = {ids.index(it["id"])}
+        else:
+            q = self.embed_text(self._read_text(path))
+        sug = suggest_folders(q, x, [folder_of[i] for i in ids], ids, top=top, exclude=exclude)
+        return {"file": os.path.abspath(path), "current": os.path.dirname(os.path.abspath(path)),
+                "suggestions": [s.to_dict() for s in sug]}
+
+    def _read_text(self, path: str) -> str:
+        from spyglass.extraction.base import Blob, Context
+        from spyglass.extraction.registry import extract_blob
+
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise NotFoundError(f"no file {path}")
+        ex = extract_blob(Blob(p.name, path=p), Context(limits=self.sg.config.limits))
+        text = "\n".join(s.text for s in ex.segments)
+        return ((ex.title or "") + "\n" + text).strip() or p.stem.replace("_", " ")
+
+
+def make_plan(org: Organizer, principals: list[str] | None = None, tags: bool = True) -> Any:
+    """A plan over the caller's files: duplicate copies to the holding folder, unfiled files into their best folder,
+    generic names to their document titles, and confident tag suggestions. Writes nothing."""
+    from spyglass.organize.duplicates import file_path
+    from spyglass.organize.folders import suggest_folders
+    from spyglass.organize.plan import Action, Plan
+
+    cfg = org.sg.config.organize
+    files = org.store.files(principals)
+    by_id = {f["id"]: f for f in files}
+    actions: list[Action] = []
+    claimed: set[str] = set()
+    targets: set[str] = set()
+
+    def act(f: dict, op: str, to: str, why: str) -> None:
+        if to in targets or os.path.lexists(to):
+            return
+        targets.add(to)
+        claimed.add(f["id"])
+        st = os.lstat(file_path(f))
+        actions.append(Action(op, file_path(f), to, None, why, st.st_size, st.st_mtime_ns))
+
+    for g in org.duplicates(principals, near=None, images=False):
+        keep = by_id[g["keep"]]
+        for d in g["files"]:
+            f = by_id[d["id"]]
+            if f["id"] == g["keep"] or not os.path.isfile(file_path(f)):
+                continue
+            root = f["source_root"]
+            rel = os.path.relpath(file_path(f), root)
+            if rel.startswith(cfg.holding_folder + os.sep):
+                continue
+            act(f, "move", os.path.join(root, cfg.holding_folder, rel),
+                f"exact copy of {keep['path']} (kept: newest)")
+    embedded = None
+    for f in files:
+        p = file_path(f)
+        if f["id"] in claimed or not os.path.isfile(p) or os.path.dirname(p) != f["source_root"].rstrip(os.sep):
+            continue
+        if embedded is None:
+            ids, x = org.doc_vectors([g["id"] for g in files]) if org.sg._dense() is not None else ([], None)
+            embedded = (ids, x, [os.path.dirname(file_path(by_id[i])) for i in ids])
+        ids, x, folders = embedded
+        if f["id"] not in ids:
+            continue
+        me = ids.index(f["id"])
+        # only folders below the root are candidates: the file already sits in the root
+        mask = [fo != f["source_root"].rstrip(os.sep) for fo in folders]
+        keep_rows = [i for i, m in enumerate(mask) if m]
+        if not keep_rows:
+            continue
+        sug = suggest_folders(x[me], x[keep_rows], [folders[i] for i in keep_rows], top=1)
+        if sug and sug[0].confidence >= cfg.min_folder_confidence:
+            act(f, "move", os.path.join(sug[0].folder, os.path.basename(p)),
+                f"unfiled; similar files are in {sug[0].folder} (confidence {sug[0].confidence:.2f})")
+    for f in files:
+        p = file_path(f)
+        stem, ext = os.path.splitext(os.path.basename(p))
+        if f["id"] in claimed or not f.get("title") or not GENERIC_NAME.match(stem) or not os.path.isfile(p):
+            continue
+        slug = re.sub(r"[^\w\- ]+", "", f["title"]).strip()[:80].strip()
+        if slug:
+            act(f, "rename", os.path.join(os.path.dirname(p), slug + ext), f"generic name; the document's title is "
+                f"{f['title']!r}")
+    if tags and org.sg._dense() is not None:
+        have = {i for i, _, _ in org.store.tags(principals)}
+        for f in files[:500]:
+            if f["id"] in have:
+                continue
+            for sgt in org.suggest_tags(f["id"], principals, top=2):
+                if sgt["score"] >= max(0.5, cfg.min_tag_score):
+                    actions.append(Action("tag", file_path(f), None, sgt["tag"], "; ".join(sgt["reasons"])))
+    return Plan.new(actions)
+
+
+def normalize_tag(tag: str) -> str:
+    t = re.sub(r"\s+", "-", tag.strip().lower())
+    if not t or len(t) > 64 or not re.fullmatch(r"[^\W_][\w.+-]*", t, re.UNICODE):
+        raise SpyglassError(f"not a tag: {tag!r} (letters, digits, - . + _; up to 64 characters)")
+    return t
