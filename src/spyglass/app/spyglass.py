@@ -153,6 +153,7 @@ class Spyglass:
         parsed = parse(query)
         if filters is not None:
             parsed.filters = parsed.filters.merge(filters)
+        _resolve_organize_filters(data.catalog, parsed.filters)
         sources = data.catalog.sources()
         source_ids = {s.name: str(s.id) for s in sources} | {s.root: str(s.id) for s in sources}
         res = LexicalRetriever(data.lexical, self.config.search).search(
@@ -177,6 +178,7 @@ class Spyglass:
         parsed = parse_plain(query) if syntax == "plain" else parse(query)
         if filters is not None:
             parsed.filters = parsed.filters.merge(filters)
+        _resolve_organize_filters(data.catalog, parsed.filters)
         if as_user is not None:
             principals = self.principals_for(as_user)
         limit = limit or self.config.search.default_limit
@@ -328,3 +330,22 @@ class Spyglass:
         from spyglass.app.watcher import watch
 
         watch(self, paths or [], on_change=on_change, stop=stop, polling=polling, debounce=debounce, ready=ready)
+
+
+def _resolve_organize_filters(catalog: Any, f: Any) -> None:
+    """``topic:`` and ``tag:`` select documents by catalog tables: turn them into the document ids both index
+    queries filter on (inside the query, like every other filter)."""
+    import sqlite3
+
+    sets: list[set[str]] = []
+    try:
+        for t in sorted(set(f.topics)):
+            sets.append({r[0] for r in catalog.db.execute("SELECT item_id FROM item_topics WHERE topic_id = ?", (t,))})
+        for tag in sorted(set(f.tags)):
+            sets.append({r[0] for r in catalog.db.execute(
+                "SELECT item_id FROM tags WHERE tag = ? AND origin IN ('user', 'accepted', 'plan')", (tag,))})
+    except sqlite3.OperationalError:  # a catalog from before organize: nothing has a topic or a tag yet
+        sets.append(set())
+    if sets:
+        ids = set.intersection(*sets)
+        f.item_ids = sorted(ids if f.item_ids is None else ids & set(f.item_ids))

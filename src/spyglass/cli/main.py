@@ -56,12 +56,13 @@ from spyglass.cli import (  # noqa: E402  (they register on `app`)
     ask_cmd,
     eval_cmd,
     index_cmd,
+    organize_cmd,
     search_cmd,
     server_cmd,
     status_cmd,
 )
 
-del ask_cmd, eval_cmd, index_cmd, search_cmd, server_cmd, status_cmd
+del ask_cmd, eval_cmd, index_cmd, organize_cmd, search_cmd, server_cmd, status_cmd
 
 
 def main() -> None:

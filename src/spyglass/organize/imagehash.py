@@ -20,7 +20,7 @@ def dhash(path: str | Path) -> int | None:
         with Image.open(path) as im:
             im.seek(0)
             g = im.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
-            px = list(g.getdata())
+            px = g.tobytes()  # 72 grey bytes, row by row
     except Exception:  # unreadable or not an image: no hash, the caller skips it
         return None
     bits = 0

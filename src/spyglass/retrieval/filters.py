@@ -46,6 +46,11 @@ def filter_queries(schema: tantivy.Schema, f: Filters, source_ids: dict[str, str
     if f.sources:
         ids = [source_ids.get(s, s) for s in f.sources]
         out.append(tantivy.Query.term_set_query(schema, "source", ids))
+    if f.item_ids is not None:  # topics and tags, resolved to their documents by the app
+        from spyglass.index.lexical import iid_key
+
+        out.append(tantivy.Query.term_set_query(schema, "iid", [iid_key(i) for i in f.item_ids])
+                   if f.item_ids else tantivy.Query.empty_query())
     return [tantivy.Query.const_score_query(q, 0.0) for q in out]
 
 

@@ -26,7 +26,8 @@ from spyglass.core.errors import QuerySyntaxError
 
 MUST, SHOULD, MUST_NOT = "must", "should", "must_not"
 TEXT_FIELDS = {"title", "body", "path"}
-FILTER_FIELDS = {"type", "ext", "in", "folder", "after", "before", "author", "source", "larger", "smaller"}
+FILTER_FIELDS = {"type", "ext", "in", "folder", "after", "before", "author", "source", "larger", "smaller", "topic",
+                 "tag"}
 
 
 @dataclass
@@ -48,6 +49,10 @@ class Filters:
     sources: list[str] = field(default_factory=list)
     min_size: int | None = None
     max_size: int | None = None
+    topics: list[int] = field(default_factory=list)  # topic:3 (spyglass topics)
+    tags: list[str] = field(default_factory=list)  # tag:invoice
+    # Set by the app from topics and tags: the documents they select (None: no such restriction).
+    item_ids: list[str] | None = None
 
     def merge(self, other: Filters) -> Filters:
         return Filters(
@@ -60,10 +65,19 @@ class Filters:
             sources=self.sources + other.sources,
             min_size=max(filter(lambda x: x is not None, [self.min_size, other.min_size]), default=None),
             max_size=min(filter(lambda x: x is not None, [self.max_size, other.max_size]), default=None),
+            topics=self.topics + other.topics,
+            tags=self.tags + other.tags,
+            item_ids=_intersect(self.item_ids, other.item_ids),
         )
 
     def empty(self) -> bool:
         return self == Filters()
+
+
+def _intersect(a: list[str] | None, b: list[str] | None) -> list[str] | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return sorted(set(a) & set(b))
 
 
 @dataclass
@@ -139,6 +153,12 @@ def apply_filter(filters: Filters, name: str, value: str) -> None:
         filters.min_size = parse_size(value)
     elif name == "smaller":
         filters.max_size = parse_size(value)
+    elif name == "topic":
+        if not value.isdigit():
+            raise QuerySyntaxError(f"topic: needs a topic number (see `spyglass topics`), not {value!r}")
+        filters.topics.append(int(value))
+    elif name == "tag":
+        filters.tags.append(value.lower())
 
 
 def parse_plain(text: str) -> ParsedQuery:

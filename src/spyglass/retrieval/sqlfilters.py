@@ -60,6 +60,9 @@ def predicate(f: Filters, principals: list[str] | None, source_ids: dict[str, st
         ids = [int(source_ids.get(s, s)) if str(source_ids.get(s, s)).isdigit() else -1 for s in f.sources]
         parts.append(f"i.source_id IN ({','.join('?' * len(ids))})")
         params += ids
+    if f.item_ids is not None:
+        parts.append(f"i.id IN ({','.join('?' * len(f.item_ids))})" if f.item_ids else "0")
+        params += list(f.item_ids)
     if principals is not None:
         parts.append(
             f"EXISTS (SELECT 1 FROM acl a WHERE a.item_id = i.id AND a.principal IN ({','.join('?' * len(principals))}))"
