@@ -183,6 +183,50 @@ class Organizer:
         return [s.to_dict() for s in combine(learned, zs, rejected, present, top,
                                              self.sg.config.organize.min_tag_score)]
 
+    # -- plans --------------------------------------------------------------------------------------------------
+    def _tag_fn(self, principals: list[str] | None):
+        def tag(path: str, tag: str, add: bool) -> bool:
+            try:
+                if add:
+                    self.add_tag(path, tag, principals, origin="plan")
+                    return True
+                return self.remove_tag(path, tag, principals)
+            except NotFoundError:
+                return False
+
+        return tag
+
+    def write_plan(self, output: Path, principals: list[str] | None = None, tags: bool = True) -> Any:
+        if output.exists():
+            raise SpyglassError(f"{output} exists: choose another file (plans are never overwritten)")
+        plan = make_plan(self, principals, tags=tags)
+        plan.write(output)
+        return plan
+
+    def apply(self, plan_file: Path, principals: list[str] | None = None) -> dict[str, Any]:
+        """Apply a reviewed plan (resuming one that was interrupted)."""
+        from spyglass.organize.apply import apply_plan
+        from spyglass.organize.plan import Plan
+
+        plan = Plan.load(plan_file)
+        return apply_plan(plan, self.journals, self._tag_fn(principals)).to_dict()
+
+    def undo(self, plan_id: str | None = None, principals: list[str] | None = None) -> dict[str, Any]:
+        """Revert what a plan did (default: the last one applied)."""
+        from spyglass.organize.apply import undo_plan
+
+        if plan_id is None:
+            js = self.journals_list()
+            if not js:
+                raise SpyglassError("no plan has been applied")
+            plan_id = js[-1]["plan"]
+        return undo_plan(self.journals, plan_id, self._tag_fn(principals)).to_dict()
+
+    def journals_list(self) -> list[dict[str, Any]]:
+        from spyglass.organize.apply import journals_list
+
+        return journals_list(self.journals) if self.journals.exists() else []
+
     # -- folders ------------------------------------------------------------------------------------------------
     def where(self, path: str, principals: list[str] | None = None, top: int = 3) -> dict[str, Any]:
         """The best existing folders for a file (indexed or not), with confidence."""

@@ -214,16 +214,10 @@ def organize_plan(
 ) -> None:
     """Write a plan (moves of duplicate copies to a holding folder, unfiled files into their best folder, renames of
     generic names, tags) for you to review. Nothing is changed."""
-    from spyglass.app.organize import make_plan
 
     def body() -> None:
-        if output.exists():
-            from spyglass.core.errors import SpyglassError
-
-            raise SpyglassError(f"{output} exists: choose another --output (plans are never overwritten)")
         with _org(home, as_user) as (org, principals):
-            plan = make_plan(org, principals, tags=tags)
-        plan.write(output)
+            plan = org.write_plan(output, principals, tags=tags)
         counts: dict[str, int] = {}
         for a in plan.actions:
             counts[a.op] = counts.get(a.op, 0) + 1
@@ -234,21 +228,6 @@ def organize_plan(
                       f"Review it, then: spyglass organize apply {output}", highlight=False)
 
     _run(body)
-
-
-def _tag_fn(org, principals):
-    def tag(path: str, tag: str, add: bool) -> bool:
-        from spyglass.core.errors import NotFoundError
-
-        try:
-            if add:
-                org.add_tag(path, tag, principals, origin="plan")
-                return True
-            return org.remove_tag(path, tag, principals)
-        except NotFoundError:
-            return False
-
-    return tag
 
 
 def _print_report(rep: dict, json_: bool) -> None:
@@ -270,16 +249,13 @@ def organize_apply(
     json_: bool = JsonOpt,
 ) -> None:
     """Apply a reviewed plan, journalling each step (run it again to resume after an interruption)."""
-    from spyglass.organize.apply import apply_plan
-    from spyglass.organize.plan import Plan
 
     def body() -> None:
-        plan = Plan.load(plan_file)
         with _org(home, as_user) as (org, principals):
-            rep = apply_plan(plan, org.journals, _tag_fn(org, principals)).to_dict()
+            rep = org.apply(plan_file, principals)
         _print_report(rep, json_)
         if not json_ and rep["done"]:
-            out.print(f"Undo with: spyglass organize undo {plan.id}. Run `spyglass index` to refresh the index.")
+            out.print(f"Undo with: spyglass organize undo {rep['plan']}. Run `spyglass index` to refresh the index.")
 
     _run(body)
 
@@ -292,19 +268,10 @@ def organize_undo(
     json_: bool = JsonOpt,
 ) -> None:
     """Revert exactly what a plan did (files back to their old names, its tags removed)."""
-    from spyglass.organize.apply import journals_list, undo_plan
 
     def body() -> None:
         with _org(home, as_user) as (org, principals):
-            pid = plan_id
-            if pid is None:
-                js = journals_list(org.journals)
-                if not js:
-                    from spyglass.core.errors import SpyglassError
-
-                    raise SpyglassError("no plan has been applied")
-                pid = js[-1]["plan"]
-            rep = undo_plan(org.journals, pid, _tag_fn(org, principals)).to_dict()
+            rep = org.undo(plan_id, principals)
         _print_report(rep, json_)
 
     _run(body)
@@ -313,11 +280,10 @@ def organize_undo(
 @organize_app.command("journals")
 def organize_journals(home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
     """Plans applied so far, with their step counts."""
-    from spyglass.organize.apply import journals_list
 
     def body() -> None:
-        sg = _sg(home)
-        js = journals_list(sg.home / "organize" / "journals")
+        with _org(home, None) as (org, _):
+            js = org.journals_list()
         if json_:
             print_json({"journals": js})
             return
