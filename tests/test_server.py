@@ -244,3 +244,32 @@ def test_schemathesis_finds_no_server_errors(tmp_path, role):
                "--exclude-path", "/api/sources", "--exclude-path", "/api/reindex"]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
+
+
+def test_organize_paths_never_show_another_users_files(srv):
+    ids = doc_ids(srv, "alice", "zebra")
+    diary = ids["alice-diary.txt"]
+    with client(srv, "admin") as c:
+        assert c.post("/api/topics/rebuild").status_code == 200
+    with client(srv, "alice") as c:
+        assert c.post(f"/api/documents/{diary}/tags", json={"tag": ALICE_WORD}).status_code == 201
+        assert c.post("/api/topics/rebuild").status_code == 403  # members cannot re-cluster
+        assert ALICE_WORD in c.get(f"/api/documents/{diary}/tags").text
+        alice_sizes = sum(t["size"] for t in c.get("/api/topics").json()["topics"])
+    with client(srv, "bob") as c:
+        for path in ("/api/duplicates", "/api/topics"):
+            r = c.get(path)
+            assert r.status_code == 200, (path, r.text)
+            assert ALICE_WORD not in r.text and "alice-diary" not in r.text, path
+        for path in ("tags", "tag-suggestions", "where"):
+            r = c.get(f"/api/documents/{diary}/{path}")
+            assert r.status_code == 404 and ALICE_WORD not in r.text, path
+        assert sum(t["size"] for t in c.get("/api/topics").json()["topics"]) < alice_sizes + 2
+        assert c.post(f"/api/documents/{diary}/tags", json={"tag": "x"}).status_code == 404
+        assert c.delete(f"/api/documents/{diary}/tags/{ALICE_WORD}").status_code == 404
+        r = c.get("/api/search", params={"q": f"tag:{ALICE_WORD}", "mode": "keyword"})
+        assert r.json()["total"] == 0
+        bob_doc = doc_ids(srv, "bob", "zebra")["bob-draft.txt"]
+        for path in ("tag-suggestions", "where"):
+            r = c.get(f"/api/documents/{bob_doc}/{path}")
+            assert r.status_code == 200 and ALICE_WORD not in r.text and "alice-diary" not in r.text, path

@@ -243,11 +243,13 @@ class Organizer:
         if it is not None and it["id"] in ids:
             q = x[ids.index(it["id"])]
             exclude = {ids.index(it["id"])}
+        elif it is not None:  # indexed but not embedded (yet): its indexed text
+            q = self.embed_text(self.store.texts([it["id"]]).get(it["id"]) or it["name"])
         else:
             q = self.embed_text(self._read_text(path))
         sug = suggest_folders(q, x, [folder_of[i] for i in ids], ids, top=top, exclude=exclude)
-        return {"file": os.path.abspath(path), "current": os.path.dirname(os.path.abspath(path)),
-                "suggestions": [s.to_dict() for s in sug]}
+        file = it["path"] if it is not None else os.path.abspath(path)
+        return {"file": file, "current": os.path.dirname(file), "suggestions": [s.to_dict() for s in sug]}
 
     def _read_text(self, path: str) -> str:
         from spyglass.extraction.base import Blob, Context

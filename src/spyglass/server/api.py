@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import os
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
@@ -312,15 +313,88 @@ def suggest(c: Caller = Depends(caller)) -> dict[str, Any]:
     return {}
 
 
-@router.get("/duplicates", tags=["organize"], summary="Duplicate files (not yet)",
-            include_in_schema=False)  # 501 until built: not part of the API contract yet
-def duplicates(c: Caller = Depends(caller)) -> dict[str, Any]:
-    _not_yet("duplicates")
-    return {}
+# -- organize ---------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _organizer(request: Request) -> Iterator[Any]:
+    from spyglass.app.organize import Organizer
+
+    with _state(request).pool.reader() as sg:
+        org = Organizer(sg)
+        try:
+            yield org
+        finally:
+            org.close()
 
 
-@router.get("/topics", tags=["organize"], summary="Topics (not yet)",
-            include_in_schema=False)  # 501 until built: not part of the API contract yet
-def topics(c: Caller = Depends(caller)) -> dict[str, Any]:
-    _not_yet("topics")
-    return {}
+@router.get("/duplicates", tags=["organize"], summary="Duplicate files among the caller's readable files")
+def duplicates(request: Request, near: bool = Query(True, description="Also near-duplicates and look-alike images"),
+               c: Caller = Depends(caller)) -> dict[str, Any]:
+    with _organizer(request) as org:
+        return {"groups": org.duplicates(c.principals, near=org.sg.config.organize.near_duplicate if near else None,
+                                         images=near)}
+
+
+@router.get("/topics", tags=["organize"], summary="Topics, sized and labelled from the caller's readable files")
+def topics(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    with _organizer(request) as org:
+        return {"built": org.store.topics_built(), "topics": org.topics(c.principals)}
+
+
+@router.post("/topics/rebuild", tags=["organize"], summary="Cluster the collection into topics again (admins)")
+def rebuild_topics(request: Request, k: int | None = Query(None, ge=2, le=500),
+                   c: Caller = Depends(admin)) -> dict[str, Any]:
+    with _organizer(request) as org:
+        return org.build_topics(k)
+
+
+class TagIn(BaseModel):
+    tag: str = Field(min_length=1, max_length=64)
+    origin: Literal["user", "accepted", "rejected"] = "user"
+
+
+@router.get("/documents/{doc_id}/tags", tags=["organize"], summary="A readable document's tags")
+def doc_tags(doc_id: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    _document(request, doc_id, c, 0)
+    with _organizer(request) as org:
+        return {"tags": org.tags(c.principals, doc_id)}
+
+
+@router.post("/documents/{doc_id}/tags", tags=["organize"], status_code=201,
+             summary="Tag a readable document, or accept or reject a suggested tag")
+def add_doc_tag(doc_id: str, body: TagIn, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    _document(request, doc_id, c, 0)
+    with _organizer(request) as org:
+        try:
+            org.add_tag(doc_id, body.tag, c.principals, body.origin)
+        except SpyglassError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return {"tags": org.tags(c.principals, doc_id)}
+
+
+@router.delete("/documents/{doc_id}/tags/{tag}", tags=["organize"], summary="Remove a tag from a readable document")
+def remove_doc_tag(doc_id: str, tag: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    _document(request, doc_id, c, 0)
+    with _organizer(request) as org:
+        try:
+            removed = org.remove_tag(doc_id, tag, c.principals)
+        except SpyglassError as exc:
+            raise HTTPException(422, str(exc)) from None
+    if not removed:
+        raise HTTPException(404, f"no tag {tag!r} on this document")
+    return {"removed": True}
+
+
+@router.get("/documents/{doc_id}/tag-suggestions", tags=["organize"],
+            summary="Suggested tags for a readable document (learned only from readable files)")
+def doc_tag_suggestions(doc_id: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    _document(request, doc_id, c, 0)
+    with _organizer(request) as org:
+        return {"suggestions": org.suggest_tags(doc_id, c.principals)}
+
+
+@router.get("/documents/{doc_id}/where", tags=["organize"],
+            summary="The folders a readable document fits best (from readable files only)")
+def doc_where(doc_id: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    _document(request, doc_id, c, 0)
+    with _organizer(request) as org:
+        return org.where(doc_id, c.principals)
