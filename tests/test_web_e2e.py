@@ -139,3 +139,32 @@ def test_ask_panel_streams_an_answer_with_clickable_citations(live, browser):
     page.locator("#answer a.cite").first.click()
     page.wait_for_selector("#preview:not([hidden])")
     assert "public-plan.txt" in page.locator("#preview-title").inner_text()
+
+
+def test_tags_in_the_preview_and_the_topics_and_duplicates_views(live, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, live, "alice")
+    page.fill("#q", "zebra")
+    page.wait_for_selector("#results .r-title:has-text('alice-diary.txt')")
+    page.locator("#results li", has_text="alice-diary.txt").click()
+    page.wait_for_selector("#preview:not([hidden])")
+    page.fill("#tag-input", "Personal Notes")
+    page.keyboard.press("Enter")
+    expect(page.locator("#preview-tags .tag")).to_have_text(["personal-notes✕"])
+    shot(page, "06-preview-tags")
+    page.locator("#preview-tags button[aria-label='Remove tag personal-notes']").click()
+    expect(page.locator("#preview-tags .tag")).to_have_count(0)
+    page.keyboard.press("Escape")
+
+    page.click("#dups-button")
+    page.wait_for_selector("#view:not([hidden]) h2:has-text('Duplicates')")
+    assert BOB_WORD not in page.content()
+    page.click("#topics-button")
+    page.wait_for_selector("#view:not([hidden]) h2:has-text('Topics')")
+    shot(page, "07-topics-view")
+    page.fill("#q", "zebra")
+    page.wait_for_selector("#results li")
+    expect(page.locator("#view")).to_be_hidden()
+    assert not errors, errors

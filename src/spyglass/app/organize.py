@@ -46,11 +46,13 @@ class Organizer:
         self.catalog.close()
 
     # -- vectors ------------------------------------------------------------------------------------------------
-    def doc_vectors(self, ids: list[str]) -> tuple[list[str], Any]:
+    def doc_vectors(self, ids: list[str], required: bool = False) -> tuple[list[str], Any]:
         """Unit document vectors (the mean of each document's passage vectors) for the ids that have them."""
         import numpy as np
 
-        dense = self.sg._dense(required=True)
+        dense = self.sg._dense(required=required)
+        if dense is None:  # no embeddings (yet, or turned off): suggestions that need them are empty
+            return [], np.zeros((0, 1), dtype=np.float32)
         rows: dict[str, list[int]] = {}
         for k in range(0, len(ids), 500):
             part = ids[k : k + 500]
@@ -92,7 +94,7 @@ class Organizer:
         from spyglass.organize.clustering import choose_topics
 
         files = self.store.files(None)
-        ids, x = self.doc_vectors([f["id"] for f in files])
+        ids, x = self.doc_vectors([f["id"] for f in files], required=True)
         if len(ids) < 2:
             raise SpyglassError("topics need at least two documents with embeddings: run `spyglass index` first")
         labels, centroids, report = choose_topics(x, k)
@@ -234,6 +236,8 @@ class Organizer:
 
         files = self.store.files(principals)
         ids, x = self.doc_vectors([f["id"] for f in files])
+        if not ids:
+            return {"file": path, "current": None, "suggestions": []}
         folder_of = {f["id"]: os.path.dirname(f["path"]) for f in files}
         exclude: set[int] = set()
         try:

@@ -72,6 +72,22 @@ def squad(
     _run(body)
 
 
+@eval_app.command("folders")
+def folders(
+    squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON: each paragraph's article is its folder."),
+    cache: Optional[Path] = CacheOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Folder suggestion (`spyglass where`): top-1/top-3 accuracy on a held-out half, against the majority folder and
+    TF-IDF + logistic regression."""
+    from spyglass.evaluation.folders import eval_folders
+
+    def body() -> None:
+        _print(eval_folders(squad_json, cache=cache, progress=RichProgress()), json_)
+
+    _run(body)
+
+
 @eval_app.command("qa")
 def qa(
     squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. ../shared/data/qa/squad2-dev/dev-v2.0.json)."),

@@ -91,6 +91,7 @@ let debounce = null;
 function scheduleSearch() { clearTimeout(debounce); debounce = setTimeout(() => runSearch(), 180); }
 
 async function runSearch(append = false) {
+  $("#view").hidden = true;
   const q = $("#q").value.trim();
   if (!q) {
     $("#results").replaceChildren(); $("#summary").textContent = ""; $("#facets").replaceChildren();
@@ -195,8 +196,101 @@ async function openPreview(hit) {
     if (label) body.append(el("div", { class: "passage-label", text: label }));
     body.append(highlight(p.text, words));
   }
+  loadOrganize(d.id);
   $("#preview-close").focus();
 }
+
+// -- tags and folder of the previewed document -----------------------------------------------------------------
+async function loadOrganize(id) {
+  state.previewId = id;
+  const [tags, sugg, where] = await Promise.all([
+    api(`/api/documents/${id}/tags`).catch(() => ({ tags: [] })),
+    api(`/api/documents/${id}/tag-suggestions`).catch(() => ({ suggestions: [] })),
+    api(`/api/documents/${id}/where`).catch(() => ({ suggestions: [] })),
+  ]);
+  if (state.previewId !== id) return;
+  const box = $("#preview-tags");
+  box.replaceChildren();
+  for (const t of tags.tags.filter((t) => t.origin !== "rejected")) {
+    const rm = el("button", { type: "button", class: "link", "aria-label": `Remove tag ${t.tag}`, text: "✕" });
+    rm.addEventListener("click", async () => {
+      await api(`/api/documents/${id}/tags/${encodeURIComponent(t.tag)}`, { method: "DELETE" }).catch(() => {});
+      loadOrganize(id);
+    });
+    box.append(el("span", { class: "tag" }, t.tag, rm));
+  }
+  const sbox = $("#tag-suggestions");
+  sbox.replaceChildren();
+  for (const s of sugg.suggestions) {
+    const yes = el("button", { type: "button", class: "link", "aria-label": `Accept tag ${s.tag}`, text: "✓" });
+    const no = el("button", { type: "button", class: "link", "aria-label": `Reject tag ${s.tag}`, text: "✕" });
+    yes.addEventListener("click", () => tagDoc(id, s.tag, "accepted"));
+    no.addEventListener("click", () => tagDoc(id, s.tag, "rejected"));
+    sbox.append(el("span", { class: "tag suggested", title: s.reasons.join("; ") }, `${s.tag}?`, yes, no));
+  }
+  const best = where.suggestions[0];
+  $("#preview-where").textContent = best && best.folder !== where.current
+    ? `Fits best in ${best.folder} (${Math.round(best.confidence * 100)}%)` : "";
+}
+
+async function tagDoc(id, tag, origin) {
+  try { await api(`/api/documents/${id}/tags`, { method: "POST", body: { tag, origin } }); }
+  catch (e) { $("#preview-where").textContent = e.message; return; }
+  loadOrganize(id);
+}
+
+$("#tag-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const tag = $("#tag-input").value.trim();
+  if (tag && state.previewId) { $("#tag-input").value = ""; tagDoc(state.previewId, tag, "user"); }
+});
+
+// -- topics and duplicates views -------------------------------------------------------------------------------
+function showView(title, ...children) {
+  $("#results").replaceChildren();
+  $("#more").hidden = true;
+  $("#summary").textContent = "";
+  state.lastKey = null;  // the results are gone: the same query must search again
+  state.results = []; state.selected = -1;
+  const view = $("#view");
+  view.hidden = false;
+  view.replaceChildren(el("h2", { text: title }), ...children);
+  const first = view.querySelector("button, a");
+  if (first) first.focus();
+}
+
+function fileButton(f) {
+  const b = el("button", { type: "button", class: "link file", text: f.title || f.path });
+  b.addEventListener("click", () => openPreview({ id: f.id }));
+  return b;
+}
+
+$("#topics-button").addEventListener("click", async () => {
+  let r;
+  try { r = await api("/api/topics"); } catch (e) { $("#summary").textContent = e.message; return; }
+  if (!r.topics.length) { showView("Topics", el("p", { text: "No topics yet: an admin builds them (spyglass topics)." })); return; }
+  const list = el("ul", { class: "topics" });
+  for (const t of r.topics) {
+    const open = el("button", { type: "button", class: "link", text: t.label || `topic ${t.id}` });
+    open.addEventListener("click", () => { $("#q").value = `topic:${t.id} `; $("#view").hidden = true; runSearch(); $("#q").focus(); });
+    list.append(el("li", {}, open, el("span", { class: "meta", text: ` ${t.size} files` }),
+      el("div", {}, ...t.examples.map((e) => fileButton(e)))));
+  }
+  showView("Topics", list);
+});
+
+$("#dups-button").addEventListener("click", async () => {
+  let r;
+  try { r = await api("/api/duplicates"); } catch (e) { $("#summary").textContent = e.message; return; }
+  if (!r.groups.length) { showView("Duplicates", el("p", { text: "No duplicates among your files." })); return; }
+  const list = el("ul", { class: "dups" });
+  for (const g of r.groups) {
+    const files = el("ul");
+    for (const f of g.files) files.append(el("li", {}, fileButton(f), f.id === g.keep ? el("span", { class: "keep", text: " keep (newest)" }) : ""));
+    list.append(el("li", {}, el("strong", { text: `${g.kind} · ${g.files.length} files · similarity ${g.similarity.toFixed(2)}` }), files));
+  }
+  showView("Duplicates", list);
+});
 
 function highlight(text, words) {
   const p = el("p");
