@@ -1,7 +1,7 @@
 """Topics by spherical k-means on document embeddings, with k chosen by the silhouette score.
 
 k-means (Lloyd 1982; faiss's implementation, spherical: centroids renormalised, so it clusters by cosine). The number of
-topics is picked among a geometric grid of candidates by the mean silhouette (Rousseeuw 1987):
+topics is picked among a geometric grid of candidates (:func:`candidate_ks`) by the mean silhouette (Rousseeuw 1987):
 ``s(i) = (b(i) − a(i)) / max(a(i), b(i))`` with ``a`` the mean cosine distance to the own cluster and ``b`` the least
 mean distance to another cluster, on a fixed sample. Why not HDBSCAN: see docs/organize.md (measured on SQuAD's
 articles; it needs scikit-learn, and leaves many documents unassigned, which a topics list cannot show).
@@ -9,6 +9,7 @@ articles; it needs scikit-learn, and leaves many documents unassigned, which a t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -50,10 +51,13 @@ def kmeans(x: Any, k: int, seed: int = 1, niter: int = 25) -> tuple[Any, Any]:
 
 
 def candidate_ks(n: int, k_max: int = 40) -> list[int]:
+    """A geometric grid from ``⌈√n / 4⌉`` to ``min(k_max, n / 3)``. The floor is measured, not taste: on SciFact's 5,183
+    abstracts silhouette alone picks k = 2 (0.14 against ≤ 0.075 for every larger k), a split too coarse to browse."""
     import numpy as np
 
-    hi = max(2, min(k_max, n // 3))
-    return sorted({int(round(v)) for v in np.geomspace(2, hi, num=8)}) if hi > 2 else [2]
+    lo = max(2, math.ceil(math.sqrt(n) / 4))
+    hi = max(lo, min(k_max, n // 3))
+    return sorted({int(round(v)) for v in np.geomspace(lo, hi, num=8)}) if hi > lo else [lo]
 
 
 def choose_topics(x: Any, k: int | None = None, sample: int = 2000, seed: int = 1) -> tuple[Any, Any, dict]:

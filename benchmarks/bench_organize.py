@@ -1,0 +1,86 @@
+"""Organization at collection scale (a measurement, not a test).
+
+    .venv/bin/python benchmarks/bench_organize.py   # after bench_server.py (SciFact home) and `spyglass eval folders`
+
+1. Duplicates and topics over SciFact's 5,183 abstracts (the embedded home bench_server.py prepares): seconds for the
+   exact + MinHash pass, and for clustering with k chosen by silhouette.
+2. Topic quality against known classes: SQuAD's 329 filed paragraphs (eval folders' index), 16 Wikipedia articles.
+   Normalised mutual information (Strehl & Ghosh 2002, arithmetic mean) and purity of the topics, for k chosen by
+   silhouette and for k fixed to the true 16.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def nmi(labels: list, classes: list) -> float:
+    n = len(labels)
+    joint = Counter(zip(labels, classes))
+    pl, pc = Counter(labels), Counter(classes)
+    mi = sum(c / n * math.log((c / n) / ((pl[a] / n) * (pc[b] / n))) for (a, b), c in joint.items())
+    h = lambda cnt: -sum(v / n * math.log(v / n) for v in cnt.values())  # noqa: E731
+    return mi / ((h(pl) + h(pc)) / 2) if h(pl) + h(pc) > 0 else 1.0
+
+
+def purity(labels: list, classes: list) -> float:
+    by: dict = {}
+    for a, b in zip(labels, classes):
+        by.setdefault(a, Counter())[b] += 1
+    return sum(c.most_common(1)[0][1] for c in by.values()) / len(labels)
+
+
+def main() -> None:
+    from spyglass.app.organize import Organizer
+    from spyglass.app.spyglass import Spyglass
+    from spyglass.evaluation.beir import default_cache
+
+    out: dict = {"cpus": os.cpu_count()}
+    sci = ROOT / "benchmarks" / "out" / "home-scifact-server"
+    if (sci / "manifest.json").exists():
+        sg = Spyglass(sci)
+        org = Organizer(sg)
+        t = time.perf_counter()
+        groups = org.duplicates(None, near=0.8, images=False)
+        out["scifact_duplicates"] = {"documents": len(org.store.files(None)), "seconds": round(time.perf_counter() - t, 2),
+                                     "groups": len(groups), "by_kind": dict(Counter(g["kind"] for g in groups))}
+        t = time.perf_counter()
+        built = org.build_topics()
+        out["scifact_topics"] = {**built, "seconds": round(time.perf_counter() - t, 1)}
+        t = time.perf_counter()
+        org.topics(["everyone"])
+        out["scifact_topics"]["list_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        org.close()
+        sg.close()
+    squad = default_cache() / "squad-folders" / "home"
+    if (squad / "manifest.json").exists():
+        sg = Spyglass(squad)
+        org = Organizer(sg)
+        files = org.store.files(None)
+        cls = {f["id"]: Path(f["path"]).parent.name for f in files}
+        for name, k in (("silhouette", None), ("true_k", 16)):
+            t = time.perf_counter()
+            built = org.build_topics(k)
+            members = org.store.topic_members(None)
+            lab = {i: t for t, ids in members.items() for i in ids}
+            ids = sorted(lab)
+            out[f"squad_topics_{name}"] = {
+                "k": built["k"], "silhouette": built.get("silhouette"), "seconds": round(time.perf_counter() - t, 1),
+                "nmi": round(nmi([lab[i] for i in ids], [cls[i] for i in ids]), 4),
+                "purity": round(purity([lab[i] for i in ids], [cls[i] for i in ids]), 4)}
+        org.close()
+        sg.close()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
