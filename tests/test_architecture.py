@@ -36,7 +36,7 @@ ALLOWED = {
     "answering": {"core", "models", "index", "retrieval", "ranking"},
     "recommend": {"core", "models", "index"},
     "organize": {"core", "models", "index"},
-    "evaluation": {"core", "app", "index", "ranking"},  # index: format versions for cache keys; ranking: training
+    "evaluation": {"core", "app", "index", "ranking", "recommend"},  # index: cache keys; ranking, recommend: models measured directly
     "app": {"core", "sources", "extraction", "models", "index", "retrieval", "ranking", "answering", "recommend",
             "organize"},
     "cli": {"core", "app", "evaluation", "server"},

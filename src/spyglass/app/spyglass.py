@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ class Spyglass:
         self._ltr = None
         self._cross = None
         self._accounts = None
+        self._activity = None
+        self._learned = None
 
     # -- writing ----------------------------------------------------------------------------------------------
     def open_writer(self) -> DataDir:
@@ -90,6 +93,9 @@ class Spyglass:
 
     def close_all(self) -> None:
         self.close()
+        if self._activity is not None:
+            self._activity.catalog.close()
+            self._activity = None
         if self._accounts is not None:
             self._accounts.close()
             self._accounts = None
@@ -166,7 +172,7 @@ class Spyglass:
     def search(self, query: str, limit: int | None = None, offset: int = 0, filters: Filters | None = None,
                as_user: str | None = None, principals: list[str] | None = None, mode: str | None = None,
                fusion: str | None = None, snippets: bool = True, syntax: str = "query",
-               rerank: str | None = None, _collect: list | None = None) -> SearchResult:
+               rerank: str | None = None, log_user: str | None = None, _collect: list | None = None) -> SearchResult:
         """Search. ``mode``: keyword, semantic or hybrid (default: hybrid when the index has vectors, else keyword).
         ``as_user`` (or explicit ``principals``) restricts results to what that caller may read; the restriction is
         part of each index query. ``syntax="plain"`` reads the query as a bag of words (no operators or filters)."""
@@ -193,12 +199,16 @@ class Spyglass:
             mode = "keyword"
         if rerank is None:
             rerank = self.config.rerank.default or None
+            if rerank is None and mode == "hybrid" and self.config.rerank.learned and self.learned_model() is not None:
+                rerank = "learned"  # trained on this collection's own activity log
             if rerank and dense is None:
                 rerank = None  # no vectors yet: the default reranker needs them
         if rerank in ("none", ""):
             rerank = None
-        if rerank is not None and rerank not in ("ltr", "maxsim", "cross-encoder"):
-            raise SpyglassError(f"unknown reranker {rerank!r}: use ltr, maxsim, cross-encoder or none")
+        if rerank == "learned" and self.learned_model() is None:
+            raise SpyglassError("no learned ranker yet: run `spyglass train ranker` after some use")
+        if rerank is not None and rerank not in ("ltr", "learned", "maxsim", "cross-encoder"):
+            raise SpyglassError(f"unknown reranker {rerank!r}: use ltr, learned, maxsim, cross-encoder or none")
         hs = HybridSettings(fusion=fusion or self.config.search.fusion, depth=self.config.search.fusion_depth,
                             rrf_k=self.config.search.rrf_k, alpha=self.config.search.alpha,
                             rerank_k=self.config.rerank.k)
@@ -231,8 +241,26 @@ class Spyglass:
                            "highlights": h.highlights, "status": it["status"], "ranks": h.ranks},
                 )
             )
-        return SearchResult(query=query, total=res.total, hits=hits, took_ms=(time.perf_counter() - t0) * 1000,
-                            corrected={w: "~" for w in res.fuzzy}, mode=mode)
+        out = SearchResult(query=query, total=res.total, hits=hits, took_ms=(time.perf_counter() - t0) * 1000,
+                           corrected={w: "~" for w in res.fuzzy}, mode=mode)
+        if log_user and self.config.activity.enabled:  # learning from use: what this user was shown
+            a = self.config.activity
+            if a.randomize and offset == 0 and len(hits) > 1 and random.random() < a.randomize_share:
+                k = random.randrange(1, len(hits))  # RandPair: lets the position bias be measured from the log
+                hits[k - 1], hits[k] = hits[k], hits[k - 1]
+            out.search_id = self.activity().log_search(log_user, query, mode, [h.id for h in hits], offset)
+        return out
+
+    def activity(self):
+        """The activity log (:mod:`spyglass.index.activity`) on its own catalog connection."""
+        if self._activity is None:
+            from spyglass.index.activity import ActivityLog
+            from spyglass.index.catalog import Catalog
+
+            if not (self.home / "catalog.sqlite3").exists():
+                raise SpyglassError(f"no index at {self.home}: run `spyglass index FOLDER` first")
+            self._activity = ActivityLog(Catalog(self.home / "catalog.sqlite3"))
+        return self._activity
 
     def ask(self, question: str, as_user: str | None = None, principals: list[str] | None = None,
             history: list[tuple[str, str]] | None = None, backend: str | None = None, stream: bool = False,
@@ -274,6 +302,27 @@ class Spyglass:
 
             self._ltr = LtrRanker(self.config.rerank.ltr_model or None)
         return self._ltr
+
+    def learned_model(self) -> Path | None:
+        """The current ranker trained from the activity log (``models/ranker.json`` names it), if any."""
+        import json
+
+        pointer = self.home / "models" / "ranker.json"
+        if not pointer.exists():
+            return None
+        try:
+            f = self.home / "models" / json.loads(pointer.read_text())["model"]
+        except (ValueError, KeyError, OSError):
+            return None
+        return f if f.exists() else None
+
+    def learned_ltr(self):
+        from spyglass.ranking.ltr import LtrRanker
+
+        path = self.learned_model()
+        if self._learned is None or self._learned.path != path:
+            self._learned = LtrRanker(path)
+        return self._learned
 
     def cross_encoder(self):
         if self._cross is None:

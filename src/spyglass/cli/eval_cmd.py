@@ -88,6 +88,41 @@ def folders(
     _run(body)
 
 
+@eval_app.command("ltr")
+def ltr(
+    dataset: Path = typer.Argument(..., help="A BEIR folder with train and test qrels (e.g. ../shared/data/beir/scifact)."),
+    sessions: int = typer.Option(100, "--sessions", min=1, help="Simulated sessions per training query."),
+    click_model: str = typer.Option("pbm", "--click-model", help="pbm (position-based) or cascade."),
+    eta: float = typer.Option(1.0, "--eta", help="Position bias: examination (1/k)^eta."),
+    cache: Optional[Path] = CacheOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Learning to rank from simulated clicks: nDCG@10 on test queries of hybrid alone and of LambdaMART trained on
+    naive click labels, on position-bias-corrected labels (EM and true propensities), and on the qrels."""
+    from spyglass.evaluation.ltr_clicks import eval_ltr
+
+    def body() -> None:
+        _print(eval_ltr(dataset, sessions=sessions, click_model=click_model, eta=eta, cache=cache,
+                        progress=RichProgress()), json_)
+
+    _run(body)
+
+
+@eval_app.command("recs")
+def recs(
+    dataset: Path = typer.Argument(..., help="movielens-latest-small folder or SASRec's Video.txt (or its folder)."),
+    json_: bool = JsonOpt,
+) -> None:
+    """Next-item recommendation, leave-last-out with 100 sampled negatives: HR@10 and NDCG@10 of popularity,
+    item-kNN, implicit ALS and a Markov chain."""
+    from spyglass.evaluation.recs import eval_recs
+
+    def body() -> None:
+        _print(eval_recs(dataset, progress=RichProgress()), json_)
+
+    _run(body)
+
+
 @eval_app.command("qa")
 def qa(
     squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. ../shared/data/qa/squad2-dev/dev-v2.0.json)."),

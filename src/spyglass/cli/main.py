@@ -56,13 +56,14 @@ from spyglass.cli import (  # noqa: E402  (they register on `app`)
     ask_cmd,
     eval_cmd,
     index_cmd,
+    learning_cmd,
     organize_cmd,
     search_cmd,
     server_cmd,
     status_cmd,
 )
 
-del ask_cmd, eval_cmd, index_cmd, organize_cmd, search_cmd, server_cmd, status_cmd
+del ask_cmd, eval_cmd, index_cmd, learning_cmd, organize_cmd, search_cmd, server_cmd, status_cmd
 
 
 def main() -> None:

@@ -55,10 +55,13 @@ def search(
             if value:
                 apply_filter(f, name, value)
         sg = _sg(home)
+        import getpass
+
         res = sg.search(query, limit=limit, offset=offset, filters=f, as_user=as_user, mode=mode, fusion=fusion,
-                        rerank=rerank)
+                        rerank=rerank, log_user=as_user or getpass.getuser())
         if json_:
             print_json({
+                "search_id": res.search_id,
                 "query": res.query,
                 "mode": res.mode,
                 "total": res.total,

@@ -77,6 +77,7 @@ class RerankSettings:
     default: str = ""  # "" (none) | ltr | maxsim | cross-encoder: applied when a search names none
     k: int = 20  # candidates a model reranker (maxsim, cross-encoder) scores
     ltr_model: str = ""  # a LightGBM text model; "" = the packaged one (trained on SciFact train)
+    learned: bool = True  # the ranker `spyglass train ranker` learned from your activity, as the final stage
     cross_encoder: str = ""  # path to an ONNX cross-encoder
     cross_encoder_tokenizer: str = ""  # its tokenizer.json (default: beside it)
 
@@ -121,6 +122,13 @@ class UserSettings:
 
 
 @dataclass
+class ActivitySettings:
+    enabled: bool = True  # log searches, results shown and opens, per user, on this machine
+    randomize: bool = True  # swap one random adjacent pair of results now and then, so position bias can be measured
+    randomize_share: float = 0.1  # share of searches that get the swap
+
+
+@dataclass
 class OrganizeSettings:
     near_duplicate: float = 0.8  # estimated Jaccard of word 5-grams at which two texts are near-duplicates
     tag_vocabulary: list[str] = field(default_factory=list)  # tags to suggest zero-shot, besides the ones in use
@@ -139,6 +147,7 @@ class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     organize: OrganizeSettings = field(default_factory=OrganizeSettings)
+    activity: ActivitySettings = field(default_factory=ActivitySettings)
     users: dict[str, UserSettings] = field(default_factory=dict)
 
     @property
@@ -155,6 +164,7 @@ SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "answer": AnswerSettings,
     "organize": OrganizeSettings,
+    "activity": ActivitySettings,
 }
 
 

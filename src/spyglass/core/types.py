@@ -92,3 +92,4 @@ class SearchResult:
     took_ms: float = 0.0
     corrected: dict[str, str] = field(default_factory=dict)  # typo-tolerant rewrites: term -> used term
     mode: str = "keyword"
+    search_id: int | None = None  # the activity log's id of this search, when it was logged

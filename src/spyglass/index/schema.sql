@@ -105,3 +105,27 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (item_id, tag)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
+
+-- Activity (learning from use): what each user searched, was shown and opened. Stays on this machine;
+-- `spyglass activity clear` erases it.
+CREATE TABLE IF NOT EXISTS activity_searches (
+    id INTEGER PRIMARY KEY,
+    user TEXT NOT NULL,
+    at REAL NOT NULL,
+    query TEXT NOT NULL,
+    mode TEXT,
+    shown TEXT NOT NULL           -- JSON list of the item ids shown, in order (position = index + 1 + offset)
+);
+CREATE INDEX IF NOT EXISTS activity_searches_user ON activity_searches(user, at);
+CREATE TABLE IF NOT EXISTS activity_events (
+    id INTEGER PRIMARY KEY,
+    user TEXT NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,           -- click | open | dwell | edit
+    item_id TEXT NOT NULL,
+    search_id INTEGER,            -- the search it came from, if any
+    position INTEGER,             -- 1-based position in that search's results
+    dwell_s REAL
+);
+CREATE INDEX IF NOT EXISTS activity_events_user ON activity_events(user, at);
+CREATE INDEX IF NOT EXISTS activity_events_item ON activity_events(item_id);

@@ -162,9 +162,9 @@ def ltr_candidates(hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any, 
 def _rerank(kind: str, rerankers: Any, hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any,
             lex_hits: list, dense_hits: list, lexical: LexicalRetriever, dense: DenseRetriever, catalog: Catalog,
             k: int) -> list[DocHit]:
-    if kind == "ltr":
+    if kind in ("ltr", "learned"):
         by_id, ids, cands = ltr_candidates(hits, parsed, text, qv, lex_hits, dense_hits, lexical, dense, catalog)
-        scores = rerankers.ltr().score(cands.rows)
+        scores = (rerankers.ltr() if kind == "ltr" else rerankers.learned_ltr()).score(cands.rows)
         out = []
         for i, sc in sorted(zip(ids, scores), key=lambda x: -x[1]):
             h = by_id[i]

@@ -99,9 +99,11 @@ def search(
     st = _state(request)
     f = _filters(type, folder, ext, source, after, before, author)
     with st.pool.reader() as sg:
-        res = sg.search(q, limit=limit, offset=offset, filters=f, principals=c.principals, mode=mode)
+        res = sg.search(q, limit=limit, offset=offset, filters=f, principals=c.principals, mode=mode,
+                        log_user=c.user.name)
         out: dict[str, Any] = {"query": q, "mode": res.mode, "total": res.total, "took_ms": round(res.took_ms, 2),
-                               "fuzzy": sorted(res.corrected), "results": [_hit(h) for h in res.hits]}
+                               "fuzzy": sorted(res.corrected), "search_id": res.search_id,
+               "results": [_hit(h) for h in res.hits]}
         if facets:
             out["facets"] = {k: [{"value": v, "count": n} for v, n in rows]
                              for k, rows in sg.facets(q, f, c.principals).items()}
@@ -262,11 +264,7 @@ def revoke_token(token_id: str, request: Request, c: Caller = Depends(caller)) -
     return {"revoked": True}
 
 
-# -- capabilities still to come ---------------------------------------------------------------------------------
-def _not_yet(what: str) -> None:
-    raise HTTPException(501, f"not yet: {what} is not built in this version (see docs/server.md)")
-
-
+# -- ask ---------------------------------------------------------------------------------------------------------
 @router.get("/ask", tags=["ask"], summary="Answer a question from the caller's files, with checked citations")
 def ask(request: Request, q: str = Query(..., min_length=1, max_length=2000),
         c: Caller = Depends(caller)) -> dict[str, Any]:
@@ -299,18 +297,41 @@ def summarize(doc_id: str, request: Request, sentences: int = Query(5, ge=1, le=
         return sg.summarize(d["path"], principals=c.principals, sentences=sentences)
 
 
-@router.get("/related/{doc_id}", tags=["discover"], summary="Files related to a document (not yet)",
-            include_in_schema=False)  # 501 until built: not part of the API contract yet
-def related(doc_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
-    _not_yet("related files")
-    return {}
+class EventIn(BaseModel):
+    kind: Literal["click", "open", "dwell"]
+    doc_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+    search_id: int | None = Field(None, ge=1)
+    position: int | None = Field(None, ge=1, le=10_000)
+    dwell_s: float | None = Field(None, ge=0, le=86_400)
 
 
-@router.get("/suggest", tags=["discover"], summary="Suggested files (not yet)",
-            include_in_schema=False)  # 501 until built: not part of the API contract yet
-def suggest(c: Caller = Depends(caller)) -> dict[str, Any]:
-    _not_yet("suggestions")
-    return {}
+@router.post("/activity", tags=["discover"], status_code=201,
+             summary="Record a click, open or dwell time on a readable document (learning from use)")
+def activity(body: EventIn, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    from spyglass.app.learning import record_event
+
+    with _state(request).pool.reader() as sg:
+        return {"id": record_event(sg, c.user.name, body.kind, body.doc_id, c.principals, body.search_id,
+                                   body.position, body.dwell_s)}
+
+
+@router.get("/related/{doc_id}", tags=["discover"],
+            summary="Files related to a readable document: similar content, opened by the same people")
+def related(doc_id: str, request: Request, limit: int = Query(10, ge=1, le=100),
+            c: Caller = Depends(caller)) -> dict[str, Any]:
+    from spyglass.app.learning import related as related_
+
+    _document(request, doc_id, c, 0)
+    with _state(request).pool.reader() as sg:
+        return related_(sg, doc_id, c.principals, limit)
+
+
+@router.get("/suggest", tags=["discover"], summary="Files the caller is likely to open next")
+def suggest(request: Request, limit: int = Query(10, ge=1, le=100), c: Caller = Depends(caller)) -> dict[str, Any]:
+    from spyglass.app.learning import suggest as suggest_
+
+    with _state(request).pool.reader() as sg:
+        return {"suggestions": suggest_(sg, c.user.name, c.principals, limit)}
 
 
 # -- organize ---------------------------------------------------------------------------------------------------
