@@ -273,3 +273,32 @@ def test_organize_paths_never_show_another_users_files(srv):
         for path in ("tag-suggestions", "where"):
             r = c.get(f"/api/documents/{bob_doc}/{path}")
             assert r.status_code == 200 and ALICE_WORD not in r.text and "alice-diary" not in r.text, path
+
+
+def test_activity_suggest_and_related_never_cross_users(srv):
+    ids = doc_ids(srv, "alice", "zebra")
+    diary, plan = ids["alice-diary.txt"], ids["public-plan.txt"]
+    with client(srv, "alice") as c:
+        s = c.get("/api/search", params={"q": "zebra", "mode": "keyword"}).json()
+        pos = [r["id"] for r in s["results"]].index(diary) + 1
+        for doc, p in ((diary, pos), (plan, None)):
+            r = c.post("/api/activity", json={"kind": "open", "doc_id": doc, "search_id": s["search_id"], "position": p})
+            assert r.status_code == 201, r.text
+        assert diary in [x["id"] for x in c.get("/api/suggest").json()["suggestions"]]
+    with client(srv, "bob") as c:
+        bob_search = c.get("/api/search", params={"q": "zebra", "mode": "keyword"}).json()["search_id"]
+        # bob opens the public plan too: alice's diary is co-accessed with it, but bob must never see it
+        c.post("/api/activity", json={"kind": "open", "doc_id": plan, "search_id": bob_search})
+        for path in ("/api/suggest", f"/api/related/{plan}"):
+            r = c.get(path)
+            assert r.status_code == 200, (path, r.text)
+            assert diary not in r.text and ALICE_WORD not in r.text and "alice-diary" not in r.text, path
+        assert c.get(f"/api/related/{diary}").status_code == 404
+        r = c.post("/api/activity", json={"kind": "click", "doc_id": diary})
+        assert r.status_code == 404 and ALICE_WORD not in r.text
+        # another user's search id is not trusted: the event is recorded without it
+        assert c.post("/api/activity", json={"kind": "click", "doc_id": plan, "search_id": s["search_id"],
+                                             "position": 1}).status_code == 201
+        for bad in ({"kind": "delete", "doc_id": plan}, {"kind": "open", "doc_id": "../etc"},
+                    {"kind": "dwell", "doc_id": plan, "dwell_s": -1}):
+            assert c.post("/api/activity", json=bad).status_code == 422

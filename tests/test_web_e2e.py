@@ -168,3 +168,22 @@ def test_tags_in_the_preview_and_the_topics_and_duplicates_views(live, browser):
     page.wait_for_selector("#results li")
     expect(page.locator("#view")).to_be_hidden()
     assert not errors, errors
+
+
+def test_opening_results_feeds_suggestions(live, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, live, "bob")
+    page.fill("#q", "zebra")
+    page.wait_for_selector("#results .r-title:has-text('bob-draft.txt')")
+    with page.expect_response(lambda r: "/api/activity" in r.url and r.status == 201):
+        page.locator("#results li", has_text="bob-draft.txt").click()
+    page.wait_for_selector("#preview:not([hidden])")
+    page.keyboard.press("Escape")
+    page.click("#suggest-button")
+    page.wait_for_selector("#view:not([hidden]) h2:has-text('Suggested')")
+    expect(page.locator("#view .file").first).to_have_text("bob-draft.txt")
+    shot(page, "08-suggested")
+    assert ALICE_WORD not in page.content()
+    assert not errors, errors

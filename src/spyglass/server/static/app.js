@@ -111,6 +111,7 @@ async function runSearch(append = false) {
   if (seq !== state.seq) return;  // a newer keystroke won
   history.replaceState(null, "", "?q=" + encodeURIComponent(q));
   state.results = append ? state.results.concat(r.results) : r.results;
+  state.results.forEach((h, i) => { if (h.searchId === undefined) { h.searchId = r.search_id; h.position = (append ? state.offset : 0) + i + 1; } });
   $("#summary").textContent = `${r.total} result${r.total === 1 ? "" : "s"} · ${r.mode} · ${r.took_ms} ms` +
     (r.fuzzy.length ? ` · also matched near spellings of ${r.fuzzy.join(", ")}` : "");
   renderResults(append);
@@ -173,7 +174,21 @@ function select(i) {
 }
 
 // -- preview ---------------------------------------------------------------------------------------------------
+function logEvent(body) {  // learning from use: best effort, never in the user's way
+  api("/api/activity", { method: "POST", body }).catch(() => {});
+}
+
+function endDwell() {
+  if (state.opened) {
+    logEvent({ kind: "dwell", doc_id: state.opened.id, dwell_s: Math.min(86400, (Date.now() - state.opened.at) / 1000) });
+    state.opened = null;
+  }
+}
+
 async function openPreview(hit) {
+  endDwell();
+  if (hit.searchId) logEvent({ kind: "click", doc_id: hit.id, search_id: hit.searchId, position: hit.position });
+  state.opened = { id: hit.id, at: Date.now() };
   let d;
   try { d = await api(`/api/documents/${hit.id}?passages=80`); } catch (e) { $("#summary").textContent = e.message; return; }
   $("#preview").hidden = false;
@@ -203,10 +218,11 @@ async function openPreview(hit) {
 // -- tags and folder of the previewed document -----------------------------------------------------------------
 async function loadOrganize(id) {
   state.previewId = id;
-  const [tags, sugg, where] = await Promise.all([
+  const [tags, sugg, where, rel] = await Promise.all([
     api(`/api/documents/${id}/tags`).catch(() => ({ tags: [] })),
     api(`/api/documents/${id}/tag-suggestions`).catch(() => ({ suggestions: [] })),
     api(`/api/documents/${id}/where`).catch(() => ({ suggestions: [] })),
+    api(`/api/related/${id}?limit=5`).catch(() => ({ related: [] })),
   ]);
   if (state.previewId !== id) return;
   const box = $("#preview-tags");
@@ -231,6 +247,9 @@ async function loadOrganize(id) {
   const best = where.suggestions[0];
   $("#preview-where").textContent = best && best.folder !== where.current
     ? `Fits best in ${best.folder} (${Math.round(best.confidence * 100)}%)` : "";
+  const relBox = $("#preview-related");
+  relBox.replaceChildren();
+  if (rel.related.length) relBox.append(el("h3", { text: "Related" }), ...rel.related.map((r) => fileButton(r)));
 }
 
 async function tagDoc(id, tag, origin) {
@@ -279,6 +298,13 @@ $("#topics-button").addEventListener("click", async () => {
   showView("Topics", list);
 });
 
+$("#suggest-button").addEventListener("click", async () => {
+  let r;
+  try { r = await api("/api/suggest"); } catch (e) { $("#summary").textContent = e.message; return; }
+  if (!r.suggestions.length) { showView("Suggested", el("p", { text: "Nothing yet: suggestions learn from the files you open." })); return; }
+  showView("Suggested", el("div", {}, ...r.suggestions.map((s) => fileButton(s))));
+});
+
 $("#dups-button").addEventListener("click", async () => {
   let r;
   try { r = await api("/api/duplicates"); } catch (e) { $("#summary").textContent = e.message; return; }
@@ -306,6 +332,7 @@ function highlight(text, words) {
 }
 
 function closePreview() {
+  endDwell();
   $("#preview").hidden = true;
   const items = $("#results").children;
   if (state.selected >= 0 && items[state.selected]) items[state.selected].focus(); else $("#q").focus();
