@@ -47,7 +47,9 @@ def test_registry_rows_are_well_formed():
     assert any(r.ci and r.mode == "keyword" for r in rows) and any(r.ci and r.mode == "hybrid" for r in rows)
     retrieval = {"keyword", "semantic", "hybrid"}
     modes = {"beir": retrieval, "squad": retrieval, "squad-qa": {"extractive", "llama-cpp", "openai"},
-             "folders": {"knn", "centroid", "majority", "tfidf-linear"}}
+             "folders": {"knn", "centroid", "majority", "tfidf-linear"},
+             "recs": {"popularity", "itemknn", "als", "markov"},
+             "ltr": {"hybrid", "clicks-naive", "clicks-ipw-em", "clicks-ipw-true", "qrels"}}
     for r in rows:
         assert r.mode in modes[r.kind], r.id
         assert 0 < r.tolerance < 0.05

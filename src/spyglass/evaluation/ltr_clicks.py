@@ -40,6 +40,9 @@ def _candidates(sg: Any, queries: dict[str, str], qids: list[str], progress: Pro
     return out
 
 
+CLIP = 0.2  # propensity floor for the clipped variant
+
+
 def _round(m: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in m.items()}
 
@@ -70,12 +73,21 @@ def eval_ltr(dataset: Path, sessions: int = 20, click_model: str = "pbm", eta: f
     home, _, _ = build_index(dataset, config, cache or default_cache(), progress)
     queries = load_queries(dataset)
     train_q, test_q = load_qrels(dataset, "train"), load_qrels(dataset, "test")
-    sg = Spyglass(home, config=config)
-    try:
-        tr = _candidates(sg, queries, [q for q in train_q if q in queries], progress, "Train candidates")
-        te = _candidates(sg, queries, [q for q in test_q if q in queries], progress, "Test candidates")
-    finally:
-        sg.close()
+    saved = home.parent / "ltr-candidates.pkl"  # features depend only on the (cached) index: keep them beside it
+    if saved.exists():
+        import pickle
+
+        tr, te = pickle.loads(saved.read_bytes())
+    else:
+        import pickle
+
+        sg = Spyglass(home, config=config)
+        try:
+            tr = _candidates(sg, queries, [q for q in train_q if q in queries], progress, "Train candidates")
+            te = _candidates(sg, queries, [q for q in test_q if q in queries], progress, "Test candidates")
+        finally:
+            sg.close()
+        saved.write_bytes(pickle.dumps((tr, te)))
     hybrid_run = {q: {d: float(len(docs) - i) for i, d in enumerate(docs)} for q, (docs, _) in te.items()}
     out: dict[str, Any] = {"dataset": dataset.name, "train_queries": len(tr), "test_queries": len(te),
                            "hybrid": _round(evaluate({q: test_q[q] for q in te}, hybrid_run))}
@@ -100,11 +112,12 @@ def eval_ltr(dataset: Path, sessions: int = 20, click_model: str = "pbm", eta: f
             "propensity_em": [round(t, 3) for t in theta_em], "propensity_true": [round(t, 3) for t in theta_true],
             "propensity_mae": round(sum(abs(a - b) for a, b in zip(theta_em, theta_true)) / len(theta_true), 4),
             "propensity_seconds": round(fit_s, 1)}
-        variants = {"clicks-naive": None, "clicks-ipw-em": theta_em}
+        variants = {"clicks-naive": (None, 0.0), "clicks-ipw-em": (theta_em, 0.0),
+                    "clicks-ipw-em-clip": (theta_em, CLIP)}
         if model_ == "pbm":
-            variants["clicks-ipw-true"] = theta_true
-        for name, theta in variants.items():
-            est = ipw_relevance(log, theta)
+            variants["clicks-ipw-true"] = (theta_true, 0.0)
+        for name, (theta, clip) in variants.items():
+            est = ipw_relevance(log, theta, clip)
             groups = [(rows, [grade(est.get((q, d), 0.0)) for d in docs]) for q, (docs, rows) in tr.items()]
             row[f"{name}_ndcg@10"] = _train_and_test(groups, te, test_q)["ndcg@10"]
         out["settings"].append(row)

@@ -20,7 +20,7 @@ START, END = "<!-- registry:start -->", "<!-- registry:end -->"
 @dataclass
 class Row:
     id: str
-    kind: str  # beir | squad (retrieval) | squad-qa (answers; mode = the answer backend) | folders (mode = method)
+    kind: str  # beir | squad (retrieval) | squad-qa (answers; mode = the answer backend) | folders, recs, ltr (mode = method)
     dataset: str  # relative to the data folder
     mode: str
     metric: str
@@ -75,9 +75,18 @@ def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None
     out = []
     for r in rows:
         key = (r.kind, r.dataset, r.mode, r.fusion, r.rerank)
-        if r.kind == "folders":
+        if r.kind in ("folders", "recs", "ltr"):
             key = (r.kind, r.dataset)  # one run measures every method
-        if key not in done and r.kind == "folders":
+        if key not in done and r.kind == "recs":
+            from spyglass.evaluation.recs import eval_recs
+
+            done[key] = eval_recs(data / r.dataset, progress=progress)
+        elif key not in done and r.kind == "ltr":
+            from spyglass.evaluation.ltr_clicks import eval_ltr
+
+            done[key] = eval_ltr(data / r.dataset, sessions=int(r.extra.get("sessions", 100)),
+                                 cache=cache, progress=progress)
+        elif key not in done and r.kind == "folders":
             from spyglass.evaluation.folders import eval_folders
 
             done[key] = eval_folders(data / r.dataset, cache=cache, progress=progress)
@@ -90,7 +99,8 @@ def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None
         elif key not in done:
             ds = _dataset_path(r, data, cache)
             done[key] = eval_beir(ds, mode=r.mode, rerank=r.rerank, cache=cache, progress=progress, fusion=r.fusion)
-        measured = done[key][f"{r.mode}_{r.metric}"] if r.kind == "folders" else done[key][r.metric]
+        by_method = r.kind in ("folders", "recs", "ltr")
+        measured = done[key][f"{r.mode}_{r.metric}"] if by_method else done[key][r.metric]
         ok = abs(measured - r.expected) <= r.tolerance
         out.append({"id": r.id, "metric": r.metric, "expected": r.expected, "tolerance": r.tolerance,
                     "measured": measured, "status": "OK" if ok else "FAIL", "result": done[key]})

@@ -52,14 +52,17 @@ def em_propensities(log: list[Impression], positions: int = 10, iters: int = 50)
     return [min(1.0, t / top) for t in theta]
 
 
-def ipw_relevance(log: list[Impression], theta: list[float] | None) -> dict[tuple[str, str], float]:
-    """``r̂(q, d)``: clicks weighted by ``1 / θ_k``, per impression. ``theta=None``: plain click-through rate."""
+def ipw_relevance(log: list[Impression], theta: list[float] | None,
+                  clip: float = 0.0) -> dict[tuple[str, str], float]:
+    """``r̂(q, d)``: clicks weighted by ``1 / max(θ_k, clip)``, per impression. ``theta=None``: plain click-through
+    rate. Clipping (Strehl et al., NeurIPS 2010; Joachims et al. 2017 §5) bounds a single lucky click's weight, trading
+    a little bias at deep positions for much less variance."""
     num: dict[tuple[str, str], float] = defaultdict(float)
     den: dict[tuple[str, str], int] = defaultdict(int)
     for q, d, k, c in log:
         den[(q, d)] += 1
         if c:
-            num[(q, d)] += 1.0 / (theta[k - 1] if theta and k <= len(theta) else 1.0)
+            num[(q, d)] += 1.0 / (max(theta[k - 1], clip) if theta and k <= len(theta) else 1.0)
     return {key: num[key] / den[key] for key in den}
 
 
