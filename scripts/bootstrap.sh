@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${SPYGLASS_EXTRAS:-test,ltr,eval,server}
+EXTRAS=${SPYGLASS_EXTRAS:-test,ltr,eval,server,media}
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "Spyglass needs Python 3.11 or newer (found $("$PY" --version))" >&2; exit 1
 fi
@@ -30,5 +30,16 @@ if [[ ",$EXTRAS," == *",test,"* ]] && ! command -v chromium >/dev/null 2>&1; the
       || echo "could not install chromium: the browser tests will be skipped" >&2
   else
     echo "note: install Debian's chromium package (sudo apt-get install chromium) to run the browser tests" >&2
+  fi
+fi
+# OCR (the media extra) runs Debian's Tesseract.
+if [[ ",$EXTRAS," == *",media,"* ]] && ! command -v tesseract >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Tesseract for OCR (apt-get install tesseract-ocr tesseract-ocr-eng) ..." >&2
+    { apt-get install -y -q tesseract-ocr tesseract-ocr-eng \
+      || { apt-get update -q && apt-get install -y -q tesseract-ocr tesseract-ocr-eng; }; } >/dev/null 2>&1 \
+      || echo "could not install tesseract-ocr: images and scans are indexed without OCR" >&2
+  else
+    echo "note: install Debian's tesseract-ocr (sudo apt-get install tesseract-ocr) for OCR of images and scans" >&2
   fi
 fi

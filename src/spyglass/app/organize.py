@@ -262,7 +262,7 @@ class Organizer:
         p = Path(path).expanduser()
         if not p.is_file():
             raise NotFoundError(f"no file {path}")
-        ex = extract_blob(Blob(p.name, path=p), Context(limits=self.sg.config.limits))
+        ex = extract_blob(Blob(p.name, path=p), Context(limits=self.sg.config.limits, media=self.sg.config.media))
         text = "\n".join(s.text for s in ex.segments)
         return ((ex.title or "") + "\n" + text).strip() or p.stem.replace("_", " ")
 

@@ -45,6 +45,14 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         "coverage": round(1 - (emb_passages / with_text[1]), 4) if vec and with_text[1] else (1.0 if vec else 0.0),
     }
     sizes = data.size_bytes()
+    ocr_missing = db.execute("SELECT count(*) FROM items WHERE status != 'deleted' "
+                             "AND error_kind = 'ocr-missing'").fetchone()[0]
+    media = {"ocr_pending": ocr_missing}
+    if ocr_missing:
+        from spyglass.extraction.ocr import INSTALL_HINT
+
+        media["hint"] = f"{ocr_missing} images or scanned PDFs were indexed without OCR: {INSTALL_HINT}, then " \
+                        "run `spyglass index --retry-failed`"
     return {
         "home": str(data.home),
         "documents": sum(totals.values()),
@@ -53,6 +61,7 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         "passages": passages,
         "pending_lexical": pending,
         "semantic": semantic,
+        "media": media,
         "failures": failures,
         "failure_reasons": reasons,
         "sources": sources,

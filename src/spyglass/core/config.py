@@ -42,6 +42,16 @@ class LimitSettings:
 
 
 @dataclass
+class MediaSettings:
+    ocr: bool = True  # OCR images and PDF pages without a text layer (needs Debian's tesseract-ocr + pytesseract)
+    ocr_languages: str = "eng"  # Tesseract language codes joined by +, e.g. "eng+deu"
+    ocr_dpi: int = 200  # resolution scanned PDF pages are rendered at for OCR
+    ocr_max_pages: int = 100  # scanned pages OCR'd per document
+    ocr_page_timeout_s: float = 30.0  # per page or image
+    tesseract: str = ""  # the Tesseract program ("" = `tesseract` on the PATH)
+
+
+@dataclass
 class SearchSettings:
     title_boost: float = 0.5
     path_boost: float = 0.5
@@ -148,6 +158,7 @@ class Config:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     organize: OrganizeSettings = field(default_factory=OrganizeSettings)
     activity: ActivitySettings = field(default_factory=ActivitySettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     users: dict[str, UserSettings] = field(default_factory=dict)
 
     @property
@@ -165,6 +176,7 @@ SECTIONS: dict[str, type] = {
     "answer": AnswerSettings,
     "organize": OrganizeSettings,
     "activity": ActivitySettings,
+    "media": MediaSettings,
 }
 
 

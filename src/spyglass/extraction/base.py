@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from spyglass.core.config import LimitSettings
+from spyglass.core.config import LimitSettings, MediaSettings
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Blob:
 @dataclass
 class Context:
     limits: LimitSettings = field(default_factory=LimitSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     depth: int = 0  # nesting: 0 for a file, 1 for an attachment, ...
     max_depth: int = 3
 
@@ -46,4 +47,4 @@ class Context:
         return int(self.limits.max_text_mb * 1024 * 1024)
 
     def child(self) -> Context:
-        return Context(limits=self.limits, depth=self.depth + 1, max_depth=self.max_depth)
+        return Context(limits=self.limits, media=self.media, depth=self.depth + 1, max_depth=self.max_depth)

@@ -26,6 +26,26 @@ def parse_pdf_date(value: str | None) -> float | None:
         return None
 
 
+def _ocr_pages(pdf, pages: list[int], segments: list[Segment], ctx: Context) -> str:
+    """OCR pages that have no text layer (scans); born-digital pages are never OCR'd."""
+    from spyglass.extraction.ocr import ocr_available, ocr_image
+
+    if not ctx.media.ocr:
+        return "off"
+    if not ocr_available(ctx.media.tesseract):
+        return "missing"
+    for i in pages[: ctx.media.ocr_max_pages]:
+        page = pdf[i]
+        try:
+            image = page.render(scale=ctx.media.ocr_dpi / 72).to_pil()
+        finally:
+            page.close()
+        text = ocr_image(image, ctx.media.ocr_languages, ctx.media.ocr_page_timeout_s).text.strip()
+        if text:
+            segments.append(Segment(text, page=i + 1, label="OCR"))
+    return "done"
+
+
 def extract_pdf(blob: Blob, ctx: Context) -> Extracted:
     import pypdfium2 as pdfium
 
@@ -41,6 +61,7 @@ def extract_pdf(blob: Blob, ctx: Context) -> Extracted:
         segments: list[Segment] = []
         budget = ctx.max_text_chars
         n = min(len(pdf), ctx.limits.max_pages)
+        scanned: list[int] = []  # pages without a text layer
         for i in range(n):
             page = pdf[i]
             try:
@@ -55,16 +76,20 @@ def extract_pdf(blob: Blob, ctx: Context) -> Extracted:
                 budget -= len(text)
                 if budget <= 0:
                     break
+            else:
+                scanned.append(i)
+        ocr_state = _ocr_pages(pdf, scanned, segments, ctx) if scanned and budget > 0 else None
+        segments.sort(key=lambda s: s.page or 0)
         out = Extracted(
             segments=segments,
             title=(meta.get("Title") or "").strip() or None,
             author=(meta.get("Author") or "").strip() or None,
             created=parse_pdf_date(meta.get("CreationDate")),
-            meta={"pages": len(pdf)},
+            meta={"pages": len(pdf), **({"ocr": ocr_state} if ocr_state else {})},
         )
     finally:
         pdf.close()
     if not out.segments:
-        # Scanned pages without a text layer: OCR is a later stage; the file stays findable by name.
+        # No text layer and no OCR text (OCR off, not installed, or nothing legible): findable by name.
         out.meta["no_text_layer"] = True
     return out

@@ -62,7 +62,9 @@ REGISTRY: dict[str, tuple[str, str | None]] = {
     ".doc": ("doc", None),
     ".xls": ("xls", None),
     ".ppt": ("ppt", None),
-    **{e: ("image", None) for e in ".png .jpg .jpeg .gif .tif .tiff .webp .bmp .heic .heif .svg".split()},
+    **{e: ("image", "spyglass.extraction.image:extract_image")
+       for e in ".png .jpg .jpeg .gif .tif .tiff .webp .bmp".split()},
+    **{e: ("image", None) for e in ".heic .heif .svg".split()},
     **{e: ("audio", None) for e in ".wav .mp3 .m4a .ogg .flac .opus .aac".split()},
     **{e: ("video", None) for e in ".mp4 .mkv .webm .mov .avi".split()},
 }

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spyglass.core.config import LimitSettings
+from spyglass.core.config import LimitSettings, MediaSettings
 from spyglass.core.errors import ExtractionError
 from spyglass.core.ids import content_hasher
 from spyglass.core.types import Chunk, Extracted
@@ -108,13 +108,13 @@ def _hash_dir(path: Path) -> tuple[str, int]:
     return h.hexdigest(), total
 
 
-def process(task: Task, limits: LimitSettings, max_words: int) -> FileResult:
+def process(task: Task, limits: LimitSettings, max_words: int, media: MediaSettings | None = None) -> FileResult:
     """Read, hash and extract one file. Never raises for bad input: errors come back in the result."""
     from spyglass.extraction.registry import extract_blob
 
     t0 = time.perf_counter()
     path = Path(task.path)
-    ctx = Context(limits=limits)
+    ctx = Context(limits=limits, media=media or MediaSettings())
     digest: str | None = None
     try:
         if task.is_dir:
@@ -158,6 +158,8 @@ def process(task: Task, limits: LimitSettings, max_words: int) -> FileResult:
 
 
 def _worker_main(conn: multiprocessing.connection.Connection, limits: dict, max_words: int) -> None:
+    limits = dict(limits)
+    media = MediaSettings(**limits.pop("_media", {}))
     lim = LimitSettings(**limits)
     if lim.memory_mb > 0:
         cap = lim.memory_mb * 1024 * 1024
@@ -177,7 +179,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, limits: dict, max_
         if task is None:
             return
         try:
-            result = process(task, lim, max_words)
+            result = process(task, lim, max_words, media)
         except BaseException as exc:  # noqa: BLE001 - report anything unexpected as this file's error
             result = FileResult("error", error=("corrupt", f"extractor failed: {type(exc).__name__}: {exc}"))
         try:
@@ -207,10 +209,10 @@ class _Worker:
 class ExtractorPool:
     """A fixed set of extraction processes with per-file time limits."""
 
-    def __init__(self, workers: int, limits: LimitSettings, max_words: int) -> None:
+    def __init__(self, workers: int, limits: LimitSettings, max_words: int, media: MediaSettings | None = None) -> None:
         self.n = max(1, workers)
         self.limits = limits
-        self.limits_dict = dataclasses.asdict(limits)
+        self.limits_dict = dataclasses.asdict(limits) | {"_media": dataclasses.asdict(media or MediaSettings())}
         self.max_words = max_words
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["spyglass.extraction.worker", "spyglass.extraction.registry"])

@@ -201,7 +201,8 @@ class Indexer:
 
     def pool(self) -> ExtractorPool:
         if self._pool is None:
-            self._pool = ExtractorPool(self.config.workers, self.config.limits, self.config.index.chunk_max_words)
+            self._pool = ExtractorPool(self.config.workers, self.config.limits, self.config.index.chunk_max_words,
+                                       self.config.media)
         return self._pool
 
     def _process(
@@ -226,7 +227,7 @@ class Indexer:
                 else:
                     stats.unchanged += 1
             elif st is not None and st[1] == e.size and st[2] == e.mtime_ns and not (
-                retry_failed and st[4] == "error"
+                retry_failed and (st[4] == "error" or st[5] == "ocr-missing")
             ):
                 stats.unchanged += 1
             elif e.size > limit:
@@ -300,7 +301,7 @@ class Indexer:
                 path=e.path,
                 name=e.name,
                 kind=SLACK_EXPORT if e.is_dir_container else file_type(e.name),
-                known_hash=st[3] if st else None,
+                known_hash=st[3] if st and st[5] != "ocr-missing" else None,
                 is_dir=e.is_dir_container,
             )
             for i, (e, st) in enumerate(work)
@@ -425,7 +426,8 @@ class Indexer:
                 created=doc.created,
                 author=doc.author,
                 status=status,
-                error_kind=doc.error[0] if doc.error else None,
+                # "ocr-missing" on a readable file: --retry-failed re-reads it once OCR is installed
+                error_kind=doc.error[0] if doc.error else ("ocr-missing" if doc.meta.get("ocr") == "missing" else None),
                 error=doc.error[1] if doc.error else None,
                 meta=json.dumps(doc.meta, default=str) if doc.meta else None,
             )
