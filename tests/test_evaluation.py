@@ -49,7 +49,7 @@ def test_registry_rows_are_well_formed():
     modes = {"beir": retrieval, "squad": retrieval, "squad-qa": {"extractive", "llama-cpp", "openai"},
              "folders": {"knn", "centroid", "majority", "tfidf-linear"},
              "recs": {"popularity", "itemknn", "als", "markov"},
-             "ltr": {"hybrid", "clicks-naive", "clicks-ipw-em", "clicks-ipw-true", "qrels"}}
+             "ltr": {"hybrid", "clicks-naive", "clicks-ipw-em", "clicks-ipw-em-clip", "clicks-ipw-true", "qrels"}}
     for r in rows:
         assert r.mode in modes[r.kind], r.id
         assert 0 < r.tolerance < 0.05

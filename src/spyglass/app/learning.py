@@ -199,13 +199,13 @@ def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> di
     import json
 
     from spyglass.ranking.ltr import train
-    from spyglass.ranking.propensity import em_propensities, grade, ipw_relevance
+    from spyglass.ranking.propensity import DEFAULT_CLIP, em_propensities, grade, ipw_relevance
 
     imps = impressions(sg)
     if not imps:
         raise SpyglassError("the activity log has no searches yet")
     theta = em_propensities(imps)
-    est = ipw_relevance(imps, theta)
+    est = ipw_relevance(imps, theta, DEFAULT_CLIP)
     queries = sorted({q for (q, _), r in est.items() if r > 0})
     if len(queries) < min_queries:
         raise SpyglassError(f"{len(queries)} searches with opened results so far; at least {min_queries} are needed")

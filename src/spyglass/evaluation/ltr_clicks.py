@@ -6,8 +6,9 @@ the hybrid ranking of every *train* query; LambdaMART (:mod:`spyglass.ranking.lt
 * ``clicks-naive`` — click-through rates as labels (what a system learns without correction: clicks mostly say
   "was near the top");
 * ``clicks-ipw-em`` — inverse-propensity-weighted labels with propensities estimated from the same logs by EM
-  (:mod:`spyglass.ranking.propensity`), what ``spyglass train ranker`` does with real logs;
-* ``clicks-ipw-true`` — the same with the simulator's true propensities (the best the correction can do);
+  (:mod:`spyglass.ranking.propensity`);
+* ``clicks-ipw-em-clip`` — the same with propensities floored at 0.2 (clipping), what ``spyglass train ranker`` uses;
+* ``clicks-ipw-true`` — unclipped, with the simulator's true propensities (a reference for the EM estimate);
 * ``qrels`` — the graded judgements themselves (the upper bound),
 
 and each is measured by nDCG@10 on the *test* queries against hybrid alone.
@@ -40,9 +41,6 @@ def _candidates(sg: Any, queries: dict[str, str], qids: list[str], progress: Pro
     return out
 
 
-CLIP = 0.2  # propensity floor for the clipped variant
-
-
 def _round(m: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in m.items()}
 
@@ -66,7 +64,7 @@ def eval_ltr(dataset: Path, sessions: int = 20, click_model: str = "pbm", eta: f
     """``grid``: several (sessions per query, click model, η) settings measured on the same candidates."""
     from spyglass.app.spyglass import Spyglass
     from spyglass.evaluation.runner import build_index
-    from spyglass.ranking.propensity import em_propensities, grade, ipw_relevance
+    from spyglass.ranking.propensity import DEFAULT_CLIP, em_propensities, grade, ipw_relevance
 
     progress = progress or NullProgress()
     config = config or Config()
@@ -113,7 +111,7 @@ def eval_ltr(dataset: Path, sessions: int = 20, click_model: str = "pbm", eta: f
             "propensity_mae": round(sum(abs(a - b) for a, b in zip(theta_em, theta_true)) / len(theta_true), 4),
             "propensity_seconds": round(fit_s, 1)}
         variants = {"clicks-naive": (None, 0.0), "clicks-ipw-em": (theta_em, 0.0),
-                    "clicks-ipw-em-clip": (theta_em, CLIP)}
+                    "clicks-ipw-em-clip": (theta_em, DEFAULT_CLIP)}
         if model_ == "pbm":
             variants["clicks-ipw-true"] = (theta_true, 0.0)
         for name, (theta, clip) in variants.items():

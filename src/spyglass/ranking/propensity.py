@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+DEFAULT_CLIP = 0.2  # propensity floor for training labels (measured by `spyglass eval ltr`, BENCHMARKS.md)
 Impression = tuple[str, str, int, int]  # (query key, document, position 1-based, clicked 0/1)
 
 
