@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${SPYGLASS_EXTRAS:-test,ltr,eval,server,media}
+EXTRAS=${SPYGLASS_EXTRAS:-test,ltr,eval,server,media,audio}
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "Spyglass needs Python 3.11 or newer (found $("$PY" --version))" >&2; exit 1
 fi
@@ -42,4 +42,10 @@ if [[ ",$EXTRAS," == *",media,"* ]] && ! command -v tesseract >/dev/null 2>&1; t
   else
     echo "note: install Debian's tesseract-ocr (sudo apt-get install tesseract-ocr) for OCR of images and scans" >&2
   fi
+fi
+# The speech tests synthesise their audio with Debian's espeak-ng.
+if [[ ",$EXTRAS," == *",test,"* ]] && ! command -v espeak-ng >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+    && command -v apt-get >/dev/null 2>&1; then
+  { apt-get install -y -q espeak-ng || { apt-get update -q && apt-get install -y -q espeak-ng; }; } >/dev/null 2>&1 \
+    || echo "could not install espeak-ng: the speech test will be skipped" >&2
 fi

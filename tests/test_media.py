@@ -120,3 +120,32 @@ def test_without_ocr_indexing_goes_on_and_status_says_what_to_install(tmp_path):
         sg.close()
         assert [Path(h.path).name for h in sg.search("invoice 4471", mode="keyword").hits] == ["scan.png"]
         assert sg.status()["media"]["ocr_pending"] == 0
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian's espeak-ng is not installed")
+def test_speech_is_transcribed_with_time_offsets(tmp_path):
+    import subprocess
+
+    from spyglass.app.spyglass import Spyglass
+    from spyglass.extraction import whisper
+    from conftest import keyword_config
+
+    if not whisper.available():
+        pytest.skip("the audio extra (faster-whisper + packaged Whisper base) is not installed")
+    root = tmp_path / "files"
+    root.mkdir()
+    subprocess.run(["espeak-ng", "-w", str(root / "meeting.wav"),
+                    "Please send the quarterly budget report to the finance team by Friday"], check=True)
+    sg = Spyglass(tmp_path / "home", config=keyword_config())
+    sg.index([str(root)])
+    hits = sg.search("budget report finance", mode="keyword").hits
+    row = sg.reader().catalog.db.execute("SELECT status, error, meta, n_chunks, (SELECT group_concat(text) FROM chunks) FROM items").fetchone()
+    assert [Path(h.path).name for h in hits] == ["meeting.wav"], row
+    assert hits[0].label == "@ 0:00" and hits[0].type == "audio"
+    sg.close()
+
+
+def test_clock_format():
+    from spyglass.extraction.audio import clock
+
+    assert clock(0) == "0:00" and clock(751.9) == "12:31" and clock(3725) == "1:02:05"

@@ -239,6 +239,7 @@ class Spyglass:
                     parent_id=it["parent_id"],
                     extra={"name": it["name"], "author": it["author"], "size": it["size"],
                            "highlights": h.highlights, "status": it["status"], "ranks": h.ranks},
+                    label=_label(data.catalog, h.item_id, h.ord) if it["type"] in LABELLED_TYPES else None,
                 )
             )
         out = SearchResult(query=query, total=res.total, hits=hits, took_ms=(time.perf_counter() - t0) * 1000,
@@ -398,3 +399,11 @@ def _resolve_organize_filters(catalog: Any, f: Any) -> None:
     if sets:
         ids = set.intersection(*sets)
         f.item_ids = sorted(ids if f.item_ids is None else ids & set(f.item_ids))
+
+
+LABELLED_TYPES = frozenset({"audio", "video", "xlsx", "ods", "csv"})  # where a page number says nothing
+
+
+def _label(catalog: Any, item_id: str, ord_: int | None) -> str | None:
+    c = catalog.chunk(item_id, ord_) if ord_ is not None else None
+    return c.label if c is not None else None

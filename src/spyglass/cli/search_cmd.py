@@ -77,6 +77,7 @@ def search(
                         "snippet": h.snippet_html,
                         "snippet_text": h.snippet,
                         **({"page": h.page} if h.page else {}),
+                        **({"label": h.label} if h.label else {}),
                         "modified": h.modified,
                         "uri": h.uri,
                         **({"in": h.parent_id} if h.parent_id else {}),
@@ -92,7 +93,7 @@ def search(
             out.print(f"[dim]approximate matches for: {', '.join(sorted(res.corrected))}[/dim]")
         for n, h in enumerate(res.hits, start=offset + 1):
             where = h.path + (f" › {h.extra['name']}" if h.parent_id else "")
-            loc = f" · page {h.page}" if h.page else ""
+            loc = f" · page {h.page}" if h.page else (f" {h.label}" if h.label and h.label.startswith("@") else "")
             out.print(f"\n[bold]{n:>2}. {_esc(h.title)}[/bold]  [dim]{h.type} · {fmt_time(h.modified)}[/dim]")
             out.print(f"    [green]{_esc(where)}[/green][dim]{loc}[/dim]")
             if h.snippet_html:

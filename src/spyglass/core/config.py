@@ -49,6 +49,10 @@ class MediaSettings:
     ocr_max_pages: int = 100  # scanned pages OCR'd per document
     ocr_page_timeout_s: float = 30.0  # per page or image
     tesseract: str = ""  # the Tesseract program ("" = `tesseract` on the PATH)
+    transcribe: bool = True  # speech to text for audio and the audio track of video (needs the audio extra)
+    asr_language: str = ""  # "" = detect; else a Whisper language code such as "en"
+    whisper_model: str = ""  # a CTranslate2 Whisper folder ("" = the packaged Whisper base)
+    model_cache: str = ""  # where packaged model parts are joined ("" = ~/.cache/spyglass/models)
 
 
 @dataclass

@@ -82,6 +82,7 @@ class Hit:
     source: str | None = None
     parent_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None  # where in the document the best passage is: "@ 12:31" in a recording, a sheet name
 
 
 @dataclass(slots=True)

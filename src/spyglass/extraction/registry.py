@@ -65,8 +65,9 @@ REGISTRY: dict[str, tuple[str, str | None]] = {
     **{e: ("image", "spyglass.extraction.image:extract_image")
        for e in ".png .jpg .jpeg .gif .tif .tiff .webp .bmp".split()},
     **{e: ("image", None) for e in ".heic .heif .svg".split()},
-    **{e: ("audio", None) for e in ".wav .mp3 .m4a .ogg .flac .opus .aac".split()},
-    **{e: ("video", None) for e in ".mp4 .mkv .webm .mov .avi".split()},
+    **{e: ("audio", "spyglass.extraction.audio:extract_audio")
+       for e in ".wav .mp3 .m4a .ogg .flac .opus .aac".split()},
+    **{e: ("video", "spyglass.extraction.audio:extract_audio") for e in ".mp4 .mkv .webm .mov .avi".split()},
 }
 for _e in _CODE_EXTS:
     REGISTRY.setdefault(_e, ("code", _TEXT))
