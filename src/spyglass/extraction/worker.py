@@ -65,6 +65,8 @@ class FileResult:
     docs: list[DocRecord] = field(default_factory=list)
     error: tuple[str, str] | None = None
     ms: float = 0.0
+    # a speech model was loaded: replace the process afterwards (its memory would count against the next files)
+    recycle: bool = False
 
 
 def _flatten(ex: Extracted, rec: DocRecord, max_words: int, out: list[DocRecord]) -> None:
@@ -180,6 +182,8 @@ def _worker_main(conn: multiprocessing.connection.Connection, limits: dict, max_
             return
         try:
             result = process(task, lim, max_words, media)
+            result.recycle = task.kind[0] in ("audio", "video") or any(
+                "asr" in (getattr(d, "meta", None) or {}) for d in result.docs)
         except BaseException as exc:  # noqa: BLE001 - report anything unexpected as this file's error
             result = FileResult("error", error=("corrupt", f"extractor failed: {type(exc).__name__}: {exc}"))
         try:
@@ -289,7 +293,7 @@ class ExtractorPool:
                         continue
                     busy.remove(w)
                     w.task = None
-                    idle.append(w)
+                    idle.append(self._replace(w) if getattr(result, "recycle", False) else w)
                     yield task, result  # type: ignore[misc]
                 elif timeout > 0 and time.monotonic() - w.started > timeout:
                     task = w.task
