@@ -206,7 +206,8 @@ def test_oversized_and_malformed_input_gets_4xx(srv):
                      headers={"content-type": "application/json"})
         assert big.status_code == 413
         assert c.get("/api/ask", params={"q": ""}).status_code == 422
-        assert c.get("/api/related/0123456789abcdef").status_code == 501  # not built yet, and says so
+        assert c.get("/api/related/0123456789abcdef").status_code == 404  # unknown and forbidden look the same
+        assert c.get("/api/related/not-an-id").status_code == 404
 
 
 def test_rate_limit_answers_429(tmp_path):
