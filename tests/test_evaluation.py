@@ -48,7 +48,7 @@ def test_registry_rows_are_well_formed():
     retrieval = {"keyword", "semantic", "hybrid"}
     modes = {"beir": retrieval, "squad": retrieval, "squad-qa": {"extractive", "llama-cpp", "openai"},
              "folders": {"knn", "centroid", "majority", "tfidf-linear"},
-             "recs": {"popularity", "itemknn", "als", "markov"},
+             "recs": {"popularity", "itemknn", "als", "markov"}, "asr": {"whisper-base"}, "ocr": {"tesseract"},
              "ltr": {"hybrid", "clicks-naive", "clicks-ipw-em", "clicks-ipw-em-clip", "clicks-ipw-true", "qrels"}}
     for r in rows:
         assert r.mode in modes[r.kind], r.id

@@ -123,6 +123,34 @@ def recs(
     _run(body)
 
 
+@eval_app.command("asr")
+def asr(
+    speech_dir: Path = typer.Argument(..., help="A folder with LibriSpeech *.trans.txt + .flac files (and jfk.flac)."),
+    json_: bool = JsonOpt,
+) -> None:
+    """Speech to text: word error rate and real-time factor of the transcription used for recordings."""
+    from spyglass.evaluation.media import eval_asr
+
+    def body() -> None:
+        _print(eval_asr(speech_dir), json_)
+
+    _run(body)
+
+
+@eval_app.command("ocr")
+def ocr(
+    docs_dir: Path = typer.Argument(..., help="A folder of born-digital PDFs (their text layer is the reference)."),
+    json_: bool = JsonOpt,
+) -> None:
+    """OCR: character error rate of first pages rendered at 200 dpi against their own text layer."""
+    from spyglass.evaluation.media import eval_ocr
+
+    def body() -> None:
+        _print(eval_ocr(docs_dir), json_)
+
+    _run(body)
+
+
 @eval_app.command("qa")
 def qa(
     squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. ../shared/data/qa/squad2-dev/dev-v2.0.json)."),

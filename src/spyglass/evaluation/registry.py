@@ -77,7 +77,15 @@ def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None
         key = (r.kind, r.dataset, r.mode, r.fusion, r.rerank)
         if r.kind in ("folders", "recs", "ltr"):
             key = (r.kind, r.dataset)  # one run measures every method
-        if key not in done and r.kind == "recs":
+        if key not in done and r.kind == "asr":
+            from spyglass.evaluation.media import eval_asr
+
+            done[key] = eval_asr(data / r.dataset)
+        elif key not in done and r.kind == "ocr":
+            from spyglass.evaluation.media import eval_ocr
+
+            done[key] = eval_ocr(data / r.dataset)
+        elif key not in done and r.kind == "recs":
             from spyglass.evaluation.recs import eval_recs
 
             done[key] = eval_recs(data / r.dataset, progress=progress)
