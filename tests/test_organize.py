@@ -422,3 +422,16 @@ def test_cli_plan_apply_undo_json(plan_env, tmp_path):
     assert _tree(root) == before
     r = subprocess.run(spy + ["organize", "plan", "-o", str(plan_file)], capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "exists" in r.stderr  # a plan file is never overwritten
+
+
+def test_similar_photos_by_perceptual_hash(corpus, tmp_path):
+    from PIL import Image
+
+    sg, org, root = corpus
+    res = org.similar(str(root / "pets/photo.png"), None)
+    assert os.path.basename(res["similar"][0]["path"]) == "photo-small.png"
+    assert res["similar"][0]["distance"] <= 10 < res["similar"][-1]["distance"]
+    # an image that is not indexed: a recompressed JPEG of the same picture
+    Image.open(root / "pets/photo.png").convert("RGB").save(tmp_path / "copy.jpg", quality=60)
+    res = org.similar(str(tmp_path / "copy.jpg"), None)
+    assert {os.path.basename(r["path"]) for r in res["similar"][:2]} == {"photo.png", "photo-small.png"}

@@ -262,7 +262,7 @@ def test_organize_paths_never_show_another_users_files(srv):
             r = c.get(path)
             assert r.status_code == 200, (path, r.text)
             assert ALICE_WORD not in r.text and "alice-diary" not in r.text, path
-        for path in ("tags", "tag-suggestions", "where"):
+        for path in ("tags", "tag-suggestions", "where", "similar"):
             r = c.get(f"/api/documents/{diary}/{path}")
             assert r.status_code == 404 and ALICE_WORD not in r.text, path
         assert sum(t["size"] for t in c.get("/api/topics").json()["topics"]) < alice_sizes + 2

@@ -88,6 +88,25 @@ class Organizer:
         texts = self.store.texts([f["id"] for f in files if f["type"] != "image"]) if near is not None else None
         return [g.to_dict() for g in find_duplicates(files, texts, near, images)]
 
+    def similar(self, ref: str, principals: list[str] | None = None, limit: int = 10) -> dict[str, Any]:
+        """Look-alike images (perceptual hash, no model) among the caller's readable images; ``ref`` is an indexed
+        image (path or id) or any image file."""
+        from spyglass.organize.imagehash import hamming
+
+        try:
+            it = self.resolve(ref, principals)
+            row = self.catalog.db.execute("SELECT json_extract(meta, '$.dhash') FROM items WHERE id = ?",
+                                          (it["id"],)).fetchone()
+            h, own = (int(row[0], 16) if row and row[0] else None), it["id"]
+        except NotFoundError:
+            h, own = None, None
+        if h is None:
+            h = _file_dhash(ref)
+        ranked = sorted(((hamming(h, int(f["dhash"], 16)), f) for f in self.store.files(principals)
+                         if f.get("dhash") and f["id"] != own), key=lambda x: (x[0], x[1]["path"]))[:limit]
+        return {"query": ref, "similar": [{"id": f["id"], "path": f["path"], "distance": d,
+                                           "similarity": round(1 - d / 64, 4)} for d, f in ranked]}
+
     # -- topics -------------------------------------------------------------------------------------------------
     def build_topics(self, k: int | None = None) -> dict[str, Any]:
         """Cluster every embedded document (all users'; labels are per caller at read time)."""
@@ -340,6 +359,19 @@ def make_plan(org: Organizer, principals: list[str] | None = None, tags: bool = 
                 if sgt["score"] >= max(0.5, cfg.min_tag_score):
                     actions.append(Action("tag", file_path(f), None, sgt["tag"], "; ".join(sgt["reasons"])))
     return Plan.new(actions)
+
+
+def _file_dhash(path: str) -> int:
+    from PIL import Image, UnidentifiedImageError
+
+    from spyglass.extraction.image import dhash_of
+
+    try:
+        with Image.open(Path(path).expanduser()) as im:
+            im.seek(0)
+            return dhash_of(im)
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise SpyglassError(f"{path} is not an image Spyglass can read: {exc}") from exc
 
 
 def normalize_tag(tag: str) -> str:

@@ -93,6 +93,28 @@ def topics(
 
 
 @app.command()
+def similar(
+    photo: str = typer.Argument(..., help="An image (indexed or not)."),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, max=200),
+    as_user: Optional[str] = AsUserOpt,
+    home: Optional[Path] = HomeOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Look-alike images: resized, recompressed or lightly edited copies first (perceptual hash, no model)."""
+
+    def body() -> None:
+        with _org(home, as_user) as (org, principals):
+            res = org.similar(photo, principals, limit)
+        if json_:
+            print_json(res)
+            return
+        for r in res["similar"]:
+            out.print(f"{r['similarity']:.0%}  {r['path']}", highlight=False)
+
+    _run(body)
+
+
+@app.command()
 def where(
     file: Path = typer.Argument(..., help="A file (indexed or not)."),
     as_user: Optional[str] = AsUserOpt,

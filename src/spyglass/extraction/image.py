@@ -63,6 +63,20 @@ def exif_meta(img: Any) -> tuple[dict[str, Any], float | None]:
     return meta, taken
 
 
+def dhash_of(img: Any) -> int:
+    """dHash (Krawetz 2013): shrink to 9×8 grey pixels; each of the 64 bits says whether a pixel is brighter than its
+    right neighbour."""
+    from PIL import Image
+
+    g = img.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    px = g.tobytes()
+    bits = 0
+    for row in range(8):
+        for col in range(8):
+            bits = (bits << 1) | int(px[row * 9 + col] > px[row * 9 + col + 1])
+    return bits
+
+
 def extract_image(blob: Blob, ctx: Context) -> Extracted:
     from PIL import Image, UnidentifiedImageError
 
@@ -75,6 +89,7 @@ def extract_image(blob: Blob, ctx: Context) -> Extracted:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ExtractionError("corrupt", f"unreadable image: {exc}") from exc
     meta, taken = exif_meta(img)
+    meta["dhash"] = f"{dhash_of(img):016x}"  # for look-alikes (spyglass similar, duplicates)
     out = Extracted(created=taken, meta=meta)
     if not ctx.media.ocr:
         return out

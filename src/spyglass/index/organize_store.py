@@ -34,7 +34,8 @@ class OrganizeStore:
         acl, params = acl_sql(principals)
         cur = self.db.execute(
             "SELECT i.id, i.source_id, i.path, i.path_raw, i.name, i.title, i.type, i.size, i.mtime_ns, i.modified, "
-            "i.content_hash, s.root AS source_root FROM items i JOIN sources s ON s.id = i.source_id "
+            "i.content_hash, json_extract(i.meta, '$.dhash') AS dhash, s.root AS source_root "
+            "FROM items i JOIN sources s ON s.id = i.source_id "
             f"WHERE i.parent_id IS NULL AND i.status IN ('ok', 'metadata'){acl} ORDER BY i.path", params)
         cols = [d[0] for d in cur.description]
         rows = [dict(zip(cols, r)) for r in cur]

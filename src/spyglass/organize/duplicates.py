@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import os
 from typing import Any
 
-from spyglass.organize.imagehash import LOOKALIKE_BITS, dhash, hamming
+from spyglass.organize.imagehash import LOOKALIKE_BITS, hamming
 from spyglass.organize.minhash import near_duplicate_pairs
 
 
@@ -95,11 +95,9 @@ def find_duplicates(files: list[dict[str, Any]], texts: dict[str, str] | None = 
         groups += _groups("near", by_id, pairs)
     if images:
         hashes = {}
-        for f in files:
-            if f.get("type") == "image" and f["id"] not in exact_ids:
-                h = dhash(file_path(f))
-                if h is not None:
-                    hashes[f["id"]] = h
+        for f in files:  # the hash comes from indexing (images indexed by an older version have none until re-read)
+            if f.get("type") == "image" and f["id"] not in exact_ids and f.get("dhash"):
+                hashes[f["id"]] = int(f["dhash"], 16)
         ids = sorted(hashes)
         pairs = [(a, b, 1 - hamming(hashes[a], hashes[b]) / 64) for i, a in enumerate(ids) for b in ids[i + 1:]
                  if hamming(hashes[a], hashes[b]) <= LOOKALIKE_BITS]

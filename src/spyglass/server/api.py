@@ -413,6 +413,18 @@ def doc_tag_suggestions(doc_id: str, request: Request, c: Caller = Depends(calle
         return {"suggestions": org.suggest_tags(doc_id, c.principals)}
 
 
+@router.get("/documents/{doc_id}/similar", tags=["organize"],
+            summary="Look-alike images of a readable image, among the caller's readable images")
+def doc_similar(doc_id: str, request: Request, limit: int = Query(10, ge=1, le=200),
+                c: Caller = Depends(caller)) -> dict[str, Any]:
+    _document(request, doc_id, c, 0)
+    with _organizer(request) as org:
+        try:
+            return org.similar(doc_id, c.principals, limit)
+        except SpyglassError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+
 @router.get("/documents/{doc_id}/where", tags=["organize"],
             summary="The folders a readable document fits best (from readable files only)")
 def doc_where(doc_id: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
