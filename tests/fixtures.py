@@ -251,3 +251,51 @@ def zip_bomb(path: Path, mb: int = 64) -> None:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("zeros.txt", b"\0" * (mb * 1024 * 1024))
     path.write_bytes(buf.getvalue())
+
+
+COLOURS = ("red", "green", "blue")
+
+
+def write_tiny_clip(folder: Path) -> dict[str, str]:
+    """A tiny CLIP-style pair of ONNX towers (built here, no weights): the image tower embeds an image as its mean
+    RGB colour; the text tower embeds a text as the sum of its colour words (red, green, blue as unit axes). So
+    "red" is closest to a red photo — enough to test the plumbing (preprocessing, batching, tokenizer, fusion,
+    filters) with real onnxruntime sessions. Returns the [media] settings that load it."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    folder.mkdir(parents=True, exist_ok=True)
+    px = helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["batch", 3, "h", "w"])
+    img_out = helper.make_tensor_value_info("image_embeds", TensorProto.FLOAT, ["batch", 3])
+    axes = helper.make_tensor("axes", TensorProto.INT64, [2], [2, 3])
+    g = helper.make_graph([helper.make_node("ReduceMean", ["pixel_values", "axes"], ["image_embeds"], keepdims=0)],
+                          "tiny_image_tower", [px], [img_out], initializer=[axes])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)], ir_version=8), str(folder / "image.onnx"))
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, **{c: i + 2 for i, c in enumerate(COLOURS)}}
+    table = np.zeros((len(vocab), 3), dtype=np.float32)
+    for i, _c in enumerate(COLOURS):
+        table[i + 2, i] = 1.0
+    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])
+    txt_out = helper.make_tensor_value_info("text_embeds", TensorProto.FLOAT, ["batch", 3])
+    axis1 = helper.make_tensor("axis1", TensorProto.INT64, [1], [1])
+    g = helper.make_graph([helper.make_node("Gather", ["table", "input_ids"], ["tok"], axis=0),
+                           helper.make_node("ReduceSum", ["tok", "axis1"], ["text_embeds"], keepdims=0)],
+                          "tiny_text_tower", [ids], [txt_out],
+                          initializer=[numpy_helper.from_array(table, "table"), axis1])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)], ir_version=8), str(folder / "text.onnx"))
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(str(folder / "tokenizer.json"))
+    return {"clip_image_model": str(folder / "image.onnx"), "clip_text_model": str(folder / "text.onnx"),
+            "clip_tokenizer": str(folder / "tokenizer.json"), "clip_image_size": 32,
+            "clip_mean": [0.0, 0.0, 0.0], "clip_std": [1.0, 1.0, 1.0], "clip_max_length": 8}
+
+
+def solid_photo(path: Path, colour: str, size=(64, 48)) -> None:
+    from PIL import Image
+
+    Image.new("RGB", size, colour).save(path)

@@ -33,6 +33,8 @@ class Spyglass:
         self._accounts = None
         self._activity = None
         self._learned = None
+        self._clip = None
+        self._images_cache = None
 
     # -- writing ----------------------------------------------------------------------------------------------
     def open_writer(self) -> DataDir:
@@ -59,6 +61,11 @@ class Spyglass:
                         total.semantic = self.embed_pending(data, progress)
                     except MissingExtraError as exc:  # keyword search works; say what semantic search needs
                         total.semantic = {"unavailable": str(exc)}
+                if self.config.media.clip_image_model:
+                    try:
+                        total.images = self.embed_images(data, progress)
+                    except SpyglassError as exc:  # a wrong model path or missing runtime: the rest is indexed
+                        total.images = {"unavailable": str(exc)}
             finally:
                 indexer.close()
                 data.catalog.finish_run(run, total.as_dict())
@@ -69,6 +76,50 @@ class Spyglass:
         from spyglass.index.embedding import sync_vectors
 
         return sync_vectors(data, self.embedder(), self.config.embedding.exact_max, progress)
+
+    def embed_images(self, data: DataDir, progress: Progress | None = None) -> dict[str, Any]:
+        """One vector per image file from the text–image slot (``[media] clip_*``), for photo search by description."""
+        from spyglass.index.image_vectors import sync_image_vectors
+
+        clip = self.clip()
+        if clip is None:
+            raise SpyglassError("no text-image model: set [media] clip_image_model and clip_text_model")
+        return sync_image_vectors(data, clip, progress)
+
+    def clip(self):
+        """The text–image model slot (:mod:`spyglass.models.clip`), or None when not configured."""
+        m = self.config.media
+        if not m.clip_image_model:
+            return None
+        if self._clip is None:
+            from spyglass.models.clip import ClipModel
+
+            if not m.clip_text_model:
+                raise SpyglassError("[media] clip_image_model is set but clip_text_model is not: both towers are needed")
+            self._clip = ClipModel(m.clip_image_model, m.clip_text_model, m.clip_tokenizer, m.clip_image_size,
+                                   tuple(m.clip_mean), tuple(m.clip_std), m.clip_max_length,
+                                   threads=self.config.embedding.threads)
+        return self._clip
+
+    def _images(self):
+        """The photo-by-description retriever, or None when no text–image model is configured or indexed."""
+        if self._images_cache is not None:
+            return self._images_cache
+        clip = self.clip()
+        if clip is None:
+            return None
+        from spyglass.index.image_vectors import open_image_vectors
+        from spyglass.retrieval.images import ImageRetriever
+
+        data = self.reader()
+        sec = data.manifest.get("image_vectors") or {}
+        if not sec:
+            return None
+        vecs = open_image_vectors(data, clip.model_id, int(sec.get("dim", 0)), write=False)
+        if vecs is None:
+            return None
+        self._images_cache = ImageRetriever(data.catalog, vecs, clip)
+        return self._images_cache
 
     def remove_source(self, root: str) -> int:
         with self.open_writer() as data:
@@ -87,6 +138,7 @@ class Spyglass:
     def close(self) -> None:
         """Release the index readers (the next read reopens them, seeing the latest commit)."""
         self._dense_cache = None
+        self._images_cache = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -159,7 +211,7 @@ class Spyglass:
         parsed = parse(query)
         if filters is not None:
             parsed.filters = parsed.filters.merge(filters)
-        _resolve_organize_filters(data.catalog, parsed.filters)
+        _resolve_catalog_filters(data.catalog, parsed.filters)
         sources = data.catalog.sources()
         source_ids = {s.name: str(s.id) for s in sources} | {s.root: str(s.id) for s in sources}
         res = LexicalRetriever(data.lexical, self.config.search).search(
@@ -184,7 +236,7 @@ class Spyglass:
         parsed = parse_plain(query) if syntax == "plain" else parse(query)
         if filters is not None:
             parsed.filters = parsed.filters.merge(filters)
-        _resolve_organize_filters(data.catalog, parsed.filters)
+        _resolve_catalog_filters(data.catalog, parsed.filters)
         if as_user is not None:
             principals = self.principals_for(as_user)
         limit = limit or self.config.search.default_limit
@@ -195,6 +247,7 @@ class Spyglass:
         source_ids = {s.name: str(s.id) for s in sources} | {s.root: str(s.id) for s in sources}
         lexical = LexicalRetriever(data.lexical, self.config.search)
         dense = self._dense(required=mode == "semantic" or bool(rerank)) if (mode != "keyword" or rerank) else None
+        requested_mode = mode
         if dense is None:
             mode = "keyword"
         if rerank is None:
@@ -213,9 +266,17 @@ class Spyglass:
                             rrf_k=self.config.search.rrf_k, alpha=self.config.search.alpha,
                             rerank_k=self.config.rerank.k)
         t0 = time.perf_counter()
+        image_run = None
+        if set(parsed.filters.types) == {"image"} and requested_mode != "keyword" and _collect is None:
+            images = self._images()  # photo search by description: the text-image slot, when configured
+            if images is not None:
+                words = " ".join(c.text for c in parsed.positive if c.field is None) or query
+                image_run, _ms = images.search(words, k=max(hs.depth, offset + limit), filters=parsed.filters,
+                                               principals=principals, source_ids=source_ids)
         res = run_search(mode, parsed, query, lexical, dense, data.catalog, limit=limit, offset=offset,
                          principals=principals, source_ids=source_ids, settings=hs, snippets=snippets,
-                         rerank=rerank, rerankers=self, collect=_collect)
+                         rerank=rerank, rerankers=self, collect=_collect, image_run=image_run,
+                         image_weight=self.config.media.clip_weight)
         items = data.catalog.items([h.item_id for h in res.hits])
         hits: list[Hit] = []
         for h in res.hits:
@@ -382,9 +443,10 @@ class Spyglass:
         watch(self, paths or [], on_change=on_change, stop=stop, polling=polling, debounce=debounce, ready=ready)
 
 
-def _resolve_organize_filters(catalog: Any, f: Any) -> None:
-    """``topic:`` and ``tag:`` select documents by catalog tables: turn them into the document ids both index
-    queries filter on (inside the query, like every other filter)."""
+def _resolve_catalog_filters(catalog: Any, f: Any) -> None:
+    """``topic:``, ``tag:``, ``camera:`` and ``near:`` select documents by what the catalog holds (topic and tag
+    tables, EXIF metadata): turn them into the document ids both index queries filter on (inside the query, like
+    every other filter)."""
     import sqlite3
 
     sets: list[set[str]] = []
@@ -396,9 +458,38 @@ def _resolve_organize_filters(catalog: Any, f: Any) -> None:
                 "SELECT item_id FROM tags WHERE tag = ? AND origin IN ('user', 'accepted', 'plan')", (tag,))})
     except sqlite3.OperationalError:  # a catalog from before organize: nothing has a topic or a tag yet
         sets.append(set())
+    for cam in sorted(set(f.cameras)):
+        words = cam.split()
+        where = " AND ".join("instr(lower(json_extract(meta, '$.camera')), ?) > 0" for _ in words) or "0"
+        sets.append({r[0] for r in catalog.db.execute(
+            f"SELECT id FROM items WHERE meta LIKE '%camera%' AND {where}", words)})
+    if f.near is not None:
+        sets.append(_near(catalog, *f.near))
     if sets:
         ids = set.intersection(*sets)
         f.item_ids = sorted(ids if f.item_ids is None else ids & set(f.item_ids))
+
+
+def _near(catalog: Any, lat: float, lon: float, km: float) -> set[str]:
+    """Images whose EXIF GPS position is within ``km`` of (lat, lon): a bounding box in SQL, then the great-circle
+    (haversine) distance on a sphere of radius 6371 km."""
+    import math
+
+    dlat = km / 111.2
+    dlon = km / max(1e-6, 111.2 * math.cos(math.radians(lat)))
+    rows = catalog.db.execute(
+        "SELECT id, json_extract(meta, '$.gps_lat'), json_extract(meta, '$.gps_lon') FROM items "
+        "WHERE meta LIKE '%gps_lat%' AND json_extract(meta, '$.gps_lat') BETWEEN ? AND ?",
+        (lat - dlat, lat + dlat)).fetchall()
+    out = set()
+    for iid, la, lo in rows:
+        if la is None or lo is None or (dlon < 180 and abs((lo - lon + 180) % 360 - 180) > dlon):
+            continue
+        p1, p2 = math.radians(lat), math.radians(la)
+        h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lo - lon) / 2) ** 2
+        if 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h))) <= km:
+            out.add(iid)
+    return out
 
 
 LABELLED_TYPES = frozenset({"audio", "video", "xlsx", "ods", "csv"})  # where a page number says nothing

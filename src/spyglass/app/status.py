@@ -47,12 +47,23 @@ def collect_status(data: DataDir) -> dict[str, Any]:
     sizes = data.size_bytes()
     ocr_missing = db.execute("SELECT count(*) FROM items WHERE status != 'deleted' "
                              "AND error_kind = 'ocr-missing'").fetchone()[0]
-    media = {"ocr_pending": ocr_missing}
+    captions_missing = db.execute("SELECT count(*) FROM items WHERE status != 'deleted' "
+                                  "AND error_kind = 'caption-missing'").fetchone()[0]
+    media = {"ocr_pending": ocr_missing, "captions_pending": captions_missing}
+    if captions_missing:
+        media["caption_hint"] = f"{captions_missing} images have no caption yet (the caption endpoint failed): " \
+                                "run `spyglass index --retry-failed` when it is up"
     if ocr_missing:
         from spyglass.extraction.ocr import INSTALL_HINT
 
         media["hint"] = f"{ocr_missing} images or scanned PDFs were indexed without OCR: {INSTALL_HINT}, then " \
                         "run `spyglass index --retry-failed`"
+    img = data.manifest.get("image_vectors") or {}
+    if img:
+        media["image_model"] = img.get("model")
+        media["images"] = db.execute("SELECT count(*) FROM items WHERE type = 'image' AND parent_id IS NULL "
+                                     "AND status IN ('ok', 'metadata')").fetchone()[0]
+        media["images_embedded"] = db.execute("SELECT count(*) FROM image_vectors WHERE done = 1").fetchone()[0]
     return {
         "home": str(data.home),
         "documents": sum(totals.values()),

@@ -151,6 +151,35 @@ def ocr(
     _run(body)
 
 
+@eval_app.command("images")
+def images(
+    dataset: Path = typer.Argument(..., help="Flickr8k test folder (images_224/ and text/Flickr8k.token.txt)."),
+    config_home: Optional[Path] = typer.Option(None, "--config-from",
+                                               help="Take the [media] clip_* settings from this data directory."),
+    image_model: Optional[Path] = typer.Option(None, "--image-model", help="Image tower .onnx (else from config)."),
+    text_model: Optional[Path] = typer.Option(None, "--text-model", help="Text tower .onnx (else from config)."),
+    tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="tokenizer.json of the text tower."),
+    max_queries: int = typer.Option(0, "--max-queries", "-n", min=0, help="Evaluate on this many captions (0 = all)."),
+    cache: Optional[Path] = CacheOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Photo search by description: text->image Recall@1/5/10 on Flickr8k with the configured text-image model."""
+    from spyglass.evaluation.beir import default_cache
+    from spyglass.evaluation.images import eval_images
+
+    def body() -> None:
+        media = _config(config_home).media
+        if image_model:
+            media.clip_image_model = str(image_model)
+        if text_model:
+            media.clip_text_model = str(text_model)
+        if tokenizer:
+            media.clip_tokenizer = str(tokenizer)
+        _print(eval_images(dataset, media, cache or default_cache(), max_queries, progress=RichProgress()), json_)
+
+    _run(body)
+
+
 @eval_app.command("qa")
 def qa(
     squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. ../shared/data/qa/squad2-dev/dev-v2.0.json)."),

@@ -47,6 +47,11 @@ def index(
         elif sem.get("passages"):
             err.print(f"Embedded {sem['passages']} passages in {sem['seconds']:.0f} s "
                       f"({sem['passages_per_s']:.1f}/s).")
+        img = stats.images
+        if img.get("unavailable"):
+            err.print(f"[yellow]Photo search by description unavailable:[/yellow] {img['unavailable']}")
+        elif img.get("images"):
+            err.print(f"Embedded {img['images']} images in {img['seconds']:.0f} s ({img['images_per_s']:.1f}/s).")
 
     _run(body)
 

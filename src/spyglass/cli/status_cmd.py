@@ -39,6 +39,13 @@ def status(
                                                 if sem["pending_passages"] else ""))
         else:
             out.print("Semantic search: no embeddings yet (keyword search only)")
+        media = st.get("media", {})
+        if media.get("images_embedded") is not None:
+            out.print(f"Photo search by description: {media['images_embedded']} of {media['images']} images "
+                      f"embedded with {media['image_model']}")
+        for key in ("hint", "caption_hint"):
+            if media.get(key):
+                out.print(f"[yellow]{media[key]}[/yellow]")
         out.print("\n[bold]By type[/bold]")
         for typ, counts in st["by_type"].items():
             total = sum(counts.values())

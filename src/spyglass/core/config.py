@@ -53,6 +53,22 @@ class MediaSettings:
     asr_language: str = ""  # "" = detect; else a Whisper language code such as "en"
     whisper_model: str = ""  # a CTranslate2 Whisper folder ("" = the packaged Whisper base)
     model_cache: str = ""  # where packaged model parts are joined ("" = ~/.cache/spyglass/models)
+    # Photo search by description: CLIP-style ONNX towers (none ship in a package; docs/media.md)
+    clip_image_model: str = ""  # image tower .onnx ("" = off)
+    clip_text_model: str = ""  # text tower .onnx
+    clip_tokenizer: str = ""  # tokenizer.json ("" = beside the text tower)
+    clip_image_size: int = 224  # the tower's input resolution
+    clip_mean: list[float] = field(default_factory=lambda: [0.48145466, 0.4578275, 0.40821073])  # CLIP's
+    clip_std: list[float] = field(default_factory=lambda: [0.26862954, 0.26130258, 0.27577711])
+    clip_max_length: int = 77  # text tokens (padded to this length)
+    clip_weight: float = 0.6  # weight of the image run when fused with the text ranking (--type image)
+    # Captions from a vision-capable OpenAI-compatible endpoint, indexed as text (once per image version)
+    caption_endpoint: str = ""  # base URL, e.g. http://localhost:11434/v1 ("" = off)
+    caption_model: str = ""  # e.g. llava, gpt-4o-mini
+    caption_api_key_env: str = ""  # environment variable holding the key ("" = none)
+    caption_prompt: str = "Describe this image in one or two factual sentences: the scene, people, objects, text."
+    caption_timeout_s: float = 30.0  # per image (within the per-file time limit)
+    caption_max_side: int = 768  # the image is downscaled to this many pixels on its long side before sending
 
 
 @dataclass

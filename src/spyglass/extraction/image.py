@@ -77,13 +77,37 @@ def dhash_of(img: Any) -> int:
     return bits
 
 
+HEIF_EXTS = (".heic", ".heif")
+
+
+def register_heif() -> bool:
+    """Let PIL open HEIC/HEIF photos (iPhone's default) when ``pillow-heif`` (the ``media`` extra) is installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
+def open_image(src: Any) -> Any:
+    """A PIL image from a path or a file object, HEIC included when the extra is installed."""
+    from PIL import Image
+
+    register_heif()
+    return Image.open(src)
+
+
 def extract_image(blob: Blob, ctx: Context) -> Extracted:
     from PIL import Image, UnidentifiedImageError
 
     from spyglass.extraction.ocr import INSTALL_HINT, ocr_available, ocr_image
 
+    if blob.name.lower().endswith(HEIF_EXTS) and not register_heif():
+        raise ExtractionError("missing-extra", "HEIC/HEIF photos need pillow-heif: pip install 'spyglass[media]', "
+                                               "then `spyglass index --retry-failed`")
     try:
-        img = Image.open(io.BytesIO(blob.read()))
+        img = open_image(io.BytesIO(blob.read()))
         img.seek(0)
         img.load()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
@@ -91,6 +115,8 @@ def extract_image(blob: Blob, ctx: Context) -> Extracted:
     meta, taken = exif_meta(img)
     meta["dhash"] = f"{dhash_of(img):016x}"  # for look-alikes (spyglass similar, duplicates)
     out = Extracted(created=taken, meta=meta)
+    if ctx.media.caption_endpoint:
+        _caption(img, ctx, out)
     if not ctx.media.ocr:
         return out
     if not ocr_available(ctx.media.tesseract):
@@ -105,3 +131,17 @@ def extract_image(blob: Blob, ctx: Context) -> Extracted:
     if res.text.strip():
         out.segments.append(Segment(res.text[: ctx.max_text_chars], label="OCR"))
     return out
+
+
+def _caption(img: Any, ctx: Context, out: Extracted) -> None:
+    from spyglass.extraction.caption import CaptionError, caption_image
+
+    try:
+        text = caption_image(img, ctx.media)
+    except CaptionError as exc:  # indexed without it; `index --retry-failed` asks again
+        out.meta["caption"] = "missing"
+        out.meta["caption_error"] = str(exc)
+        return
+    out.meta["caption"] = "done"
+    if text:
+        out.segments.append(Segment(text[: ctx.max_text_chars], label="Caption"))

@@ -63,8 +63,8 @@ REGISTRY: dict[str, tuple[str, str | None]] = {
     ".xls": ("xls", None),
     ".ppt": ("ppt", None),
     **{e: ("image", "spyglass.extraction.image:extract_image")
-       for e in ".png .jpg .jpeg .gif .tif .tiff .webp .bmp".split()},
-    **{e: ("image", None) for e in ".heic .heif .svg".split()},
+       for e in ".png .jpg .jpeg .gif .tif .tiff .webp .bmp .heic .heif".split()},
+    ".svg": ("image", None),
     **{e: ("audio", "spyglass.extraction.audio:extract_audio")
        for e in ".wav .mp3 .m4a .ogg .flac .opus .aac".split()},
     **{e: ("video", "spyglass.extraction.audio:extract_audio") for e in ".mp4 .mkv .webm .mov .avi".split()},

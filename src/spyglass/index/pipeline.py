@@ -42,6 +42,7 @@ class RunStats:
     seconds: float = 0.0
     errors: Counter = field(default_factory=Counter)
     semantic: dict[str, Any] = field(default_factory=dict)  # what the embedding pass did
+    images: dict[str, Any] = field(default_factory=dict)  # what the image-embedding pass did ([media] clip_*)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -52,10 +53,21 @@ class RunStats:
         for k, v in other.__dict__.items():
             if k == "errors":
                 self.errors.update(v)
-            elif k == "semantic":
-                self.semantic.update(v)
+            elif k in ("semantic", "images"):
+                getattr(self, k).update(v)
             else:
                 setattr(self, k, getattr(self, k) + v)
+
+
+RETRYABLE = ("ocr-missing", "caption-missing")  # indexed, but `index --retry-failed` reads them again
+
+
+def _media_missing(meta: dict[str, Any]) -> str | None:
+    if meta.get("ocr") == "missing":
+        return "ocr-missing"
+    if meta.get("caption") == "missing":
+        return "caption-missing"
+    return None
 
 
 def source_kind(root: str) -> str:
@@ -227,7 +239,7 @@ class Indexer:
                 else:
                     stats.unchanged += 1
             elif st is not None and st[1] == e.size and st[2] == e.mtime_ns and not (
-                retry_failed and (st[4] == "error" or st[5] == "ocr-missing")
+                retry_failed and (st[4] == "error" or st[5] in RETRYABLE)
             ):
                 stats.unchanged += 1
             elif e.size > limit:
@@ -301,7 +313,7 @@ class Indexer:
                 path=e.path,
                 name=e.name,
                 kind=SLACK_EXPORT if e.is_dir_container else file_type(e.name),
-                known_hash=st[3] if st and st[5] != "ocr-missing" else None,
+                known_hash=st[3] if st and st[5] not in RETRYABLE else None,
                 is_dir=e.is_dir_container,
             )
             for i, (e, st) in enumerate(work)
@@ -426,8 +438,8 @@ class Indexer:
                 created=doc.created,
                 author=doc.author,
                 status=status,
-                # "ocr-missing" on a readable file: --retry-failed re-reads it once OCR is installed
-                error_kind=doc.error[0] if doc.error else ("ocr-missing" if doc.meta.get("ocr") == "missing" else None),
+                # "ocr-missing" / "caption-missing" on a readable file: --retry-failed re-reads it later
+                error_kind=doc.error[0] if doc.error else _media_missing(doc.meta),
                 error=doc.error[1] if doc.error else None,
                 meta=json.dumps(doc.meta, default=str) if doc.meta else None,
             )

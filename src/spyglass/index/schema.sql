@@ -129,3 +129,12 @@ CREATE TABLE IF NOT EXISTS activity_events (
 );
 CREATE INDEX IF NOT EXISTS activity_events_user ON activity_events(user, at);
 CREATE INDEX IF NOT EXISTS activity_events_item ON activity_events(item_id);
+
+-- Photo search by description (the [media] clip_* slot): one vector per image file in vectors-image/, keyed by ikey.
+-- done = 0 until the vector is saved; content_hash says which version of the file the vector is of.
+CREATE TABLE IF NOT EXISTS image_vectors (
+    ikey INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id TEXT NOT NULL UNIQUE,
+    content_hash TEXT,
+    done INTEGER NOT NULL DEFAULT 0
+);

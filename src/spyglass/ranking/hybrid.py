@@ -66,13 +66,16 @@ def run_search(
     rerank: str | None = None,
     rerankers: Any = None,
     collect: list | None = None,
+    image_run: dict[str, float] | None = None,
+    image_weight: float = 0.5,
 ) -> Ranked:
     """``rerank``: ``ltr``, ``maxsim`` or ``cross-encoder``; ``rerankers`` provides them (see
-    :class:`spyglass.app.spyglass.Spyglass`)."""
+    :class:`spyglass.app.spyglass.Spyglass`). ``image_run``: image scores from the text–image slot (a search
+    restricted to images), fused with the text ranking by normalized combination, weight ``image_weight``."""
     settings = settings or HybridSettings()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    if (mode == "keyword" or dense is None) and not rerank:
+    if (mode == "keyword" or dense is None) and not rerank and image_run is None:
         res = lexical.search(parsed, limit=limit, offset=offset, principals=principals, source_ids=source_ids,
                              snippets=snippets)
         hits = [DocHit(h.item_id, h.score, h.ord, h.page, h.snippet, h.snippet_html, h.highlights,
@@ -80,13 +83,15 @@ def run_search(
         return Ranked(hits, res.total, res.fuzzy, (time.perf_counter() - t0) * 1000, {"keyword": res.took_ms})
     want = offset + limit
     depth = max(settings.depth, want)
-    if dense is None:
+    if dense is None and rerank:
         raise ValueError("reranking needs semantic search (embeddings)")
-    qv = dense.embedder.embed([text])[0]
-    dense_hits, timings["semantic"] = dense.search(text, k=depth, filters=parsed.filters, principals=principals,
-                                                   source_ids=source_ids, query_vector=qv)
+    qv, dense_hits = None, []
+    if dense is not None and (mode != "keyword" or rerank):
+        qv = dense.embedder.embed([text])[0]
+        dense_hits, timings["semantic"] = dense.search(text, k=depth, filters=parsed.filters, principals=principals,
+                                                       source_ids=source_ids, query_vector=qv)
     lex = None
-    if mode == "keyword":
+    if mode == "keyword" or dense is None:
         lex = lexical.search(parsed, limit=depth, principals=principals, source_ids=source_ids, snippets=False)
         hits = [DocHit(h.item_id, h.score, h.ord, h.page, ranks={"keyword": i + 1}) for i, h in enumerate(lex.hits)]
         total, fuzzy = lex.total, lex.fuzzy
@@ -115,6 +120,8 @@ def run_search(
             hits.append(DocHit(doc, score, best.ord, getattr(best, "page", None), ranks=ranks))
         total = lex.total + sum(1 for d in by_dense if d not in by_lex)
         fuzzy = lex.fuzzy
+    if image_run is not None:
+        hits, total = _fuse_images(hits, image_run, image_weight), max(total, len(image_run))
     if rerank:
         t1 = time.perf_counter()
         if lex is None:
@@ -134,6 +141,22 @@ def run_search(
                 h.page = c.page
                 h.snippet, h.snippet_html, h.highlights = snip(c.text)
     return Ranked(page, total, fuzzy, (time.perf_counter() - t0) * 1000, timings)
+
+
+def _fuse_images(hits: list[DocHit], image_run: dict[str, float], weight: float) -> list[DocHit]:
+    """The text ranking and the image run combined by normalized score combination
+    (:mod:`spyglass.retrieval.fusion.normalized`), the image run weighted ``weight``."""
+    fused = normalized_sum([{h.item_id: h.score for h in hits}, image_run], [1 - weight, weight])
+    by_id = {h.item_id: h for h in hits}
+    image_rank = {d: i + 1 for i, d in enumerate(sorted(image_run, key=lambda d: -image_run[d]))}
+    out = []
+    for doc, score in fused.items():
+        h = by_id.get(doc) or DocHit(doc, 0.0, 0)
+        h.score = score
+        if doc in image_rank:
+            h.ranks["image"] = image_rank[doc]
+        out.append(h)
+    return out
 
 
 def ltr_candidates(hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any, lex_hits: list, dense_hits: list,

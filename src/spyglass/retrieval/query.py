@@ -27,7 +27,7 @@ from spyglass.core.errors import QuerySyntaxError
 MUST, SHOULD, MUST_NOT = "must", "should", "must_not"
 TEXT_FIELDS = {"title", "body", "path"}
 FILTER_FIELDS = {"type", "ext", "in", "folder", "after", "before", "author", "source", "larger", "smaller", "topic",
-                 "tag"}
+                 "tag", "camera", "near"}
 
 
 @dataclass
@@ -51,6 +51,8 @@ class Filters:
     max_size: int | None = None
     topics: list[int] = field(default_factory=list)  # topic:3 (spyglass topics)
     tags: list[str] = field(default_factory=list)  # tag:invoice
+    cameras: list[str] = field(default_factory=list)  # camera:"canon eos" (EXIF make and model contain the words)
+    near: tuple[float, float, float] | None = None  # near:LAT,LON[,KM] (EXIF GPS within KM, default 10)
     # Set by the app from topics and tags: the documents they select (None: no such restriction).
     item_ids: list[str] | None = None
 
@@ -67,6 +69,8 @@ class Filters:
             max_size=min(filter(lambda x: x is not None, [self.max_size, other.max_size]), default=None),
             topics=self.topics + other.topics,
             tags=self.tags + other.tags,
+            cameras=self.cameras + other.cameras,
+            near=other.near or self.near,
             item_ids=_intersect(self.item_ids, other.item_ids),
         )
 
@@ -159,6 +163,23 @@ def apply_filter(filters: Filters, name: str, value: str) -> None:
         filters.topics.append(int(value))
     elif name == "tag":
         filters.tags.append(value.lower())
+    elif name == "camera":
+        filters.cameras.append(value.lower())
+    elif name == "near":
+        filters.near = parse_near(value)
+
+
+def parse_near(value: str) -> tuple[float, float, float]:
+    """``LAT,LON`` or ``LAT,LON,KM`` (decimal degrees; KM may end in ``km``; default 10 km)."""
+    parts = [p.strip().lower().removesuffix("km") for p in value.split(",")]
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+        km = float(parts[2]) if len(parts) > 2 else 10.0
+    except (ValueError, IndexError):
+        raise QuerySyntaxError(f"near: needs LAT,LON or LAT,LON,KM in decimal degrees, not {value!r}") from None
+    if len(parts) > 3 or not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 < km <= 20_000):
+        raise QuerySyntaxError(f"near: {value!r} is out of range (latitude -90..90, longitude -180..180, km > 0)")
+    return lat, lon, km
 
 
 def parse_plain(text: str) -> ParsedQuery:

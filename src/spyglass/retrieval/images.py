@@ -1,0 +1,39 @@
+"""Photo search by description: the query through the text tower of the text–image slot, against one vector per
+image file (:mod:`spyglass.index.image_vectors`). Filters and the caller's principals are applied inside the faiss
+search (an ID selector over the image keys the SQL predicate allows), as for passages."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from spyglass.index.catalog import Catalog
+from spyglass.index.vectors import VectorIndex
+from spyglass.retrieval.query import Filters
+from spyglass.retrieval.sqlfilters import predicate, register_functions
+
+
+class ImageRetriever:
+    def __init__(self, catalog: Catalog, vectors: VectorIndex, clip: Any) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.clip = clip
+        register_functions(catalog.db)
+
+    def search(self, query: str, k: int = 100, filters: Filters | None = None, principals: list[str] | None = None,
+               source_ids: dict[str, str] | None = None) -> tuple[dict[str, float], float]:
+        """``{item_id: cosine}`` of the best ``k`` images, and the time spent (ms)."""
+        import numpy as np
+
+        t0 = time.perf_counter()
+        where, params = predicate(filters or Filters(), principals, source_ids or {})
+        rows = self.catalog.db.execute(
+            f"SELECT v.ikey, v.item_id FROM image_vectors v JOIN items i ON i.id = v.item_id "
+            f"WHERE v.done = 1 AND {where}", params).fetchall()
+        if not rows:
+            return {}, (time.perf_counter() - t0) * 1000
+        by_key = {int(r[0]): r[1] for r in rows}
+        qv = self.clip.embed_texts([query])[0]
+        keys, scores = self.vectors.search(qv, k, np.fromiter(by_key, dtype=np.int64, count=len(by_key)))
+        out = {by_key[key]: s for key, s in zip(keys, scores) if key in by_key}
+        return out, (time.perf_counter() - t0) * 1000
