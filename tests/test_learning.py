@@ -234,3 +234,54 @@ def test_cli_open_suggest_activity_json(env, tmp_path):
     assert act["counts"] == {"searches": 1, "events": 1}
     assert run("suggest", "--as-user", "frank")["suggestions"][0]["id"] == opened["id"]
     assert run("activity", "clear", "--as-user", "frank")["erased"] == 2
+
+
+def test_edits_are_logged_for_the_owner_and_feed_suggestions(tmp_path):
+    import pwd
+
+    from spyglass.app.learning import suggest
+    from spyglass.app.spyglass import Spyglass
+    from conftest import keyword_config
+
+    root = tmp_path / "files"
+    root.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (root / name).write_text(f"first draft of {name}")
+    sg = Spyglass(tmp_path / "home", config=keyword_config())
+    sg.index([str(root)])
+    assert sg.activity().events(kinds=("edit",)) == []  # a first index is not an edit
+    sg.close()
+    (root / "b.txt").write_text("second draft, rewritten")
+    os.utime(root / "b.txt", (1_700_000_000, 1_700_000_000))
+    (root / "c.txt").touch()  # a new time, the same content: not an edit
+    sg.index()
+    me = pwd.getpwuid(os.getuid()).pw_name
+    edits = sg.activity().events(kinds=("edit",))
+    assert [(e["user"], e["at"]) for e in edits] == [(me, 1_700_000_000.0)]
+    assert [s["path"].rsplit("/", 1)[1] for s in suggest(sg, me, None)] == ["b.txt"]
+    sg.close_all()
+
+
+def test_the_learned_ranker_is_personal(env):
+    """Two users ask the same questions and open different recipes; the ranker trained from the log puts each
+    user's own choice first for them (usage features as of each search, so no row sees its own click)."""
+    from spyglass.app.learning import record_open, train_ranker
+
+    sg, root = env
+    sg.activity().clear()
+    sg.close()
+    likes = {"carol": _id(sg, root, "recipes/bread.txt"), "dave": _id(sg, root, "recipes/soup.txt")}
+    queries = ("recipe", "cooking", "dinner", "food", "kitchen", "what to make", "something warm", "bake or simmer")
+    for q in queries:
+        for user, target in likes.items():
+            res = sg.search(q, mode="hybrid", log_user=user, limit=10)
+            ids = [h.id for h in res.hits]
+            if target in ids:
+                record_open(sg, user, str(ids.index(target) + 1), None)
+    out = train_ranker(sg)
+    assert out["features"][-5:] == ["user_uses", "user_folder_uses", "popularity", "co_access", "age_days"]
+    assert out["gain"]["user_uses"] > 0
+    for user, target in likes.items():
+        assert sg.search("recipe ideas", mode="hybrid", log_user=user).hits[0].id == target, user
+    (sg.home / "models/ranker.json").unlink()
+    sg.activity().clear()

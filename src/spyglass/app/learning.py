@@ -18,7 +18,9 @@ from spyglass.core.errors import NotFoundError, SpyglassError
 if TYPE_CHECKING:
     from spyglass.app.spyglass import Spyglass
 
-INTERACTIONS = ("open", "click")
+INTERACTIONS = ("open", "click")  # a user chose a document (click labels for the ranker)
+USES = INTERACTIONS + ("edit",)  # and edits (new content at a new modified time): what suggestions learn from
+ALS_MIN_USERS = 3  # below this a factor model has nothing to share between users
 HALF_LIFE_DAYS = 14.0
 
 
@@ -77,17 +79,17 @@ def record_event(sg: Spyglass, user: str, kind: str, doc_id: str, principals: li
 
 
 def _interactions(sg: Spyglass) -> dict[str, list[tuple[float, str]]]:
-    """Per user, their (time, item) opens and clicks in time order."""
+    """Per user, their (time, item) opens, clicks and edits in time order."""
     per: dict[str, list[tuple[float, str]]] = {}
-    for e in sg.activity().events(kinds=INTERACTIONS):
+    for e in sg.activity().events(kinds=USES):
         per.setdefault(e["user"], []).append((e["at"], e["item_id"]))
     return per
 
 
 def suggest(sg: Spyglass, user: str, principals: list[str] | None, limit: int = 10) -> list[dict[str, Any]]:
     """What ``user`` is likely to open next: a blend of their own recency/frequency, item-item co-access over all
-    users' opens, and a Markov chain from their last opened document (docs/learning.md; weights from
-    ``spyglass eval recs``)."""
+    users' opens and edits, a Markov chain from their last opened document and, once several users share the log,
+    implicit ALS (docs/learning.md; models compared by ``spyglass eval recs``)."""
     from spyglass.recommend.data import Interactions
     from spyglass.recommend.itemknn import ItemKNN
     from spyglass.recommend.markov import MarkovChain
@@ -115,6 +117,10 @@ def suggest(sg: Spyglass, user: str, principals: list[str] | None, limit: int = 
         rec[items[i]] += 0.5 ** ((now - at) / 86400 / HALF_LIFE_DAYS)
     parts = {"recency": rec[c], "co_access": ItemKNN().fit(data).score(u, c),
              "next": MarkovChain().fit(data).score(u, c)}
+    if len(users) >= ALS_MIN_USERS:  # implicit ALS, the best model of `spyglass eval recs`
+        from spyglass.recommend.als import ImplicitALS
+
+        parts["learned"] = np.maximum(ImplicitALS(factors=min(32, len(items))).fit(data).score(u, c), 0.0)
     score = np.zeros(len(c))
     for name, v in parts.items():
         top = float(v.max()) if len(v) else 0.0
@@ -191,40 +197,94 @@ def impressions(sg: Spyglass, positions: int = 10) -> list[tuple[str, str, int, 
     return out
 
 
+_USAGE_CACHE: dict[str, tuple[Any, Any]] = {}
+
+
+def usage(sg: Spyglass) -> Any:
+    """:class:`spyglass.ranking.personal.Usage` over the whole log (rebuilt when the log has grown)."""
+    from spyglass.ranking.personal import Usage
+
+    log = sg.activity()
+    mark = log.db.execute("SELECT max(id), count(*) FROM activity_events").fetchone()
+    key = str(sg.home)
+    hit = _USAGE_CACHE.get(key)
+    if hit is not None and hit[0] == mark:
+        return hit[1]
+    events = [(e["user"], e["at"], e["item_id"]) for e in log.events(kinds=USES, limit=1_000_000)]
+    ids = sorted({e[2] for e in events})
+    info = log.catalog.items(ids)
+    u = Usage(events, {i: Usage.folder_of(it["path"]) for i, it in info.items()},
+              {i: it["modified"] for i, it in info.items() if it["modified"]})
+    _USAGE_CACHE[key] = (mark, u)
+    return u
+
+
+def user_impressions(sg: Spyglass, positions: int = 10) -> tuple[list[tuple[str, str, int, int]], dict[str, tuple]]:
+    """Like :func:`impressions`, keyed by user and query (``"user\x1fquery"``), with each key's user, query and
+    first search time: the personal ranker learns what *this* user opens for a query."""
+    log = sg.activity()
+    clicked: set[tuple[int, str]] = set()
+    for e in log.events(kinds=INTERACTIONS):
+        if e["search_id"] is not None:
+            clicked.add((e["search_id"], e["item_id"]))
+    out, keys = [], {}
+    for s in log.searches():
+        q = s["query"].strip().lower()
+        key = f"{s['user']}\x1f{q}"
+        keys.setdefault(key, (s["user"], q, s["at"]))
+        for k, iid in enumerate(s["ids"], s["offset"] + 1):
+            if k <= positions:
+                out.append((key, iid, k, int((s["id"], iid) in clicked)))
+    return out, keys
+
+
 def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> dict[str, Any]:
     """Train LambdaMART on the activity log with position-bias correction: propensities by EM over the logged
-    impressions (:mod:`spyglass.ranking.propensity`), inverse-propensity-weighted click labels, the same retrieval
-    features as the packaged ranker. Writes ``models/ranker-<time>.txt`` and points ``models/ranker.json`` at it
-    (earlier versions are kept)."""
+    impressions (:mod:`spyglass.ranking.propensity`), inverse-propensity-weighted click labels per user and query,
+    the packaged ranker's retrieval features plus the user's own usage (:mod:`spyglass.ranking.personal`, as of the
+    search, so a row never sees its own click). Writes ``models/ranker-<time>.txt`` and points
+    ``models/ranker.json`` at it (earlier versions are kept)."""
     import json
 
+    from spyglass.ranking.features import FEATURES
     from spyglass.ranking.ltr import train
+    from spyglass.ranking.personal import PERSONAL
     from spyglass.ranking.propensity import DEFAULT_CLIP, em_propensities, grade, ipw_relevance
 
-    imps = impressions(sg)
+    imps, keys = user_impressions(sg)
     if not imps:
         raise SpyglassError("the activity log has no searches yet")
     theta = em_propensities(imps)
     est = ipw_relevance(imps, theta, DEFAULT_CLIP)
-    queries = sorted({q for (q, _), r in est.items() if r > 0})
-    if len(queries) < min_queries:
-        raise SpyglassError(f"{len(queries)} searches with opened results so far; at least {min_queries} are needed")
+    labelled = sorted({k for (k, _), r in est.items() if r > 0})
+    if len({keys[k][1] for k in labelled}) < min_queries:
+        raise SpyglassError(f"{len({keys[k][1] for k in labelled})} searches with opened results so far; "
+                            f"at least {min_queries} are needed")
+    use = usage(sg)
+    cands: dict[str, tuple[list[str], list[list[float]]]] = {}
     groups = []
-    for q in queries:
-        ids, rows = sg.candidate_features(q)
-        labels = [grade(est.get((q, i), 0.0)) for i in ids]
+    for key in labelled:
+        user, q, at = keys[key]
+        if q not in cands:
+            cands[q] = sg.candidate_features(q)
+        ids, rows = cands[q]
+        labels = [grade(est.get((key, i), 0.0)) for i in ids]
         if ids and any(labels):
-            groups.append((rows, labels))
+            groups.append(([a + b for a, b in zip(rows, use.rows(user, ids, at))], labels))
     if len(groups) < min_queries:
         raise SpyglassError("too few of the logged searches still find their opened documents: index, then retry")
     models = sg.home / "models"
     models.mkdir(exist_ok=True)
     name = f"ranker-{time.strftime('%Y%m%d-%H%M%S')}.txt"
-    res = train(groups, models / name, rounds=150)
+    n_rows = sum(len(r) for r, _ in groups)
+    # a young log is small: let leaves be small too (the packaged ranker's 20 rows per leaf suits thousands of rows)
+    small = {"min_data_in_leaf": max(2, min(20, n_rows // 50)), "min_sum_hessian_in_leaf": 1e-4}
+    res = train(groups, models / name, rounds=150, names=FEATURES + PERSONAL, params=small)
     meta = {"model": name, "trained": time.time(), "queries": len(groups), "impressions": len(imps),
-            "clicks": sum(c for *_, c in imps), "propensities": [round(t, 4) for t in theta]}
+            "clicks": sum(c for *_, c in imps), "propensities": [round(t, 4) for t in theta],
+            "features": FEATURES + PERSONAL}
     tmp = models / "ranker.json.tmp"
     tmp.write_text(json.dumps(meta, indent=2))
     os.replace(tmp, models / "ranker.json")
     sg._learned = None
-    return {**meta, "rows": res["rows"]}
+    return {**meta, "rows": res["rows"], "gain": res["gain"]}

@@ -276,7 +276,7 @@ class Spyglass:
         res = run_search(mode, parsed, query, lexical, dense, data.catalog, limit=limit, offset=offset,
                          principals=principals, source_ids=source_ids, settings=hs, snippets=snippets,
                          rerank=rerank, rerankers=self, collect=_collect, image_run=image_run,
-                         image_weight=self.config.media.clip_weight)
+                         image_weight=self.config.media.clip_weight, user=log_user or as_user)
         items = data.catalog.items([h.item_id for h in res.hits])
         hits: list[Hit] = []
         for h in res.hits:
@@ -377,6 +377,12 @@ class Spyglass:
         except (ValueError, KeyError, OSError):
             return None
         return f if f.exists() else None
+
+    def usage(self):
+        """Usage statistics from the activity log for the learned ranker's personal features (built per search)."""
+        from spyglass.app.learning import usage
+
+        return usage(self)
 
     def learned_ltr(self):
         from spyglass.ranking.ltr import LtrRanker

@@ -40,12 +40,12 @@ class ActivityLog:
         return self.search(r[0], user) if r else None
 
     def log_event(self, user: str, kind: str, item_id: str, search_id: int | None = None,
-                  position: int | None = None, dwell_s: float | None = None) -> int:
+                  position: int | None = None, dwell_s: float | None = None, at: float | None = None) -> int:
         if kind not in EVENT_KINDS:
             raise ValueError(f"event kind must be one of {EVENT_KINDS}")
         cur = self.db.execute(
             "INSERT INTO activity_events(user, at, kind, item_id, search_id, position, dwell_s) VALUES (?,?,?,?,?,?,?)",
-            (user, time.time(), kind, item_id, search_id, position, dwell_s))
+            (user, time.time() if at is None else at, kind, item_id, search_id, position, dwell_s))
         return int(cur.lastrowid)
 
     def events(self, user: str | None = None, kinds: tuple[str, ...] = EVENT_KINDS,

@@ -22,6 +22,7 @@ from spyglass.core.ids import content_hasher, item_id
 from spyglass.core.progress import NullProgress, Progress
 from spyglass.extraction.registry import SLACK_EXPORT, file_type, mime_type
 from spyglass.extraction.worker import DocRecord, ExtractorPool, FileResult, Task
+from spyglass.index.activity import ActivityLog
 from spyglass.index.catalog import Source, _file_uri
 from spyglass.index.store import DataDir
 from spyglass.sources.folder import FileEntry, stat_entry, walk
@@ -391,6 +392,9 @@ class Indexer:
             if old_children:
                 self.cat.delete_items(old_children)
             stats.updated += 1
+            if e.owner and st[3] != result.content_hash and self.config.activity.enabled:
+                # an edit (new content at a new modified time), credited to the file's owner: learning from use
+                ActivityLog(self.cat).log_event(e.owner, "edit", iid, at=e.mtime_ns / 1e9)
         else:
             stats.added += 1
         stats.bytes += e.size

@@ -68,6 +68,7 @@ def run_search(
     collect: list | None = None,
     image_run: dict[str, float] | None = None,
     image_weight: float = 0.5,
+    user: str | None = None,
 ) -> Ranked:
     """``rerank``: ``ltr``, ``maxsim`` or ``cross-encoder``; ``rerankers`` provides them (see
     :class:`spyglass.app.spyglass.Spyglass`). ``image_run``: image scores from the text–image slot (a search
@@ -130,7 +131,7 @@ def run_search(
             collect.append(ltr_candidates(hits, parsed, text, qv, lex.hits, dense_hits, lexical, dense, catalog))
             return Ranked([], total, fuzzy, 0.0, timings)
         hits = _rerank(rerank, rerankers, hits, parsed, text, qv, lex.hits, dense_hits, lexical, dense, catalog,
-                       settings.rerank_k)
+                       settings.rerank_k, user)
         timings["rerank"] = (time.perf_counter() - t1) * 1000
     page = hits[offset:want]
     if snippets and page:
@@ -184,10 +185,16 @@ def ltr_candidates(hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any, 
 
 def _rerank(kind: str, rerankers: Any, hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any,
             lex_hits: list, dense_hits: list, lexical: LexicalRetriever, dense: DenseRetriever, catalog: Catalog,
-            k: int) -> list[DocHit]:
+            k: int, user: str | None = None) -> list[DocHit]:
     if kind in ("ltr", "learned"):
         by_id, ids, cands = ltr_candidates(hits, parsed, text, qv, lex_hits, dense_hits, lexical, dense, catalog)
-        scores = (rerankers.ltr() if kind == "ltr" else rerankers.learned_ltr()).score(cands.rows)
+        model = rerankers.ltr() if kind == "ltr" else rerankers.learned_ltr()
+        rows = cands.rows
+        if kind == "learned":
+            model.warm_up()
+            if model.personal:  # the caller's own use of each candidate (ranking.personal)
+                rows = [a + b for a, b in zip(rows, rerankers.usage().rows(user, ids, time.time()))]
+        scores = model.score(rows)
         out = []
         for i, sc in sorted(zip(ids, scores), key=lambda x: -x[1]):
             h = by_id[i]

@@ -15,6 +15,7 @@ from typing import Any
 
 from spyglass.core.errors import MissingExtraError, SpyglassError
 from spyglass.ranking.features import FEATURES
+from spyglass.ranking.personal import PERSONAL
 
 PACKAGED = "ltr-scifact-train.txt"
 
@@ -31,6 +32,7 @@ class LtrRanker:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else None
         self._booster: Any = None
+        self.personal = False
 
     def warm_up(self) -> None:
         if self._booster is not None:
@@ -44,8 +46,9 @@ class LtrRanker:
                 raise SpyglassError(f"ranker model {self.path} not found")
             self._booster = lgb.Booster(model_file=str(self.path))
         names = self._booster.feature_name()
-        if names != FEATURES:
+        if names not in (FEATURES, FEATURES + PERSONAL):
             raise SpyglassError(f"ranker model features {names} differ from this version's {FEATURES}: retrain it")
+        self.personal = names == FEATURES + PERSONAL  # also uses the caller's activity (ranking.personal)
 
     def score(self, rows: list[list[float]]) -> list[float]:
         import numpy as np
@@ -57,8 +60,10 @@ class LtrRanker:
 
 
 def train(groups: list[tuple[list[list[float]], list[int]]], out: Path, params: dict[str, Any] | None = None,
-          rounds: int = 300) -> dict[str, Any]:
-    """Train LambdaMART on query groups of (feature rows, graded labels); write a LightGBM text model."""
+          rounds: int = 300, names: list[str] | None = None) -> dict[str, Any]:
+    """Train LambdaMART on query groups of (feature rows, graded labels); write a LightGBM text model. ``names``:
+    the features of the rows (:data:`FEATURES`, or those and :data:`spyglass.ranking.personal.PERSONAL`)."""
+    names = names or FEATURES
     import numpy as np
 
     lgb = _lgb()
@@ -70,11 +75,11 @@ def train(groups: list[tuple[list[list[float]], list[int]]], out: Path, params: 
          "bagging_freq": 1, "lambdarank_truncation_level": 20, "verbose": -1, "seed": 7, "deterministic": True,
          "num_threads": 2}
     p.update(params or {})
-    ds = lgb.Dataset(X, y, group=sizes, feature_name=FEATURES)
+    ds = lgb.Dataset(X, y, group=sizes, feature_name=names)
     booster = lgb.train(p, ds, num_boost_round=rounds)
     out.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(out))
-    imp = dict(zip(FEATURES, booster.feature_importance("gain").tolist()))
+    imp = dict(zip(names, booster.feature_importance("gain").tolist()))
     (out.with_suffix(".json")).write_text(json.dumps({"params": p, "rounds": rounds, "queries": len(groups),
                                                       "rows": len(y), "gain": imp}, indent=2))
     return {"queries": len(groups), "rows": int(len(y)), "gain": imp}
