@@ -56,20 +56,28 @@ class Spyglass:
                 for src in sources:
                     total.merge(indexer.index_source(src, retry_failed=retry_failed))
                 indexer.close()
-                if self.config.embedding.enabled:
-                    try:
-                        total.semantic = self.embed_pending(data, progress)
-                    except MissingExtraError as exc:  # keyword search works; say what semantic search needs
-                        total.semantic = {"unavailable": str(exc)}
-                if self.config.media.clip_image_model:
-                    try:
-                        total.images = self.embed_images(data, progress)
-                    except SpyglassError as exc:  # a wrong model path or missing runtime: the rest is indexed
-                        total.images = {"unavailable": str(exc)}
+                total.semantic, total.images = self.sync_vectors(data, progress)
             finally:
                 indexer.close()
                 data.catalog.finish_run(run, total.as_dict())
             return total
+
+    def sync_vectors(self, data: DataDir, progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """After the keyword index is committed: passage embeddings, then image vectors when a text–image model is
+        configured. A missing runtime or a wrong model path is reported, never fatal: keyword search works."""
+        semantic: dict[str, Any] = {}
+        images: dict[str, Any] = {}
+        if self.config.embedding.enabled:
+            try:
+                semantic = self.embed_pending(data, progress)
+            except MissingExtraError as exc:
+                semantic = {"unavailable": str(exc)}
+        if self.config.media.clip_image_model:
+            try:
+                images = self.embed_images(data, progress)
+            except SpyglassError as exc:
+                images = {"unavailable": str(exc)}
+        return semantic, images
 
     def embed_pending(self, data: DataDir, progress: Progress | None = None) -> dict[str, Any]:
         """Embed every passage not yet in the vector index (after the keyword index is committed)."""

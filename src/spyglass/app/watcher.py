@@ -43,8 +43,7 @@ def watch(
             stats = indexer.index_source(src)
             if on_change:
                 on_change(stats)
-        if sg.config.embedding.enabled:
-            sg.embed_pending(data)
+        sg.sync_vectors(data)
 
         lock = threading.Lock()
         pending: dict[int, set[str]] = {}
@@ -104,8 +103,7 @@ def watch(
                     stats = indexer.apply_paths(src, changed)
                     if on_change:
                         on_change(stats)
-                if sg.config.embedding.enabled:
-                    sg.embed_pending(data)  # keyword search already sees the change; vectors follow
+                sg.sync_vectors(data)  # keyword search already sees the change; vectors follow
         finally:
             observer.stop()
             observer.join(5)
