@@ -285,3 +285,21 @@ def test_the_learned_ranker_is_personal(env):
         assert sg.search("recipe ideas", mode="hybrid", log_user=user).hits[0].id == target, user
     (sg.home / "models/ranker.json").unlink()
     sg.activity().clear()
+
+
+def test_usage_features_formulas_and_time_travel():
+    from spyglass.ranking.personal import Usage
+
+    ev = [("ann", 1.0, "a"), ("bob", 2.0, "a"), ("bob", 3.0, "b"), ("ann", 4.0, "b"), ("ann", 5.0, "a")]
+    u = Usage(ev, {"a": "/x", "b": "/x", "c": "/y"}, {"a": 0.0, "c": 86400.0 * 2})
+    # as of t=4.5: ann used a once and b once (both in /x); a used by ann and bob; b by bob and ann
+    (ra, rb, rc) = u.rows("ann", ["a", "b", "c"], 4.5)
+    assert ra[0] == pytest.approx(math.log1p(1)) and ra[1] == pytest.approx(math.log1p(2))
+    assert ra[2] == pytest.approx(math.log1p(2)) and rb[2] == pytest.approx(math.log1p(2))
+    assert ra[3] == pytest.approx(2 / math.sqrt(2 * 2))  # a co-accessed with ann's recent b by both users
+    assert rc == [0.0, 0.0, 0.0, 0.0, pytest.approx(math.log1p(4.5 / 86400 - 2) if 4.5 > 2 * 86400 else 0.0)]
+    # earlier in time: the row must not see later uses (a training row never sees its own click)
+    assert u.rows("ann", ["b"], 3.5)[0][0] == 0.0 and u.rows("ann", ["a"], 1.0)[0][0] == 0.0
+    assert u.rows("ann", ["a"], 10.0)[0][0] == pytest.approx(math.log1p(2))
+    u.extend([("ann", 11.0, "a")])
+    assert u.rows("ann", ["a"], 12.0)[0][0] == pytest.approx(math.log1p(3))

@@ -197,25 +197,32 @@ def impressions(sg: Spyglass, positions: int = 10) -> list[tuple[str, str, int, 
     return out
 
 
-_USAGE_CACHE: dict[str, tuple[Any, Any]] = {}
+_USAGE_CACHE: dict[str, tuple[tuple[int, int], Any]] = {}
 
 
 def usage(sg: Spyglass) -> Any:
-    """:class:`spyglass.ranking.personal.Usage` over the whole log (rebuilt when the log has grown)."""
+    """:class:`spyglass.ranking.personal.Usage` over the whole log, kept per data directory and extended with the
+    events logged since; rebuilt when events were erased or one arrives out of time order (an edit found later)."""
     from spyglass.ranking.personal import Usage
 
     log = sg.activity()
-    mark = log.db.execute("SELECT max(id), count(*) FROM activity_events").fetchone()
-    key = str(sg.home)
-    hit = _USAGE_CACHE.get(key)
-    if hit is not None and hit[0] == mark:
-        return hit[1]
-    events = [(e["user"], e["at"], e["item_id"]) for e in log.events(kinds=USES, limit=1_000_000)]
-    ids = sorted({e[2] for e in events})
-    info = log.catalog.items(ids)
-    u = Usage(events, {i: Usage.folder_of(it["path"]) for i, it in info.items()},
-              {i: it["modified"] for i, it in info.items() if it["modified"]})
-    _USAGE_CACHE[key] = (mark, u)
+    kinds = ",".join("?" * len(USES))
+    max_id, count = log.db.execute(f"SELECT coalesce(max(id), 0), count(*) FROM activity_events "
+                                   f"WHERE kind IN ({kinds})", list(USES)).fetchone()
+    (last_id, last_count), u = _USAGE_CACHE.get(str(sg.home), ((0, 0), None))
+    if u is not None and (max_id, count) == (last_id, last_count):
+        return u
+    fresh = [(r[0], r[1], r[2]) for r in log.db.execute(
+        f"SELECT user, at, item_id FROM activity_events WHERE kind IN ({kinds}) AND id > ?", [*USES, last_id])]
+    if u is None or count != last_count + len(fresh) or (fresh and u.times and min(e[1] for e in fresh) < u.times[-1]):
+        fresh = [(r[0], r[1], r[2]) for r in log.db.execute(
+            f"SELECT user, at, item_id FROM activity_events WHERE kind IN ({kinds})", list(USES))]
+        u = Usage([], {}, {})
+    info = log.catalog.items(sorted({e[2] for e in fresh} - set(u.folders)))
+    u.folders.update({i: Usage.folder_of(it["path"]) for i, it in info.items()})
+    u.modified.update({i: it["modified"] for i, it in info.items() if it["modified"]})
+    u.extend(fresh)
+    _USAGE_CACHE[str(sg.home)] = ((max_id, count), u)
     return u
 
 
@@ -263,7 +270,7 @@ def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> di
     use = usage(sg)
     cands: dict[str, tuple[list[str], list[list[float]]]] = {}
     groups = []
-    for key in labelled:
+    for key in sorted(labelled, key=lambda k: keys[k][2]):  # in time order: usage is replayed once
         user, q, at = keys[key]
         if q not in cands:
             cands[q] = sg.candidate_features(q)

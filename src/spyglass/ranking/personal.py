@@ -23,6 +23,28 @@ PERSONAL = ["user_uses", "user_folder_uses", "popularity", "co_access", "age_day
 RECENT = 10
 
 
+class _State:
+    """Aggregates of the uses replayed so far."""
+
+    def __init__(self) -> None:
+        self.users_of: dict[str, set[str]] = defaultdict(set)
+        self.uses: dict[str, Counter] = defaultdict(Counter)  # user -> document -> count
+        self.folder_uses: dict[str, Counter] = defaultdict(Counter)  # user -> folder -> count
+        self.recent: dict[str, list[str]] = defaultdict(list)  # user -> last RECENT distinct documents
+        self.pos = 0
+
+    def add(self, user: str, item: str, folder: str) -> None:
+        self.users_of[item].add(user)
+        self.uses[user][item] += 1
+        self.folder_uses[user][folder] += 1
+        r = self.recent[user]
+        if item in r:
+            r.remove(item)
+        r.append(item)
+        if len(r) > RECENT:
+            del r[0]
+
+
 class Usage:
     def __init__(self, events: list[tuple[str, float, str]], folders: dict[str, str], modified: dict[str, float]) -> None:
         """``events``: (user, time, document) uses; ``folders`` and ``modified`` per document (missing: unknown)."""
@@ -30,35 +52,47 @@ class Usage:
         self.times = [e[1] for e in self.events]
         self.folders = folders
         self.modified = modified
+        self._state = _State()
+
+    def extend(self, events: list[tuple[str, float, str]]) -> None:
+        """Append uses that are not older than the last one (else build a new :class:`Usage`)."""
+        events = sorted(events, key=lambda e: e[1])
+        if events and self.times and events[0][1] < self.times[-1]:
+            raise ValueError("events out of time order: build a new Usage")
+        self.events.extend(events)
+        self.times.extend(e[1] for e in events)
 
     @staticmethod
     def folder_of(path: str) -> str:
         return posixpath.dirname(path)
 
+    def _at(self, as_of: float) -> _State:
+        """The aggregates of the uses before ``as_of``. Replays forward from the last call, so a sequence of calls
+        in time order (training) costs one pass over the log, and calls at "now" (search) cost nothing more."""
+        end = bisect.bisect_left(self.times, as_of)
+        if end < self._state.pos:
+            self._state = _State()
+        st = self._state
+        for u, _at, item in self.events[st.pos : end]:
+            st.add(u, item, self.folders.get(item, ""))
+        st.pos = end
+        return st
+
     def rows(self, user: str | None, ids: list[str], as_of: float) -> list[list[float]]:
         """One row of :data:`PERSONAL` per document, from the uses before ``as_of``."""
-        past = self.events[: bisect.bisect_left(self.times, as_of)]
-        users_of: dict[str, set[str]] = defaultdict(set)
-        mine: Counter = Counter()
-        mine_folders: Counter = Counter()
-        recent: list[str] = []
-        for u, _at, item in past:
-            users_of[item].add(u)
-            if u == user:
-                mine[item] += 1
-                mine_folders[self.folders.get(item, "")] += 1
-                if item in recent:
-                    recent.remove(item)
-                recent.append(item)
-        recent = recent[-RECENT:]
+        st = self._at(as_of)
+        mine = st.uses.get(user or "", Counter())
+        mine_folders = st.folder_uses.get(user or "", Counter())
+        recent = st.recent.get(user or "", [])
         out = []
         for i in ids:
-            ui = users_of.get(i, set())
+            ui = st.users_of.get(i, set())
             co = 0.0
-            for j in recent:
-                if j != i and ui:
-                    uj = users_of[j]
-                    co = max(co, len(ui & uj) / math.sqrt(len(ui) * len(uj)))
+            if ui:
+                for j in recent:
+                    if j != i:
+                        uj = st.users_of[j]
+                        co = max(co, len(ui & uj) / math.sqrt(len(ui) * len(uj)))
             mod = self.modified.get(i)
             age = max(0.0, (as_of - mod) / 86400) if mod else 0.0
             out.append([math.log1p(mine[i]), math.log1p(mine_folders[self.folders[i]]) if i in self.folders else 0.0,
