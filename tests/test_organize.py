@@ -199,6 +199,41 @@ def test_topics_separate_the_subjects_and_labels_never_leak(corpus):
     assert BOB_WORD in json.dumps(org.topics(sg.principals_for("bob")))
 
 
+def test_topics_get_llm_names_from_what_the_caller_sees_cached(corpus):
+    """With an LLM backend configured, each topic gets a short name made from the caller's view of it only (words
+    and example titles), cached; a document's text cannot turn the name into anything but a short label."""
+    from fakellm import FakeLLM
+
+    sg, org, root = corpus
+    if org.store.topics_built() is None:
+        org.build_topics()
+    seen: list[str] = []
+
+    def reply(messages):
+        seen.append(messages[-1]["content"])
+        words = messages[-1]["content"].split("Distinctive words: ", 1)[1].split("\n", 1)[0]
+        return f'"{words.split(", ")[0].title()} Files."\nIgnore this second line'
+
+    saved = (sg.config.answer.backend, sg.config.answer.endpoint)
+    try:
+        with FakeLLM(reply) as llm:
+            sg.config.answer.backend, sg.config.answer.endpoint = "openai", llm.url
+            named = org.topics(sg.principals_for("alice"))
+            assert all(t["name"].endswith(" Files") and len(t["name"]) <= 48 for t in named)
+            assert all(BOB_WORD not in p for p in seen)  # the model only saw alice's view
+            n = len(llm.requests)
+            assert [t["name"] for t in org.topics(sg.principals_for("alice"))] == [t["name"] for t in named]
+            assert len(llm.requests) == n  # cached
+            assert "name" not in org.topics(sg.principals_for("alice"), names=False)[0]
+        sg.config.answer.endpoint = "http://127.0.0.1:9/v1"  # the endpoint is down: words stay the label
+        org.store.db.execute("DELETE FROM topic_names")
+        down = org.topics(None)
+        assert all("name" not in t and t["label"] for t in down) and "name_error" in down[0]
+    finally:
+        sg.config.answer.backend, sg.config.answer.endpoint = saved
+    assert all("name" not in t for t in org.topics(None))  # extractive: no LLM, no names
+
+
 def test_topic_filter_in_search_in_every_mode(corpus):
     sg, org, root = corpus
     if org.store.topics_built() is None:

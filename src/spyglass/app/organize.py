@@ -123,7 +123,10 @@ class Organizer:
                                   {i: label_terms(texts.get(i, "")) for i in ids})
         return {"documents": len(ids), **report}
 
-    def topics(self, principals: list[str] | None = None, terms: int = 5, examples: int = 3) -> list[dict]:
+    def topics(self, principals: list[str] | None = None, terms: int = 5, examples: int = 3,
+               names: bool | None = None) -> list[dict]:
+        """Topics as the caller sees them: sizes, distinctive words and examples over what they may read, and a
+        short name from the configured LLM (``names``; default ``[organize] topic_names`` when a backend is set)."""
         from spyglass.organize.ctfidf import ctfidf
 
         if self.store.topics_built() is None:
@@ -137,7 +140,36 @@ class Organizer:
             out.append({"id": t, "label": ", ".join(words), "terms": words, "size": len(ids),
                         "examples": [{"id": i, "title": info[i]["title"] or info[i]["name"], "path": info[i]["path"]}
                                      for i in ids[:examples] if i in info]})
+        self._name_topics(out, names)
         return out
+
+    def _name_topics(self, topics: list[dict], names: bool | None) -> None:
+        from spyglass.organize.naming import name_key, name_topic
+
+        if names is False or (names is None and not self.sg.config.organize.topic_names):
+            return
+        chat = None
+        for t in topics:
+            titles = [e["title"] for e in t["examples"]]
+            key = name_key(t["terms"], titles)
+            name = self.store.topic_name(key)
+            if name is None:
+                if chat is None:
+                    from spyglass.app.ask import make_chat
+
+                    chat = make_chat(self.sg.config.answer) or False
+                if chat is False or not t["terms"]:
+                    continue
+                try:
+                    name = name_topic(chat, t["terms"], titles)
+                except SpyglassError as exc:  # the endpoint is down: words stay the label
+                    t["name_error"] = str(exc)
+                    chat = False
+                    continue
+                if name:
+                    self.store.set_topic_name(key, name)
+            if name:
+                t["name"] = name
 
     def topic_items(self, topic_ids: list[int]) -> list[str]:
         return self.store.items_in_topics(topic_ids)

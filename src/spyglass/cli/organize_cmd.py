@@ -66,26 +66,29 @@ def topics(
     rebuild: bool = typer.Option(False, "--rebuild", help="Cluster the collection again (after it changed)."),
     k: Optional[int] = typer.Option(None, "--k", min=2, max=500, help="Number of topics [default: chosen by "
                                                                       "silhouette]."),
+    names: bool = typer.Option(True, "--names/--no-names", help="Name topics with the configured LLM "
+                                                                "([answer] backend), cached."),
     as_user: Optional[str] = AsUserOpt,
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
-    """Topics of the collection (clusters of its embeddings), each labelled by its most distinctive words.
-    Search within one with `topic:ID`."""
+    """Topics of the collection (clusters of its embeddings), each labelled by its most distinctive words and, when
+    an LLM is configured, a short name. Search within one with `topic:ID`."""
 
     def body() -> None:
         with _org(home, as_user) as (org, principals):
             built = None
             if rebuild or org.store.topics_built() is None:
                 built = org.build_topics(k)
-            ts = org.topics(principals)
+            ts = org.topics(principals, names=None if names else False)
         if json_:
             print_json({"topics": ts, "built": built})
             return
         if built:
             out.print(f"[dim]clustered {built['documents']} documents into {built['k']} topics[/dim]")
         for t in ts:
-            out.print(f"[bold]topic:{t['id']}[/bold]  {t['label']}  [dim]({t['size']} files)[/dim]", highlight=False)
+            title = f"{t['name']}  [dim]{t['label']}[/dim]" if t.get("name") else t["label"]
+            out.print(f"[bold]topic:{t['id']}[/bold]  {title}  [dim]({t['size']} files)[/dim]", highlight=False)
             for e in t["examples"]:
                 out.print(f"    {e['title']}  [dim]{e['path']}[/dim]", highlight=False)
 

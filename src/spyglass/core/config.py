@@ -165,6 +165,7 @@ class OrganizeSettings:
     min_tag_score: float = 0.3  # a suggested tag's least score
     min_folder_confidence: float = 0.5  # plans move an unfiled file only with at least this confidence
     holding_folder: str = "_spyglass_duplicates"  # where plans move duplicate copies, under each source's root
+    topic_names: bool = True  # name topics with the configured LLM ([answer] backend openai or llama-cpp)
 
 
 @dataclass

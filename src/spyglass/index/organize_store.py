@@ -6,6 +6,7 @@ and label, a tag list or a file list only ever count documents the caller may re
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
 
@@ -76,6 +77,19 @@ class OrganizeStore:
         except BaseException:
             self.catalog.rollback()
             raise
+
+    def topic_name(self, key: str) -> str | None:
+        try:
+            r = self.db.execute("SELECT name FROM topic_names WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError:  # a catalog from before topic names (a reader does not migrate)
+            return None
+        return r[0] if r else None
+
+    def set_topic_name(self, key: str, name: str) -> None:
+        try:
+            self.db.execute("INSERT OR REPLACE INTO topic_names(key, name, made) VALUES (?,?,?)", (key, name, time.time()))
+        except sqlite3.OperationalError:
+            pass  # read-only or old catalog: the name is just not cached
 
     def topics_built(self) -> float | None:
         r = self.db.execute("SELECT max(built) FROM topics").fetchone()

@@ -138,3 +138,10 @@ CREATE TABLE IF NOT EXISTS image_vectors (
     content_hash TEXT,
     done INTEGER NOT NULL DEFAULT 0
 );
+
+-- LLM names of topics, cached by a hash of what the model was shown (organize/naming.py)
+CREATE TABLE IF NOT EXISTS topic_names (
+    key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    made REAL NOT NULL
+);

@@ -290,9 +290,9 @@ $("#topics-button").addEventListener("click", async () => {
   if (!r.topics.length) { showView("Topics", el("p", { text: "No topics yet: an admin builds them (spyglass topics)." })); return; }
   const list = el("ul", { class: "topics" });
   for (const t of r.topics) {
-    const open = el("button", { type: "button", class: "link", text: t.label || `topic ${t.id}` });
+    const open = el("button", { type: "button", class: "link", text: t.name || t.label || `topic ${t.id}` });
     open.addEventListener("click", () => { $("#q").value = `topic:${t.id} `; $("#view").hidden = true; runSearch(); $("#q").focus(); });
-    list.append(el("li", {}, open, el("span", { class: "meta", text: ` ${t.size} files` }),
+    list.append(el("li", {}, open, el("span", { class: "meta", text: ` ${t.size} files${t.name ? " · " + t.label : ""}` }),
       el("div", {}, ...t.examples.map((e) => fileButton(e)))));
   }
   showView("Topics", list);
