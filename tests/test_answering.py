@@ -239,3 +239,36 @@ def test_local_model_answers_behind_the_grounding_checks(corpus):
         assert readable  # an answer that stands has at least one checked citation
     inj = corpus.ask("When does the cafeteria close?", as_user="eve", backend="llama-cpp")
     assert SECRET not in json.dumps(inj) and "salary" not in inj["answer"].lower()
+
+
+def test_eval_qa_with_an_llm_judge(corpus, tmp_path):
+    """SQuAD-shaped questions over the corpus, asked through the real pipeline; a loopback judge grades each answer
+    against the references (it answers CORRECT when the candidate contains one)."""
+    from spyglass.models.chat import OpenAIChat
+    from spyglass.evaluation.qa import eval_qa
+
+    squad = {"data": [{"title": "t", "paragraphs": [{"context": "x", "qas": [
+        {"id": "q1", "question": "When does the cafeteria close?", "answers": [{"text": "3 pm"}], "is_impossible": False},
+        {"id": "q2", "question": "Who was the chief engineer of the harbour bridge?",
+         "answers": [{"text": "Maria Lindqvist"}], "is_impossible": False},
+        {"id": "q3", "question": "What colour is the CEO's yacht?", "answers": [], "is_impossible": True},
+    ]}]}]}
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(squad))
+
+    def grade(messages):
+        text = messages[-1]["content"]
+        refs = [ln[2:] for ln in text.split("Reference answers:\n", 1)[1].split("Candidate", 1)[0].splitlines()]
+        cand = text.split("<<<\n", 1)[1].split("\n>>>", 1)[0]
+        return "CORRECT" if any(r and r.lower() in cand.lower() for r in refs) else "INCORRECT."
+
+    with FakeLLM(grade) as llm:
+        res = eval_qa(path, corpus.home, corpus.config, split="all", max_questions=4,
+                      judge=OpenAIChat(llm.url, "judge"))
+        asked = [r["body"]["messages"][-1]["content"] for r in llm.requests]
+    assert res["answerable"] == 2 and res["unanswerable"] == 1
+    assert res["judge_correct"] == res["contains_answer"] == 1.0 and res["judge_unparsed"] == 0
+    assert len(asked) == 2 and all("Grade:" in a for a in asked)
+    from spyglass.evaluation.judge import parse
+
+    assert parse("Correct.") is True and parse("INCORRECT") is False and parse("maybe") is None

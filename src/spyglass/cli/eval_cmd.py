@@ -188,16 +188,33 @@ def qa(
     split: str = typer.Option("test", "--split", help="test (reported), tune (used to set thresholds) or all."),
     max_questions: int = typer.Option(200, "--max-questions", "-n", min=2,
                                       help="Questions asked, half answerable, half not."),
+    judge: bool = typer.Option(False, "--judge", help="Also grade answers with an LLM judge (the [answer] endpoint, "
+                                                      "or --judge-endpoint)."),
+    judge_endpoint: Optional[str] = typer.Option(None, "--judge-endpoint", help="OpenAI-compatible URL of the judge."),
+    judge_model: Optional[str] = typer.Option(None, "--judge-model", help="The judge's model name."),
+    config_home: Optional[Path] = typer.Option(None, "--config-from", help="Use this data directory's config.toml."),
     cache: Optional[Path] = CacheOpt,
     json_: bool = JsonOpt,
 ) -> None:
     """Answer quality on SQuAD 2.0: exact match, F1, citation precision, refusals on unanswerable questions, time to
-    first token and total."""
+    first token and total; with --judge, the share an LLM judge grades correct."""
     from spyglass.evaluation.qa import eval_squad_qa
 
     def body() -> None:
-        _print(eval_squad_qa(squad_json, cache=cache, split=split, max_questions=max_questions, backend=backend,
-                             progress=RichProgress()), json_)
+        config = _config(config_home)
+        grader = None
+        if judge or judge_endpoint:
+            import dataclasses
+
+            from spyglass.app.ask import make_chat
+
+            a = dataclasses.replace(config.answer, endpoint=judge_endpoint or config.answer.endpoint,
+                                    model=judge_model or config.answer.model, temperature=0.0, max_tokens=5)
+            if not a.endpoint:
+                raise typer.BadParameter("the judge needs an endpoint: --judge-endpoint URL or [answer] endpoint")
+            grader = make_chat(a, "openai")
+        _print(eval_squad_qa(squad_json, config=config, cache=cache, split=split, max_questions=max_questions,
+                             backend=backend, progress=RichProgress(), judge=grader), json_)
 
     _run(body)
 

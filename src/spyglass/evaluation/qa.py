@@ -9,6 +9,8 @@ Metrics (official SQuAD normalisation: lower-case, no punctuation, no articles, 
 - ``citation_precision``: cited passages that contain a gold answer, over all cited passages (answerable questions).
 - ``refusal_rate_unanswerable`` / ``refusal_rate_answerable``: share answered "not found".
 - ``ttft_ms_p50`` / ``total_ms_p50`` / ``total_ms_p95``: time to the first token and to the checked answer.
+- with a judge (:mod:`spyglass.evaluation.judge`): ``judge_correct`` — answerable questions whose answer an LLM judge
+  grades as the same answer as a reference (a refusal is incorrect) — and ``judge_unparsed``.
 
 Questions are split by a hash of their id: ``tune`` (used to set the extractive weights and thresholds) and ``test``
 (reported).
@@ -76,8 +78,8 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def eval_squad_qa(squad_json: Path, config: Config | None = None, cache: Path | None = None, split: str = "test",
-                  max_questions: int = 200, backend: str | None = None, progress: Progress | None = None
-                  ) -> dict[str, Any]:
+                  max_questions: int = 200, backend: str | None = None, progress: Progress | None = None,
+                  judge: Any = None) -> dict[str, Any]:
     """Index SQuAD's dev paragraphs (cached, the same index as the retrieval evaluation) and run :func:`eval_qa`."""
     from spyglass.evaluation.beir import default_cache, squad_to_beir
     from spyglass.evaluation.runner import build_index
@@ -86,13 +88,15 @@ def eval_squad_qa(squad_json: Path, config: Config | None = None, cache: Path | 
     c = cache or default_cache()
     ds = squad_to_beir(squad_json, c / "squad2-dev-beir")
     home, _, _ = build_index(ds, config, c, progress)
-    return eval_qa(squad_json, home, config, split, max_questions, backend, progress)
+    return eval_qa(squad_json, home, config, split, max_questions, backend, progress, judge)
 
 
 def eval_qa(squad_json: Path, home: Path, config: Config | None = None, split: str = "test",
-            max_questions: int = 200, backend: str | None = None, progress: Progress | None = None
-            ) -> dict[str, Any]:
-    """``home`` holds the SQuAD paragraphs indexed as documents (see ``spyglass eval qa``)."""
+            max_questions: int = 200, backend: str | None = None, progress: Progress | None = None,
+            judge: Any = None) -> dict[str, Any]:
+    """``home`` holds the SQuAD paragraphs indexed as documents (see ``spyglass eval qa``). ``judge``: a chat model
+    (``stream(messages)``) that grades each answer against the references."""
+    from spyglass.evaluation.judge import judge as grade
     from spyglass.app.spyglass import Spyglass
 
     sg = Spyglass(home, config=config)
@@ -108,6 +112,8 @@ def eval_qa(squad_json: Path, home: Path, config: Config | None = None, split: s
     ttft: list[float] = []
     total: list[float] = []
     used_backend = ""
+    judged: list[float] = []
+    unparsed = 0
     progress.start("asking", total=len(qs))
     for q in qs:
         ans = sg.ask(q["question"])
@@ -127,6 +133,10 @@ def eval_qa(squad_json: Path, home: Path, config: Config | None = None, split: s
             em.append(max(float(normalize(plain) == normalize(g)) for g in q["answers"]))
             f1.append(max(f1_score(plain, g) for g in q["answers"]))
             contains.append(float(any(normalize(g) in normalize(plain) for g in q["answers"])) if plain else 0.0)
+            if judge is not None:
+                verdict = grade(judge, q["question"], q["answers"], plain) if plain else False
+                unparsed += verdict is None
+                judged.append(float(bool(verdict)))
             for c in ans["citations"]:
                 cite_all += 1
                 full = sg.reader().catalog.chunk(c["id"], c["passage"])
@@ -144,4 +154,6 @@ def eval_qa(squad_json: Path, home: Path, config: Config | None = None, split: s
         "refusal_rate_unanswerable": round(refused_neg / n_neg, 4) if n_neg else 0.0,
         "refusal_rate_answerable": round(refused_pos / n_pos, 4) if n_pos else 0.0,
         "ttft_ms_p50": pct(ttft, 0.5), "total_ms_p50": pct(total, 0.5), "total_ms_p95": pct(total, 0.95),
+        **({"judge_correct": round(statistics.mean(judged), 4) if judged else 0.0, "judge_unparsed": unparsed}
+           if judge is not None else {}),
     }
