@@ -149,3 +149,53 @@ def test_clock_format():
     from spyglass.extraction.audio import clock
 
     assert clock(0) == "0:00" and clock(751.9) == "12:31" and clock(3725) == "1:02:05"
+
+
+def _mux_mp4(wav: Path, out: Path) -> None:
+    """A short MP4 clip: a black video track and the speech as AAC audio (muxed with PyAV's FFmpeg)."""
+    import av
+    import numpy as np
+
+    src = av.open(str(wav))
+    dst = av.open(str(out), "w")
+    v = dst.add_stream("mpeg4", rate=5)
+    v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+    a = dst.add_stream("aac", rate=src.streams.audio[0].rate, layout="mono")
+    for i in range(int(src.duration / 1e6 * 5) + 1):
+        frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), dtype=np.uint8), format="rgb24")
+        frame.pts = i
+        for p in v.encode(frame):
+            dst.mux(p)
+    for p in v.encode():
+        dst.mux(p)
+    for frame in src.decode(audio=0):
+        frame.pts = None
+        for p in a.encode(frame):
+            dst.mux(p)
+    for p in a.encode():
+        dst.mux(p)
+    dst.close()
+    src.close()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian's espeak-ng is not installed")
+def test_the_audio_track_of_a_video_is_transcribed(tmp_path):
+    import subprocess
+
+    from spyglass.app.spyglass import Spyglass
+    from spyglass.extraction import whisper
+    from conftest import keyword_config
+
+    if not whisper.available():
+        pytest.skip("the audio extra (faster-whisper + packaged Whisper base) is not installed")
+    root = tmp_path / "files"
+    root.mkdir()
+    subprocess.run(["espeak-ng", "-w", str(tmp_path / "speech.wav"),
+                    "The harbour committee approved the lighthouse budget on Tuesday"], check=True)
+    _mux_mp4(tmp_path / "speech.wav", root / "meeting.mp4")
+    sg = Spyglass(tmp_path / "home", config=keyword_config())
+    sg.index([str(root)])
+    hits = sg.search("lighthouse budget", mode="keyword").hits
+    assert [Path(h.path).name for h in hits] == ["meeting.mp4"]
+    assert hits[0].type == "video" and hits[0].label == "@ 0:00"
+    sg.close()
