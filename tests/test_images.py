@@ -175,9 +175,10 @@ def test_camera_and_near_filters(tmp_path):
     root = tmp_path / "p"
     root.mkdir()
 
-    def shot(name, make, model, lat, lon):
+    def shot(name, make, model, lat, lon, taken="2019:05:01 12:00:00"):
         exif = Image.Exif()
         exif[0x010F], exif[0x0110] = make, model
+        exif.get_ifd(0x8769)[0x9003] = taken
         gps = exif.get_ifd(0x8825)
         gps[1], gps[3] = ("N" if lat >= 0 else "S"), ("E" if lon >= 0 else "W")
         gps[2] = (float(int(abs(lat))), float(int(abs(lat) % 1 * 60)), round(abs(lat) * 3600 % 60, 2))
@@ -185,7 +186,7 @@ def test_camera_and_near_filters(tmp_path):
         Image.new("RGB", (32, 32), "white").save(root / name, exif=exif)
 
     shot("stockholm.jpg", "Canon", "EOS 80D", 59.3293, 18.0686)
-    shot("uppsala.jpg", "FUJIFILM", "X-T3", 59.8586, 17.6389)  # ~64 km north of Stockholm
+    shot("uppsala.jpg", "FUJIFILM", "X-T3", 59.8586, 17.6389, "2021:07:14 23:30:00")  # ~64 km north of Stockholm
     shot("lima.jpg", "Canon", "PowerShot G7", -12.0464, -77.0428)
     cfg = keyword_config()
     cfg.media.ocr = False
@@ -197,6 +198,8 @@ def test_camera_and_near_filters(tmp_path):
     assert q("near:59.33,18.07") == ["stockholm.jpg"]
     assert q("near:59.33,18.07,100km") == ["stockholm.jpg", "uppsala.jpg"]
     assert q("near:-12.05,-77.04,5 camera:canon") == ["lima.jpg"]
+    assert q("taken:2021-07-14") == q("taken:2021") == ["uppsala.jpg"]
+    assert q("taken:2019-05 camera:canon") == ["lima.jpg", "stockholm.jpg"] and q("taken:2020") == []
     from spyglass.core.errors import QuerySyntaxError
 
     with pytest.raises(QuerySyntaxError):

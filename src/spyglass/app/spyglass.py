@@ -458,7 +458,7 @@ class Spyglass:
 
 
 def _resolve_catalog_filters(catalog: Any, f: Any) -> None:
-    """``topic:``, ``tag:``, ``camera:`` and ``near:`` select documents by what the catalog holds (topic and tag
+    """``topic:``, ``tag:``, ``camera:``, ``near:`` and ``taken:`` select documents by what the catalog holds (topic and tag
     tables, EXIF metadata): turn them into the document ids both index queries filter on (inside the query, like
     every other filter)."""
     import sqlite3
@@ -479,6 +479,10 @@ def _resolve_catalog_filters(catalog: Any, f: Any) -> None:
             f"SELECT id FROM items WHERE meta LIKE '%camera%' AND {where}", words)})
     if f.near is not None:
         sets.append(_near(catalog, *f.near))
+    if f.taken is not None:  # EXIF date taken (kept in the metadata; `created` may come from elsewhere)
+        sets.append({r[0] for r in catalog.db.execute(
+            "SELECT id FROM items WHERE meta LIKE '%taken%' AND json_extract(meta, '$.taken') >= ? "
+            "AND json_extract(meta, '$.taken') < ?", f.taken)})
     if sets:
         ids = set.intersection(*sets)
         f.item_ids = sorted(ids if f.item_ids is None else ids & set(f.item_ids))

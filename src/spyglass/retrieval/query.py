@@ -27,7 +27,7 @@ from spyglass.core.errors import QuerySyntaxError
 MUST, SHOULD, MUST_NOT = "must", "should", "must_not"
 TEXT_FIELDS = {"title", "body", "path"}
 FILTER_FIELDS = {"type", "ext", "in", "folder", "after", "before", "author", "source", "larger", "smaller", "topic",
-                 "tag", "camera", "near"}
+                 "tag", "camera", "near", "taken"}
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Filters:
     tags: list[str] = field(default_factory=list)  # tag:invoice
     cameras: list[str] = field(default_factory=list)  # camera:"canon eos" (EXIF make and model contain the words)
     near: tuple[float, float, float] | None = None  # near:LAT,LON[,KM] (EXIF GPS within KM, default 10)
+    taken: tuple[float, float] | None = None  # taken:YYYY[-MM[-DD]] (EXIF date taken in that period)
     # Set by the app from topics and tags: the documents they select (None: no such restriction).
     item_ids: list[str] | None = None
 
@@ -71,6 +72,7 @@ class Filters:
             tags=self.tags + other.tags,
             cameras=self.cameras + other.cameras,
             near=other.near or self.near,
+            taken=other.taken or self.taken,
             item_ids=_intersect(self.item_ids, other.item_ids),
         )
 
@@ -167,6 +169,12 @@ def apply_filter(filters: Filters, name: str, value: str) -> None:
         filters.cameras.append(value.lower())
     elif name == "near":
         filters.near = parse_near(value)
+    elif name == "taken":
+        # EXIF times are wall-clock times without a zone, read as local time: so are the bounds of the period
+        def local(t: float) -> float:
+            return datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None).timestamp()
+
+        filters.taken = (local(parse_date(value)), local(parse_date(value, end=True)))
 
 
 def parse_near(value: str) -> tuple[float, float, float]:
