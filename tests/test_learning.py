@@ -280,6 +280,7 @@ def test_the_learned_ranker_is_personal(env):
                 record_open(sg, user, str(ids.index(target) + 1), None)
     out = train_ranker(sg)
     assert out["features"][-5:] == ["user_uses", "user_folder_uses", "popularity", "co_access", "age_days"]
+    assert {"path_overlap", "type_doc", "type_mail", "type_media"} <= set(out["features"])
     assert out["gain"]["user_uses"] > 0
     for user, target in likes.items():
         assert sg.search("recipe ideas", mode="hybrid", log_user=user).hits[0].id == target, user
@@ -303,3 +304,15 @@ def test_usage_features_formulas_and_time_travel():
     assert u.rows("ann", ["a"], 10.0)[0][0] == pytest.approx(math.log1p(2))
     u.extend([("ann", 11.0, "a")])
     assert u.rows("ann", ["a"], 12.0)[0][0] == pytest.approx(math.log1p(3))
+
+
+def test_context_features_formula():
+    from spyglass.ranking.features import CONTEXT, context_rows
+
+    rows = context_rows(["a", "b", "c"], ["budget", "2024"], {"a": {"finance", "budget"}, "b": set()},
+                        {"a": "xlsx", "b": "email", "c": "pdf"})
+    assert len(rows[0]) == len(CONTEXT)
+    named = [dict(zip(CONTEXT, r)) for r in rows]
+    assert named[0]["path_overlap"] == 0.5 and named[0]["type_sheet"] == 1.0 and sum(rows[0][1:]) == 1.0
+    assert named[1]["path_overlap"] == 0.0 and named[1]["type_mail"] == 1.0
+    assert named[2]["type_doc"] == 1.0 and sum(rows[2][1:]) == 1.0

@@ -248,12 +248,12 @@ def user_impressions(sg: Spyglass, positions: int = 10) -> tuple[list[tuple[str,
 def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> dict[str, Any]:
     """Train LambdaMART on the activity log with position-bias correction: propensities by EM over the logged
     impressions (:mod:`spyglass.ranking.propensity`), inverse-propensity-weighted click labels per user and query,
-    the packaged ranker's retrieval features plus the user's own usage (:mod:`spyglass.ranking.personal`, as of the
-    search, so a row never sees its own click). Writes ``models/ranker-<time>.txt`` and points
+    the packaged ranker's retrieval features, the document's path match and kind (``features.CONTEXT``) and the
+    user's own usage (:mod:`spyglass.ranking.personal`, as of the search, so a row never sees its own click). Writes ``models/ranker-<time>.txt`` and points
     ``models/ranker.json`` at it (earlier versions are kept)."""
     import json
 
-    from spyglass.ranking.features import FEATURES
+    from spyglass.ranking.features import CONTEXT, FEATURES
     from spyglass.ranking.ltr import train
     from spyglass.ranking.personal import PERSONAL
     from spyglass.ranking.propensity import DEFAULT_CLIP, em_propensities, grade, ipw_relevance
@@ -273,7 +273,7 @@ def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> di
     for key in sorted(labelled, key=lambda k: keys[k][2]):  # in time order: usage is replayed once
         user, q, at = keys[key]
         if q not in cands:
-            cands[q] = sg.candidate_features(q)
+            cands[q] = sg.candidate_features(q, context=True)
         ids, rows = cands[q]
         labels = [grade(est.get((key, i), 0.0)) for i in ids]
         if ids and any(labels):
@@ -286,10 +286,11 @@ def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> di
     n_rows = sum(len(r) for r, _ in groups)
     # a young log is small: let leaves be small too (the packaged ranker's 20 rows per leaf suits thousands of rows)
     small = {"min_data_in_leaf": max(2, min(20, n_rows // 50)), "min_sum_hessian_in_leaf": 1e-4}
-    res = train(groups, models / name, rounds=150, names=FEATURES + PERSONAL, params=small)
+    names = FEATURES + CONTEXT + PERSONAL
+    res = train(groups, models / name, rounds=150, names=names, params=small)
     meta = {"model": name, "trained": time.time(), "queries": len(groups), "impressions": len(imps),
             "clicks": sum(c for *_, c in imps), "propensities": [round(t, 4) for t in theta],
-            "features": FEATURES + PERSONAL}
+            "features": names}
     tmp = models / "ranker.json.tmp"
     tmp.write_text(json.dumps(meta, indent=2))
     os.replace(tmp, models / "ranker.json")

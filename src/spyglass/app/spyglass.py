@@ -356,13 +356,17 @@ class Spyglass:
             principals = self.principals_for(as_user)
         return summarize(self, path, principals, backend, sentences)
 
-    def candidate_features(self, query: str, syntax: str = "plain") -> tuple[list[str], list[list[float]]]:
-        """The learned ranker's candidates for a query (document ids) and their feature rows, for training."""
+    def candidate_features(self, query: str, syntax: str = "plain", context: bool = False
+                           ) -> tuple[list[str], list[list[float]]]:
+        """The learned ranker's candidates for a query (document ids) and their feature rows, for training
+        (:data:`spyglass.ranking.features.FEATURES`, then ``CONTEXT`` when ``context``)."""
         collect: list = []
         self.search(query, limit=1, mode="hybrid", snippets=False, syntax=syntax, rerank="ltr", _collect=collect)
         if not collect:
             return [], []
         _by_id, ids, cands = collect[0]
+        if context and cands.context is not None:
+            return ids, [a + b for a, b in zip(cands.rows, cands.context)]
         return ids, cands.rows
 
     def ltr(self):

@@ -14,6 +14,14 @@ so no feature is a missing value:
 | ``title_overlap`` | share of the query's terms found in the title |
 | ``query_terms`` | number of analysed query terms |
 | ``log_size`` | log(1 + document size in bytes) |
+
+The ranker trained from a collection's own activity log (``spyglass train ranker``) also gets the document's context,
+:data:`CONTEXT` — features the packaged ranker cannot use, since SciFact's abstracts have no paths or types:
+
+| feature | meaning |
+|---|---|
+| ``path_overlap`` | share of the query's terms found in the document's folder path and file name |
+| ``type_doc`` … ``type_code`` | one-hot of the document's kind: document, mail, chat, spreadsheet, slides, media, code |
 """
 
 from __future__ import annotations
@@ -25,10 +33,30 @@ FEATURES = ["bm25", "bm25_norm", "bm25_rrank", "cos", "cos_norm", "cos_rrank", "
             "log_size"]
 
 
+TYPE_GROUPS = {
+    "mail": {"email", "mailbox"}, "chat": {"chat"}, "sheet": {"xlsx", "xls", "ods", "csv"},
+    "slides": {"pptx", "ppt", "odp"}, "media": {"image", "audio", "video"}, "code": {"code", "json", "yaml", "xml"},
+}
+CONTEXT = ["path_overlap", "type_doc", *(f"type_{g}" for g in TYPE_GROUPS)]
+
+
 @dataclass
 class Candidates:
     ids: list[str]
     rows: list[list[float]]
+    context: list[list[float]] | None = None  # CONTEXT rows, when paths and types were given
+
+
+def context_rows(ids: list[str], query_terms: list[str], path_terms: dict[str, set[str]],
+                 types: dict[str, str]) -> list[list[float]]:
+    q = set(query_terms)
+    out = []
+    for i in ids:
+        t = types.get(i, "")
+        group = next((g for g, members in TYPE_GROUPS.items() if t in members), "doc")
+        out.append([len(q & path_terms.get(i, set())) / len(q) if q else 0.0, float(group == "doc"),
+                    *(float(group == g) for g in TYPE_GROUPS)])
+    return out
 
 
 def _norm(values: dict[str, float]) -> dict[str, float]:
@@ -40,7 +68,8 @@ def _norm(values: dict[str, float]) -> dict[str, float]:
 
 def build(ids: list[str], bm25: dict[str, float], cos: dict[str, float], lex_rank: dict[str, int],
           dense_rank: dict[str, int], query_terms: list[str], title_terms: dict[str, set[str]],
-          sizes: dict[str, int]) -> Candidates:
+          sizes: dict[str, int], path_terms: dict[str, set[str]] | None = None,
+          types: dict[str, str] | None = None) -> Candidates:
     bn, cn = _norm({i: bm25.get(i, 0.0) for i in ids}), _norm({i: cos.get(i, 0.0) for i in ids})
     q = set(query_terms)
     rows = []
@@ -51,4 +80,5 @@ def build(ids: list[str], bm25: dict[str, float], cos: dict[str, float], lex_ran
             cos.get(i, 0.0), cn[i], 1.0 / dense_rank[i] if i in dense_rank else 0.0,
             len(q & tt) / len(q) if q else 0.0, float(len(query_terms)), math.log1p(sizes.get(i, 0)),
         ])
-    return Candidates(ids, rows)
+    context = context_rows(ids, query_terms, path_terms, types or {}) if path_terms is not None else None
+    return Candidates(ids, rows, context)

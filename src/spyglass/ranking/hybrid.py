@@ -178,8 +178,11 @@ def ltr_candidates(hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any, 
     items = catalog.items(ids)
     titles = {i: set(lexical.analyze(f"{it['title'] or ''} {it['name']}")) for i, it in items.items()}
     sizes = {i: it["size"] or 0 for i, it in items.items()}
+    paths = {i: set(lexical.analyze(it["path"].replace("/", " ").replace("_", " "))) for i, it in items.items()}
+    types = {i: it["type"] for i, it in items.items()}
     cands = features.build(ids, bm25, cos, {h.item_id: r + 1 for r, h in enumerate(lex_hits)},
-                           {h.item_id: r + 1 for r, h in enumerate(dense_hits)}, lexical.analyze(text), titles, sizes)
+                           {h.item_id: r + 1 for r, h in enumerate(dense_hits)}, lexical.analyze(text), titles, sizes,
+                           paths, types)
     return by_id, ids, cands
 
 
@@ -192,6 +195,8 @@ def _rerank(kind: str, rerankers: Any, hits: list[DocHit], parsed: ParsedQuery, 
         rows = cands.rows
         if kind == "learned":
             model.warm_up()
+            if model.context and cands.context is not None:  # path match and kind (ranking.features.CONTEXT)
+                rows = [a + b for a, b in zip(rows, cands.context)]
             if model.personal:  # the caller's own use of each candidate (ranking.personal)
                 rows = [a + b for a, b in zip(rows, rerankers.usage().rows(user, ids, time.time()))]
         scores = model.score(rows)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from spyglass.core.errors import MissingExtraError, SpyglassError
-from spyglass.ranking.features import FEATURES
+from spyglass.ranking.features import CONTEXT, FEATURES
 from spyglass.ranking.personal import PERSONAL
 
 PACKAGED = "ltr-scifact-train.txt"
@@ -33,6 +33,7 @@ class LtrRanker:
         self.path = Path(path) if path else None
         self._booster: Any = None
         self.personal = False
+        self.context = False
 
     def warm_up(self) -> None:
         if self._booster is not None:
@@ -46,9 +47,10 @@ class LtrRanker:
                 raise SpyglassError(f"ranker model {self.path} not found")
             self._booster = lgb.Booster(model_file=str(self.path))
         names = self._booster.feature_name()
-        if names not in (FEATURES, FEATURES + PERSONAL):
+        if names not in (FEATURES, FEATURES + PERSONAL, FEATURES + CONTEXT + PERSONAL):
             raise SpyglassError(f"ranker model features {names} differ from this version's {FEATURES}: retrain it")
-        self.personal = names == FEATURES + PERSONAL  # also uses the caller's activity (ranking.personal)
+        self.context = CONTEXT[0] in names  # also the document's path match and kind (ranking.features.CONTEXT)
+        self.personal = PERSONAL[0] in names  # also the caller's activity (ranking.personal)
 
     def score(self, rows: list[list[float]]) -> list[float]:
         import numpy as np
