@@ -303,3 +303,51 @@ def test_activity_suggest_and_related_never_cross_users(srv):
         for bad in ({"kind": "delete", "doc_id": plan}, {"kind": "open", "doc_id": "../etc"},
                     {"kind": "dwell", "doc_id": plan, "dwell_s": -1}):
             assert c.post("/api/activity", json=bad).status_code == 422
+
+
+def test_organize_plans_are_reviewed_and_applied_by_admins_only(tmp_path):
+    """The web app's plan review over HTTP: an admin makes a plan (over files the admin may read), keeps some actions,
+    applies them with the journal, and undoes them; members get 403; plan ids cannot reach outside the plans."""
+    import os
+
+    from spyglass.app.spyglass import Spyglass
+    from serverutil import ALICE_GID
+
+    home, root = build_team_home(tmp_path, embeddings=False)
+    text = "Minutes of the steering group: the zebra project budget is approved for next year."
+    (root / "minutes.txt").write_text(text)
+    (root / "minutes-copy.txt").write_text(text)
+    for name in ("secret.txt", "secret-copy.txt"):  # alice's group only: the admin's plan must not see them
+        (root / name).write_text(f"{ALICE_WORD} private duplicate")
+        os.chown(root / name, 0, ALICE_GID)
+        (root / name).chmod(0o640)
+    sg = Spyglass(home)
+    sg.index()
+    sg.close_all()
+    with LiveServer(home) as s:
+        tok = {u: s.state.accounts.create_token(u, "t") for u in ("admin", "alice")}
+        admin = httpx.Client(base_url=s.url, headers={"authorization": f"Bearer {tok['admin']}"}, timeout=60)
+        alice = httpx.Client(base_url=s.url, headers={"authorization": f"Bearer {tok['alice']}"}, timeout=60)
+        assert alice.post("/api/organize/plans", json={}).status_code == 403
+        assert alice.get("/api/organize/plans").status_code == 403
+        r = admin.post("/api/organize/plans", json={"tags": False})
+        assert r.status_code == 201, r.text
+        plan = r.json()
+        assert ALICE_WORD not in r.text and "secret" not in r.text
+        moves = [a for a in plan["actions"] if a["op"] == "move" and "minutes" in a["path"]]
+        assert len(moves) == 1 and "_spyglass_duplicates" in moves[0]["to"]
+        assert [p["id"] for p in admin.get("/api/organize/plans").json()["plans"]] == [plan["id"]]
+        for bad in ("..%2F..%2Fconfig", "20260101-000000-zzzz", "x"):
+            assert admin.get(f"/api/organize/plans/{bad}").status_code == 404, bad
+        assert alice.post(f"/api/organize/plans/{plan['id']}/apply", json={"keep": []}).status_code == 403
+        assert admin.post(f"/api/organize/plans/{plan['id']}/apply", json={"keep": [999]}).status_code == 422
+        src = moves[0]["path"]
+        r = admin.post(f"/api/organize/plans/{plan['id']}/apply", json={"keep": [moves[0]["n"]]})
+        assert r.status_code == 200 and r.json()["done"] == 1, r.text
+        assert not os.path.exists(src) and os.path.exists(moves[0]["to"])
+        assert admin.get(f"/api/organize/plans/{plan['id']}").json()["applied"]["plan"] == plan["id"]
+        r = admin.post(f"/api/organize/plans/{plan['id']}/undo")
+        assert r.status_code == 200 and r.json()["undone"] == 1
+        assert os.path.exists(src) and not os.path.exists(moves[0]["to"])
+        admin.close()
+        alice.close()

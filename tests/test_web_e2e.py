@@ -187,3 +187,43 @@ def test_opening_results_feeds_suggestions(live, browser):
     shot(page, "08-suggested")
     assert ALICE_WORD not in page.content()
     assert not errors, errors
+
+
+def test_admin_reviews_applies_and_undoes_an_organize_plan(tmp_path, browser):
+    import os
+
+    from spyglass.app.spyglass import Spyglass
+
+    home, root = build_team_home(tmp_path, embeddings=False)
+    text = "Minutes of the steering group: the zebra project budget is approved for next year."
+    (root / "minutes.txt").write_text(text)
+    (root / "minutes-copy.txt").write_text(text)
+    sg = Spyglass(home)
+    sg.index()
+    sg.close_all()
+    with LiveServer(home) as live:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        login(page, live, "alice")
+        expect(page.locator("#organize-button")).to_be_hidden()  # members do not move files
+        page.click("#logout")
+        login(page, live, "admin")
+        page.click("#organize-button")
+        page.click("#plan-make")
+        page.wait_for_selector("ul.plan li")
+        items = page.locator("ul.plan li")
+        texts = [items.nth(i).inner_text() for i in range(items.count())]
+        move = next(i for i, t in enumerate(texts) if t.strip().startswith("move") and "minutes" in t)
+        for i in range(items.count()):  # keep only the duplicate's move
+            if i != move:
+                items.nth(i).locator("input").uncheck()
+        shot(page, "organize-plan-review")
+        page.click("#plan-apply")
+        expect(page.locator("#plan-report")).to_contain_text("Done 1")
+        moved = [p for p in (root / "_spyglass_duplicates").rglob("*.txt")]
+        assert len(moved) == 1 and moved[0].name.startswith("minutes")
+        page.click("#plan-undo")
+        expect(page.locator("#plan-report")).to_contain_text("Undone 1")
+        assert (root / "minutes.txt").exists() and (root / "minutes-copy.txt").exists()
+        assert not list(root.glob("_spyglass_duplicates/**/*.txt"))
+        assert os.path.exists(root / "public-plan.txt")
+        page.close()

@@ -275,6 +275,62 @@ class Organizer:
             plan_id = js[-1]["plan"]
         return undo_plan(self.journals, plan_id, self._tag_fn(principals)).to_dict()
 
+    # -- plans kept by the server, reviewed in the web app --------------------------------------------------------
+    PLAN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
+
+    @property
+    def plans_dir(self) -> Path:
+        return self.sg.home / "organize" / "plans"
+
+    def save_plan(self, owner: str, principals: list[str] | None, tags: bool = True) -> dict[str, Any]:
+        """Make a plan over the caller's files and keep it for review (``organize/plans/<id>.yaml``)."""
+        import json
+
+        plan = make_plan(self, principals, tags=tags)
+        self.plans_dir.mkdir(parents=True, exist_ok=True)
+        plan.write(self.plans_dir / f"{plan.id}.yaml")
+        (self.plans_dir / f"{plan.id}.json").write_text(json.dumps({"owner": owner, "created": plan.created}))
+        return self.plan_view(plan.id)
+
+    def _plan_file(self, plan_id: str) -> Path:
+        if not self.PLAN_ID.fullmatch(plan_id) or not (self.plans_dir / f"{plan_id}.yaml").is_file():
+            raise NotFoundError(f"no plan {plan_id!r}")
+        return self.plans_dir / f"{plan_id}.yaml"
+
+    def plan_view(self, plan_id: str) -> dict[str, Any]:
+        """A kept plan, its actions numbered from 0, and what was applied of it."""
+        import json
+
+        from spyglass.organize.plan import Plan
+
+        plan = Plan.load(self._plan_file(plan_id))
+        meta = json.loads((self.plans_dir / f"{plan_id}.json").read_text()) if \
+            (self.plans_dir / f"{plan_id}.json").exists() else {}
+        applied = next((j for j in self.journals_list() if j["plan"] == plan_id), None)
+        return {"id": plan.id, "owner": meta.get("owner"), "created": meta.get("created"),
+                "actions": [{"n": n, **a.to_dict()} for n, a in enumerate(plan.actions)], "applied": applied}
+
+    def plans(self) -> list[dict[str, Any]]:
+        out = []
+        for f in sorted(self.plans_dir.glob("*.yaml")) if self.plans_dir.exists() else []:
+            if self.PLAN_ID.fullmatch(f.stem):
+                v = self.plan_view(f.stem)
+                out.append({k: v[k] for k in ("id", "owner", "created", "applied")} | {"actions": len(v["actions"])})
+        return out
+
+    def apply_reviewed(self, plan_id: str, keep: list[int], principals: list[str] | None) -> dict[str, Any]:
+        """Apply the actions of a kept plan that the reviewer kept (by number), with the usual journal."""
+        from spyglass.organize.apply import apply_plan
+        from spyglass.organize.plan import Plan
+
+        plan = Plan.load(self._plan_file(plan_id))
+        bad = [n for n in keep if not 0 <= n < len(plan.actions)]
+        if bad:
+            raise SpyglassError(f"plan {plan_id} has no action(s) {bad}")
+        plan.actions = [plan.actions[n] for n in sorted(set(keep))]
+        plan.write(self.plans_dir / f"{plan_id}.yaml.reviewed")  # what was applied, for the record
+        return apply_plan(plan, self.journals, self._tag_fn(principals)).to_dict()
+
     def journals_list(self) -> list[dict[str, Any]]:
         from spyglass.organize.apply import journals_list
 

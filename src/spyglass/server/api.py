@@ -368,6 +368,60 @@ def rebuild_topics(request: Request, k: int | None = Query(None, ge=2, le=500),
         return org.build_topics(k)
 
 
+class PlanIn(BaseModel):
+    tags: bool = True
+
+
+class ReviewIn(BaseModel):
+    keep: list[int] = Field(max_length=100_000, description="Numbers of the plan's actions to apply")
+
+
+@router.post("/organize/plans", tags=["organize"], status_code=201,
+             summary="Make an organize plan over the caller's readable files, kept for review (admins)")
+def make_plan(body: PlanIn, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    with _organizer(request) as org:
+        return org.save_plan(c.user.name, c.principals, tags=body.tags)
+
+
+@router.get("/organize/plans", tags=["organize"], summary="Kept organize plans (admins)")
+def list_plans(request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    with _organizer(request) as org:
+        return {"plans": org.plans()}
+
+
+@router.get("/organize/plans/{plan_id}", tags=["organize"], summary="One kept plan with its actions (admins)")
+def get_plan(plan_id: str, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    with _organizer(request) as org:
+        try:
+            return org.plan_view(plan_id)
+        except NotFoundError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+
+@router.post("/organize/plans/{plan_id}/apply", tags=["organize"],
+             summary="Apply the reviewed actions of a kept plan, journalled (admins)")
+def apply_plan(plan_id: str, body: ReviewIn, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    with _organizer(request) as org:
+        try:
+            return org.apply_reviewed(plan_id, body.keep, c.principals)
+        except NotFoundError as exc:
+            raise HTTPException(404, str(exc)) from None
+        except SpyglassError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/organize/plans/{plan_id}/undo", tags=["organize"], summary="Revert what a plan did (admins)")
+def undo_plan(plan_id: str, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
+    with _organizer(request) as org:
+        try:
+            org._plan_file(plan_id)
+            return org.undo(plan_id, c.principals)
+        except NotFoundError as exc:
+            raise HTTPException(404, str(exc)) from None
+        except SpyglassError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+
 class TagIn(BaseModel):
     tag: str = Field(min_length=1, max_length=64)
     origin: Literal["user", "accepted", "rejected"] = "user"

@@ -57,6 +57,7 @@ function showLogin() { $("#app-view").hidden = true; $("#login-view").hidden = f
 function showApp() {
   $("#login-view").hidden = true; $("#app-view").hidden = false;
   $("#who").textContent = `${state.user.name} (${state.user.role})`;
+  $("#organize-button").hidden = state.user.role !== "admin";  // plans move files: admins review and apply them
   const q = new URLSearchParams(location.search).get("q");
   if (q) { $("#q").value = q; runSearch(); }
   $("#q").focus();
@@ -316,6 +317,65 @@ $("#dups-button").addEventListener("click", async () => {
     list.append(el("li", {}, el("strong", { text: `${g.kind} · ${g.files.length} files · similarity ${g.similarity.toFixed(2)}` }), files));
   }
   showView("Duplicates", list);
+});
+
+// -- organize plans: review, keep or drop each action, apply (journalled), undo -------------------------------------
+function describe(a) {
+  if (a.op === "tag") return `tag ${a.path} with “${a.tag}”`;
+  return `${a.op} ${a.path} → ${a.to}`;
+}
+
+function planView(plan) {
+  const list = el("ul", { class: "plan" });
+  for (const a of plan.actions) {
+    const box = el("input", { type: "checkbox", id: `act-${a.n}`, "data-n": String(a.n) });
+    box.checked = !plan.applied;
+    box.disabled = !!plan.applied;
+    list.append(el("li", {}, box, el("label", { for: `act-${a.n}`, text: ` ${describe(a)}` }),
+      a.why ? el("span", { class: "meta", text: ` (${a.why})` }) : null));
+  }
+  const report = el("div", { id: "plan-report", "aria-live": "polite" });
+  const apply = el("button", { type: "button", id: "plan-apply", text: "Apply checked actions" });
+  const undo = el("button", { type: "button", id: "plan-undo", text: "Undo this plan" });
+  apply.hidden = !!plan.applied || !plan.actions.length;
+  undo.hidden = !plan.applied;
+  apply.addEventListener("click", async () => {
+    const keep = [...list.querySelectorAll("input:checked")].map((b) => Number(b.dataset.n));
+    try {
+      const r = await api(`/api/organize/plans/${plan.id}/apply`, { method: "POST", body: { keep } });
+      report.textContent = `Done ${r.done}, skipped ${r.skipped}, already ${r.already}. Reindex to refresh search.`;
+      apply.hidden = true; undo.hidden = false;
+      for (const b of list.querySelectorAll("input")) b.disabled = true;
+    } catch (e) { report.textContent = e.message; }
+  });
+  undo.addEventListener("click", async () => {
+    try {
+      const r = await api(`/api/organize/plans/${plan.id}/undo`, { method: "POST", body: {} });
+      report.textContent = `Undone ${r.undone}, skipped ${r.skipped}.`;
+      undo.hidden = true;
+    } catch (e) { report.textContent = e.message; }
+  });
+  const summary = plan.actions.length ? `${plan.actions.length} proposed actions. Nothing changes until you apply; files are never deleted or overwritten.`
+    : "Nothing to tidy: no duplicates, unfiled files or generic names among your files.";
+  showView(`Plan ${plan.id}`, el("p", { text: summary }), list, el("p", {}, apply, " ", undo), report);
+}
+
+$("#organize-button").addEventListener("click", async () => {
+  let r;
+  try { r = await api("/api/organize/plans"); } catch (e) { $("#summary").textContent = e.message; return; }
+  const make = el("button", { type: "button", id: "plan-make", text: "Make a new plan" });
+  make.addEventListener("click", async () => {
+    make.disabled = true;
+    try { planView(await api("/api/organize/plans", { method: "POST", body: { tags: true } })); }
+    catch (e) { $("#summary").textContent = e.message; make.disabled = false; }
+  });
+  const list = el("ul", { class: "plans" });
+  for (const p of r.plans.slice().reverse()) {
+    const b = el("button", { type: "button", class: "link", text: `${p.id} · ${p.actions} actions${p.applied ? " · applied" : ""}` });
+    b.addEventListener("click", async () => planView(await api(`/api/organize/plans/${p.id}`)));
+    list.append(el("li", {}, b));
+  }
+  showView("Organize", el("p", { text: "Plans tidy your files: duplicate copies to a holding folder, unfiled files into their best folder, generic names to titles, confident tags." }), make, list);
 });
 
 function highlight(text, words) {
