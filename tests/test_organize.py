@@ -234,6 +234,20 @@ def test_topics_get_llm_names_from_what_the_caller_sees_cached(corpus):
     assert all("name" not in t for t in org.topics(None))  # extractive: no LLM, no names
 
 
+def test_folder_and_topic_facets_count_only_readable_files(corpus):
+    sg, org, root = corpus
+    if org.store.topics_built() is None:
+        org.build_topics()
+    sg.close()
+    everyone = sg.facets("the", principals=None)
+    alice = sg.facets("the", principals=sg.principals_for("alice"))
+    folders = dict(everyone["folder"])
+    assert folders[str(root / "private")] == 2 and str(root / "private") not in dict(alice["folder"])
+    assert sum(n for _, n in alice["topic"]) == sum(n for _, n in everyone["topic"]) - 2
+    t, n = alice["topic"][0]
+    assert sg.search(f"the topic:{t}", principals=sg.principals_for("alice"), mode="keyword", limit=100).total == n
+
+
 def test_topic_filter_in_search_in_every_mode(corpus):
     sg, org, root = corpus
     if org.store.topics_built() is None:

@@ -374,7 +374,8 @@ class Catalog:
             (iid, limit))]
 
     def facet_counts(self, ids: list[str]) -> dict[str, list[tuple[str, int]]]:
-        """Counts by type, source and year over the given items (already filtered by the caller's query)."""
+        """Counts by type, source, year, first-level folder and topic over the given items (already filtered by the
+        caller's query)."""
         from collections import Counter
 
         counts: dict[str, Counter] = {"type": Counter(), "source": Counter(), "year": Counter()}
@@ -388,10 +389,31 @@ class Catalog:
                 for facet, value in (("type", type_), ("source", source), ("year", year)):
                     if value is not None:
                         counts[facet][value] += n
+        folders: Counter = Counter()
+        topics: Counter = Counter()
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            marks = ",".join("?" * len(part))
+            # the first folder under the source's root (an absolute path: it is also the `in:` filter's value)
+            for folder, n in self.db.execute(
+                    "SELECT s.root || '/' || substr(r.rest, 1, instr(r.rest, '/') - 1), count(*) FROM "
+                    "(SELECT i.source_id AS sid, substr(i.path, length(s2.root) + 2) AS rest FROM items i "
+                    f"JOIN sources s2 ON s2.id = i.source_id WHERE i.id IN ({marks})) r "
+                    "JOIN sources s ON s.id = r.sid WHERE instr(r.rest, '/') > 0 GROUP BY 1", part):
+                folders[folder] += n
+            try:
+                for t, n in self.db.execute(f"SELECT topic_id, count(*) FROM item_topics WHERE item_id IN ({marks}) "
+                                            "GROUP BY 1", part):
+                    topics[str(t)] += n
+            except sqlite3.OperationalError:  # a catalog from before topics
+                pass
+        by_count = lambda c: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))  # noqa: E731
         return {
-            "type": sorted(counts["type"].items(), key=lambda kv: (-kv[1], kv[0])),
-            "source": sorted(counts["source"].items(), key=lambda kv: (-kv[1], kv[0])),
+            "type": by_count(counts["type"]),
+            "source": by_count(counts["source"]),
             "year": sorted(counts["year"].items(), reverse=True),
+            "folder": by_count(folders)[:20],
+            "topic": by_count(topics)[:20],
         }
 
     def item_principals(self, iid: str) -> list[str]:

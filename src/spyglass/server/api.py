@@ -62,9 +62,9 @@ def me(c: Caller = Depends(caller)) -> dict[str, Any]:
 
 # -- search -----------------------------------------------------------------------------------------------------
 def _filters(type_: list[str], folder: list[str], ext: list[str], source: list[str], after: str | None,
-             before: str | None, author: str | None) -> Filters:
+             before: str | None, author: str | None, topic: list[str] | None = None) -> Filters:
     f = Filters()
-    for name, values in (("type", type_), ("in", folder), ("ext", ext), ("source", source)):
+    for name, values in (("type", type_), ("in", folder), ("ext", ext), ("source", source), ("topic", topic or [])):
         for v in values:
             apply_filter(f, name, v)
     for name, value in (("after", after), ("before", before), ("author", author)):
@@ -93,11 +93,12 @@ def search(
     after: str | None = Query(None, max_length=10, description="YYYY[-MM[-DD]]"),
     before: str | None = Query(None, max_length=10, description="YYYY[-MM[-DD]]"),
     author: str | None = Query(None, max_length=200),
-    facets: bool = Query(False, description="Also count matches by type, source and year"),
+    topic: list[str] = Query([], max_length=20, description="Topic numbers (spyglass topics)"),
+    facets: bool = Query(False, description="Also count matches by type, source, year, folder and topic"),
     c: Caller = Depends(caller),
 ) -> dict[str, Any]:
     st = _state(request)
-    f = _filters(type, folder, ext, source, after, before, author)
+    f = _filters(type, folder, ext, source, after, before, author, topic)
     with st.pool.reader() as sg:
         res = sg.search(q, limit=limit, offset=offset, filters=f, principals=c.principals, mode=mode,
                         log_user=c.user.name)

@@ -137,7 +137,8 @@ function renderResults(append) {
 function renderFacets(facets) {
   const box = $("#facets");
   box.replaceChildren();
-  const names = { type: "Type", source: "Source", year: "Year" };
+  const names = { type: "Type", source: "Source", year: "Year", folder: "Folder", topic: "Topic" };
+  const shown = (key, v) => key === "folder" ? v.split("/").pop() : key === "topic" ? `topic ${v}` : v;
   for (const [key, rows] of Object.entries(facets)) {
     if (!rows.length) continue;
     const div = el("div", { class: "facet" }, el("h3", { text: names[key] || key }));
@@ -157,7 +158,7 @@ function renderFacets(facets) {
         }
         runSearch();
       });
-      div.append(el("label", { for: id }, cb, el("span", { text: row.value }), el("span", { class: "n", text: String(row.count) })));
+      div.append(el("label", { for: id, title: row.value }, cb, el("span", { text: shown(key, row.value) }), el("span", { class: "n", text: String(row.count) })));
     }
     box.append(div);
   }
