@@ -88,7 +88,7 @@ def run_search(
         raise ValueError("reranking needs semantic search (embeddings)")
     qv, dense_hits = None, []
     if dense is not None and (mode != "keyword" or rerank):
-        qv = dense.embedder.embed([text])[0]
+        qv = dense.embed_query(text)
         dense_hits, timings["semantic"] = dense.search(text, k=depth, filters=parsed.filters, principals=principals,
                                                        source_ids=source_ids, query_vector=qv)
     lex = None

@@ -22,11 +22,28 @@ class DenseHit:
 
 
 class DenseRetriever:
+    QUERY_CACHE = 512  # recent query vectors kept (search as you type and paging repeat queries)
+
     def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: Any) -> None:
+        from collections import OrderedDict
+
         self.catalog = catalog
         self.vectors = vectors
         self.embedder = embedder
+        self._queries: OrderedDict[str, Any] = OrderedDict()
         register_functions(catalog.db)
+
+    def embed_query(self, text: str) -> Any:
+        """The query's vector, from a small LRU cache when the same text was embedded recently."""
+        v = self._queries.get(text)
+        if v is None:
+            v = self.embedder.embed([text])[0]
+            self._queries[text] = v
+            if len(self._queries) > self.QUERY_CACHE:
+                self._queries.popitem(last=False)
+        else:
+            self._queries.move_to_end(text)
+        return v
 
     def allowed_vkeys(self, filters: Filters, principals: list[str] | None, source_ids: dict[str, str]) -> Any:
         import numpy as np
@@ -64,7 +81,7 @@ class DenseRetriever:
         allowed = None
         if principals is not None or not filters.empty():
             allowed = self.allowed_vkeys(filters, principals, source_ids or {})
-        qv = query_vector if query_vector is not None else self.embedder.embed([query])[0]
+        qv = query_vector if query_vector is not None else self.embed_query(query)
         fetch = k * 3
         while True:
             keys, scores = self.vectors.search(qv, fetch, allowed)
