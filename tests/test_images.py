@@ -99,6 +99,15 @@ def test_changed_and_deleted_photos_update_their_vectors_and_a_new_model_reembed
     assert stats.images["images"] == 4
 
 
+def test_a_model_file_gone_after_indexing_leaves_text_search_working(photos, tmp_path):
+    sg, root, _ = photos
+    sg.close()
+    sg._clip = None
+    sg.config.media.clip_text_model = str(tmp_path / "moved-away.onnx")
+    assert names(sg.search("IMG_0003", filters=_image_filter(), mode="keyword")) == ["IMG_0003.png"]
+    assert names(sg.search("IMG_0003", filters=_image_filter()))[0] == "IMG_0003.png"
+
+
 def test_a_wrong_model_path_is_reported_and_indexing_goes_on(tmp_path):
     from spyglass.app.spyglass import Spyglass
 

@@ -276,7 +276,10 @@ class Spyglass:
         t0 = time.perf_counter()
         image_run = None
         if set(parsed.filters.types) == {"image"} and requested_mode != "keyword" and _collect is None:
-            images = self._images()  # photo search by description: the text-image slot, when configured
+            try:
+                images = self._images()  # photo search by description: the text-image slot, when configured
+            except SpyglassError:  # a model file moved since indexing: the text signals still rank the photos
+                images = None
             if images is not None:
                 words = " ".join(c.text for c in parsed.positive if c.field is None) or query
                 image_run, _ms = images.search(words, k=max(hs.depth, offset + limit), filters=parsed.filters,
