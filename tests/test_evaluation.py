@@ -49,7 +49,9 @@ def test_registry_rows_are_well_formed():
     modes = {"beir": retrieval, "squad": retrieval, "squad-qa": {"extractive", "llama-cpp", "openai"},
              "folders": {"knn", "centroid", "majority", "tfidf-linear"},
              "recs": {"popularity", "itemknn", "als", "markov"}, "asr": {"whisper-base"}, "ocr": {"tesseract"},
-             "ltr": {"hybrid", "clicks-naive", "clicks-ipw-em", "clicks-ipw-em-clip", "clicks-ipw-true", "qrels"}}
+             "ltr": {"hybrid", "clicks-naive", "clicks-ipw-em", "clicks-ipw-em-clip", "clicks-ipw-true", "qrels"},
+             "ltr-personal": {"hybrid", "learned_shown", "learned_personal_shown", "learned_all",
+                              "learned_personal_all"}}
     for r in rows:
         assert r.mode in modes[r.kind], r.id
         assert 0 < r.tolerance < 0.05

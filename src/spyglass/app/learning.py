@@ -268,13 +268,19 @@ def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> di
         raise SpyglassError(f"{len({keys[k][1] for k in labelled})} searches with opened results so far; "
                             f"at least {min_queries} are needed")
     use = usage(sg)
+    shown: dict[str, set[str]] = {}
+    for key, iid, _pos, _c in imps:
+        shown.setdefault(key, set()).add(iid)
     cands: dict[str, tuple[list[str], list[list[float]]]] = {}
     groups = []
     for key in sorted(labelled, key=lambda k: keys[k][2]):  # in time order: usage is replayed once
         user, q, at = keys[key]
         if q not in cands:
             cands[q] = sg.candidate_features(q, context=True)
-        ids, rows = cands[q]
+        # only what the user was shown: a document never shown has unknown relevance, not 0 (measured by
+        # `spyglass eval ltr-personal`: labelling unshown candidates 0 teaches the ranker to bury re-found files)
+        pairs = [(i, r) for i, r in zip(*cands[q]) if i in shown[key]]
+        ids, rows = [p[0] for p in pairs], [p[1] for p in pairs]
         labels = [grade(est.get((key, i), 0.0)) for i in ids]
         if ids and any(labels):
             groups.append(([a + b for a, b in zip(rows, use.rows(user, ids, at))], labels))

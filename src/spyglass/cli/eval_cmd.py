@@ -123,6 +123,26 @@ def recs(
     _run(body)
 
 
+@eval_app.command("ltr-personal")
+def ltr_personal(
+    dataset: Path = typer.Argument(..., help="A BEIR folder with train and test qrels (e.g. beir/scifact)."),
+    users: int = typer.Option(30, "--users", min=2, help="Simulated users."),
+    library: int = typer.Option(25, "--library", min=1, help="Documents each user used before."),
+    seed: int = typer.Option(1, "--seed"),
+    cache: Optional[Path] = CacheOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Personal ranking: simulated users who also re-find their own documents; the ranker trained from their clicks
+    with and without usage features, against hybrid alone."""
+    from spyglass.evaluation.ltr_personal import eval_ltr_personal
+
+    def body() -> None:
+        _print(eval_ltr_personal(dataset, users=users, library=library, seed=seed, cache=cache,
+                                 progress=RichProgress()), json_)
+
+    _run(body)
+
+
 @eval_app.command("asr")
 def asr(
     speech_dir: Path = typer.Argument(..., help="A folder with LibriSpeech *.trans.txt + .flac files (and jfk.flac)."),

@@ -58,20 +58,19 @@ def _train_and_test(groups: list, te: dict, test_q: dict) -> dict[str, float]:
     return _round(evaluate({q: test_q[q] for q in te}, run))
 
 
-def eval_ltr(dataset: Path, sessions: int = 20, click_model: str = "pbm", eta: float = 1.0, eps: float = 0.1,
-             seed: int = 1, config: Config | None = None, cache: Path | None = None,
-             progress: Progress | None = None, grid: list[tuple[int, str, float]] | None = None) -> dict[str, Any]:
-    """``grid``: several (sessions per query, click model, η) settings measured on the same candidates."""
+def load_candidates(dataset: Path, config: Config | None = None, cache: Path | None = None,
+                    progress: Progress | None = None) -> tuple[dict, dict, dict, dict]:
+    """Train and test candidates (documents in hybrid order, feature rows) of a BEIR set, and its train and test
+    qrels. Features depend only on the cached index, so they are cached beside it."""
     from spyglass.app.spyglass import Spyglass
     from spyglass.evaluation.runner import build_index
-    from spyglass.ranking.propensity import DEFAULT_CLIP, em_propensities, grade, ipw_relevance
 
     progress = progress or NullProgress()
     config = config or Config()
     home, _, _ = build_index(dataset, config, cache or default_cache(), progress)
     queries = load_queries(dataset)
     train_q, test_q = load_qrels(dataset, "train"), load_qrels(dataset, "test")
-    saved = home.parent / "ltr-candidates.pkl"  # features depend only on the (cached) index: keep them beside it
+    saved = home.parent / "ltr-candidates.pkl"
     if saved.exists():
         import pickle
 
@@ -86,6 +85,17 @@ def eval_ltr(dataset: Path, sessions: int = 20, click_model: str = "pbm", eta: f
         finally:
             sg.close()
         saved.write_bytes(pickle.dumps((tr, te)))
+    return tr, te, train_q, test_q
+
+
+def eval_ltr(dataset: Path, sessions: int = 20, click_model: str = "pbm", eta: float = 1.0, eps: float = 0.1,
+             seed: int = 1, config: Config | None = None, cache: Path | None = None,
+             progress: Progress | None = None, grid: list[tuple[int, str, float]] | None = None) -> dict[str, Any]:
+    """``grid``: several (sessions per query, click model, η) settings measured on the same candidates."""
+    from spyglass.ranking.propensity import DEFAULT_CLIP, em_propensities, grade, ipw_relevance
+
+    progress = progress or NullProgress()
+    tr, te, train_q, test_q = load_candidates(dataset, config, cache, progress)
     hybrid_run = {q: {d: float(len(docs) - i) for i, d in enumerate(docs)} for q, (docs, _) in te.items()}
     out: dict[str, Any] = {"dataset": dataset.name, "train_queries": len(tr), "test_queries": len(te),
                            "hybrid": _round(evaluate({q: test_q[q] for q in te}, hybrid_run))}

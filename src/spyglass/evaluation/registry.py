@@ -20,7 +20,8 @@ START, END = "<!-- registry:start -->", "<!-- registry:end -->"
 @dataclass
 class Row:
     id: str
-    kind: str  # beir | squad (retrieval) | squad-qa (answers; mode = the answer backend) | folders, recs, ltr (mode = method)
+    kind: str  # beir | squad (retrieval) | squad-qa (answers; mode = the answer backend) | folders, recs, ltr,
+    # ltr-personal (mode = method)
     dataset: str  # relative to the data folder
     mode: str
     metric: str
@@ -75,7 +76,7 @@ def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None
     out = []
     for r in rows:
         key = (r.kind, r.dataset, r.mode, r.fusion, r.rerank)
-        if r.kind in ("folders", "recs", "ltr"):
+        if r.kind in ("folders", "recs", "ltr", "ltr-personal"):
             key = (r.kind, r.dataset)  # one run measures every method
         if key not in done and r.kind == "asr":
             from spyglass.evaluation.media import eval_asr
@@ -94,6 +95,10 @@ def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None
 
             done[key] = eval_ltr(data / r.dataset, sessions=int(r.extra.get("sessions", 100)),
                                  cache=cache, progress=progress)
+        elif key not in done and r.kind == "ltr-personal":
+            from spyglass.evaluation.ltr_personal import eval_ltr_personal
+
+            done[key] = eval_ltr_personal(data / r.dataset, cache=cache, progress=progress)
         elif key not in done and r.kind == "folders":
             from spyglass.evaluation.folders import eval_folders
 
@@ -107,7 +112,7 @@ def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None
         elif key not in done:
             ds = _dataset_path(r, data, cache)
             done[key] = eval_beir(ds, mode=r.mode, rerank=r.rerank, cache=cache, progress=progress, fusion=r.fusion)
-        by_method = r.kind in ("folders", "recs", "ltr")
+        by_method = r.kind in ("folders", "recs", "ltr", "ltr-personal")
         measured = done[key][f"{r.mode}_{r.metric}"] if by_method else done[key][r.metric]
         ok = abs(measured - r.expected) <= r.tolerance
         out.append({"id": r.id, "metric": r.metric, "expected": r.expected, "tolerance": r.tolerance,

@@ -1,0 +1,130 @@
+"""``spyglass eval ltr-personal``: do the usage features of the learned ranker help users who come back for their own
+documents, without hurting anyone else?
+
+People often search for documents they have used before — re-finding is a large share of personal search (Dumais et
+al., "Stuff I've Seen", SIGIR 2003; Teevan et al., "Information Re-Retrieval", SIGIR 2007). SciFact has topical
+judgements but no users, so users are simulated over its train and test queries:
+
+* each of ``users`` users has a library of ``library`` abstracts they used before (1–3 opens each, logged);
+* a user searches train queries; for them a result is relevant when it is judged relevant in the qrels *or* it is in
+  their library (the re-finding case); they click on the hybrid ranking with position bias (the position-based model
+  of :mod:`spyglass.evaluation.click_sim`, with RandPair swaps), and every click is logged as a use;
+* the ranker is trained the way ``spyglass train ranker`` does it — EM propensities, clipped IPW labels per user and
+  query, LambdaMART — once on the retrieval features alone and once with the usage features
+  (:mod:`spyglass.ranking.personal`, computed as of each search);
+* both are measured by nDCG@10 on the *test* queries, with each user's own relevance, against hybrid alone, and
+  separately on the searches where the user's library holds no candidate (where personal features can only hurt).
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from spyglass.core.config import Config
+from spyglass.core.progress import NullProgress, Progress
+from spyglass.evaluation.click_sim import simulate
+from spyglass.evaluation.ltr_clicks import load_candidates
+from spyglass.evaluation.metrics import evaluate
+
+
+def _ndcg(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> float:
+    keys = [k for k in run if any(g > 0 for g in qrels.get(k, {}).values())]
+    return round(evaluate({k: qrels[k] for k in keys}, {k: run[k] for k in keys})["ndcg@10"], 4) if keys else 0.0
+
+
+def eval_ltr_personal(dataset: Path, users: int = 30, library: int = 25, searches: int = 40, tests: int = 20,
+                      eta: float = 1.0, eps: float = 0.1, seed: int = 1, config: Config | None = None,
+                      cache: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    from spyglass.ranking.features import FEATURES
+    from spyglass.ranking.ltr import LtrRanker, train
+    from spyglass.ranking.personal import PERSONAL, Usage
+    from spyglass.ranking.propensity import DEFAULT_CLIP, em_propensities, grade, ipw_relevance
+
+    progress = progress or NullProgress()
+    tr, te, train_q, test_q = load_candidates(dataset, config, cache, progress)
+    rng = random.Random(seed)
+    universe = sorted({d for docs, _ in list(tr.values()) + list(te.values()) for d in docs})
+    libs = {f"u{u}": set(rng.sample(universe, library)) for u in range(users)}
+    events: list[tuple[str, float, str]] = []
+    t = 0.0
+    for u, lib in libs.items():  # earlier use of each library document
+        for d in sorted(lib):
+            for _ in range(rng.randint(1, 3)):
+                t += 1.0
+                events.append((u, t, d))
+    # the training log: searches, position-biased clicks, each click a use
+    imps = []
+    keys: dict[str, tuple[str, str, float]] = {}
+    train_ids = sorted(tr)
+    for _ in range(searches):
+        for u, lib in libs.items():
+            q = rng.choice(train_ids)
+            t += 1.0
+            key = f"{u}\x1f{q}"
+            keys.setdefault(key, (u, q, t))
+            docs = tr[q][0]
+            rel = {d for d, g in train_q[q].items() if g > 0} | (lib & set(docs))
+            session = simulate(key, docs, rel, rng, sessions=1, model="pbm", eta=eta, eps=eps)
+            imps += session
+            for _k, d, _pos, c in session:
+                if c:
+                    t += 0.01
+                    events.append((u, t, d))
+    theta = em_propensities(imps)
+    est = ipw_relevance(imps, theta, DEFAULT_CLIP)
+    usage = Usage(events, {}, {})
+    labelled = sorted({k for (k, _), r in est.items() if r > 0}, key=lambda k: keys[k][2])
+    shown: dict[str, set[str]] = {}
+    for k, d, _pos, _c in imps:
+        shown.setdefault(k, set()).add(d)
+    # test: each user asks test queries; relevance is theirs (qrels + their library)
+    now = t + 1.0
+    qrels: dict[str, dict[str, int]] = {}
+    tests_of: list[tuple[str, str, str]] = []
+    test_ids = sorted(te)
+    for u, lib in libs.items():
+        for q in rng.sample(test_ids, min(tests, len(test_ids))):
+            key = f"{u}\x1f{q}"
+            docs = te[q][0]
+            qrels[key] = {d: g for d, g in test_q[q].items() if g > 0} | {d: 1 for d in lib & set(docs)}
+            tests_of.append((key, u, q))
+    refind = {k for k, u, q in tests_of if libs[u] & set(te[q][0])}
+    out: dict[str, Any] = {"dataset": dataset.name, "users": users, "library": library,
+                           "train_searches": len(keys), "test_searches": len(tests_of),
+                           "refinding_share": round(len(refind) / len(tests_of), 3),
+                           "impressions": len(imps), "clicks": sum(c for *_, c in imps)}
+
+    def report(name: str, run: dict[str, dict[str, float]]) -> None:
+        out[f"{name}_ndcg@10"] = _ndcg(qrels, run)
+        out[f"{name}_refinding_ndcg@10"] = _ndcg(qrels, {k: v for k, v in run.items() if k in refind})
+        out[f"{name}_other_ndcg@10"] = _ndcg(qrels, {k: v for k, v in run.items() if k not in refind})
+
+    report("hybrid", {key: {d: float(len(te[q][0]) - i) for i, d in enumerate(te[q][0])} for key, u, q in tests_of})
+    # "shown": groups of the documents the user was shown (what `spyglass train ranker` does: a document never
+    # shown has unknown relevance); "all": every candidate, the unshown ones labelled 0
+    for groups_of in ("shown", "all"):
+        plain, personal = [], []
+        for key in labelled:
+            u, q, at = keys[key]
+            docs, rows = tr[q]
+            keep = [i for i, d in enumerate(docs) if d in shown[key]] if groups_of == "shown" else range(len(docs))
+            docs, rows = [docs[i] for i in keep], [rows[i] for i in keep]
+            labels = [grade(est.get((key, d), 0.0)) for d in docs]
+            plain.append((rows, labels))
+            personal.append(([a + b for a, b in zip(rows, usage.rows(u, docs, at))], labels))
+        with tempfile.TemporaryDirectory() as tmp:
+            m_plain, m_pers = Path(tmp) / "plain.txt", Path(tmp) / "personal.txt"
+            train(plain, m_plain, rounds=150)
+            train(personal, m_pers, rounds=150, names=FEATURES + PERSONAL)
+            r_plain, r_pers = LtrRanker(m_plain), LtrRanker(m_pers)
+            run_plain, run_pers = {}, {}
+            for key, u, q in tests_of:
+                docs, rows = te[q]
+                run_plain[key] = dict(zip(docs, r_plain.score(rows)))
+                run_pers[key] = dict(zip(docs, r_pers.score([a + b for a, b in zip(rows, usage.rows(u, docs, now))])))
+        report(f"learned_{groups_of}", run_plain)
+        report(f"learned_personal_{groups_of}", run_pers)
+    return out
