@@ -7,6 +7,9 @@
 2. Topic quality against known classes: SQuAD's 329 filed paragraphs (eval folders' index), 16 Wikipedia articles.
    Normalised mutual information (Strehl & Ghosh 2002, arithmetic mean) and purity of the topics, for k chosen by
    silhouette and for k fixed to the true 16.
+3. The alternative the issue names, HDBSCAN (scikit-learn's, when installed: it is not a dependency), on the same
+   document vectors: clusters found, share of documents left as noise, NMI/purity (noise counted as one more
+   cluster, since a topics list must place every document) and time.
 """
 
 from __future__ import annotations
@@ -39,6 +42,24 @@ def purity(labels: list, classes: list) -> float:
     return sum(c.most_common(1)[0][1] for c in by.values()) / len(labels)
 
 
+def hdbscan_report(x, classes: list | None = None) -> dict:
+    try:
+        from sklearn.cluster import HDBSCAN
+    except ImportError:
+        return {"skipped": "scikit-learn is not installed"}
+    out = {}
+    for mcs in (5, 15):
+        t = time.perf_counter()
+        labels = HDBSCAN(min_cluster_size=mcs).fit_predict(x)
+        row = {"clusters": int(labels.max()) + 1, "noise": round(float((labels < 0).mean()), 3),
+               "seconds": round(time.perf_counter() - t, 1)}
+        if classes is not None:
+            row["nmi"] = round(nmi(list(labels), classes), 4)
+            row["purity"] = round(purity(list(labels), classes), 4)
+        out[f"min_cluster_size_{mcs}"] = row
+    return out
+
+
 def main() -> None:
     from spyglass.app.organize import Organizer
     from spyglass.app.spyglass import Spyglass
@@ -59,6 +80,8 @@ def main() -> None:
         t = time.perf_counter()
         org.topics(["everyone"])
         out["scifact_topics"]["list_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        ids, x = org.doc_vectors([f["id"] for f in org.store.files(None)], required=True)
+        out["scifact_hdbscan"] = hdbscan_report(x)
         org.close()
         sg.close()
     squad = default_cache() / "squad-folders" / "home"
@@ -77,6 +100,8 @@ def main() -> None:
                 "k": built["k"], "silhouette": built.get("silhouette"), "seconds": round(time.perf_counter() - t, 1),
                 "nmi": round(nmi([lab[i] for i in ids], [cls[i] for i in ids]), 4),
                 "purity": round(purity([lab[i] for i in ids], [cls[i] for i in ids]), 4)}
+        vids, x = org.doc_vectors([f["id"] for f in files], required=True)
+        out["squad_hdbscan"] = hdbscan_report(x, [cls[i] for i in vids])
         org.close()
         sg.close()
     print(json.dumps(out))
