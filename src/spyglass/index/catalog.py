@@ -375,46 +375,34 @@ class Catalog:
 
     def facet_counts(self, ids: list[str]) -> dict[str, list[tuple[str, int]]]:
         """Counts by type, source, year, first-level folder and topic over the given items (already filtered by the
-        caller's query)."""
+        caller's query), in one grouped query per 500 items."""
         from collections import Counter
 
-        counts: dict[str, Counter] = {"type": Counter(), "source": Counter(), "year": Counter()}
+        facets = ("type", "source", "year", "folder", "topic")
+        counts: dict[str, Counter] = {f: Counter() for f in facets}
+        try:
+            self.db.execute("SELECT 1 FROM item_topics LIMIT 0")
+            topic_join, topic_col = "LEFT JOIN item_topics it ON it.item_id = i.id", "it.topic_id"
+        except sqlite3.OperationalError:  # a catalog from before topics
+            topic_join, topic_col = "", "NULL"
         for k in range(0, len(ids), 500):
             part = ids[k : k + 500]
+            # the folder is the first one under the source's root (absolute: it is also the `in:` filter's value)
             rows = self.db.execute(
-                "SELECT i.type, s.name, strftime('%Y', i.modified, 'unixepoch'), count(*) FROM items i "
-                f"JOIN sources s ON s.id = i.source_id WHERE i.id IN ({','.join('?' * len(part))}) GROUP BY 1, 2, 3",
-                part)
-            for type_, source, year, n in rows:  # one pass over the rows, then a rollup per facet
-                for facet, value in (("type", type_), ("source", source), ("year", year)):
+                "SELECT type, name, year, CASE WHEN instr(rest, '/') > 0 THEN root || '/' || "
+                "substr(rest, 1, instr(rest, '/') - 1) END, topic, count(*) FROM ("
+                f"SELECT i.type AS type, s.name AS name, strftime('%Y', i.modified, 'unixepoch') AS year, "
+                f"s.root AS root, substr(i.path, length(s.root) + 2) AS rest, {topic_col} AS topic "
+                f"FROM items i JOIN sources s ON s.id = i.source_id {topic_join} "
+                f"WHERE i.id IN ({','.join('?' * len(part))})) GROUP BY 1, 2, 3, 4, 5", part)
+            for type_, source, year, folder, topic, n in rows:  # one pass over the rows, then a rollup per facet
+                for facet, value in zip(facets, (type_, source, year, folder, topic)):
                     if value is not None:
-                        counts[facet][value] += n
-        folders: Counter = Counter()
-        topics: Counter = Counter()
-        for k in range(0, len(ids), 500):
-            part = ids[k : k + 500]
-            marks = ",".join("?" * len(part))
-            # the first folder under the source's root (an absolute path: it is also the `in:` filter's value)
-            for folder, n in self.db.execute(
-                    "SELECT s.root || '/' || substr(r.rest, 1, instr(r.rest, '/') - 1), count(*) FROM "
-                    "(SELECT i.source_id AS sid, substr(i.path, length(s2.root) + 2) AS rest FROM items i "
-                    f"JOIN sources s2 ON s2.id = i.source_id WHERE i.id IN ({marks})) r "
-                    "JOIN sources s ON s.id = r.sid WHERE instr(r.rest, '/') > 0 GROUP BY 1", part):
-                folders[folder] += n
-            try:
-                for t, n in self.db.execute(f"SELECT topic_id, count(*) FROM item_topics WHERE item_id IN ({marks}) "
-                                            "GROUP BY 1", part):
-                    topics[str(t)] += n
-            except sqlite3.OperationalError:  # a catalog from before topics
-                pass
+                        counts[facet][str(value)] += n
         by_count = lambda c: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))  # noqa: E731
-        return {
-            "type": by_count(counts["type"]),
-            "source": by_count(counts["source"]),
-            "year": sorted(counts["year"].items(), reverse=True),
-            "folder": by_count(folders)[:20],
-            "topic": by_count(topics)[:20],
-        }
+        return {"type": by_count(counts["type"]), "source": by_count(counts["source"]),
+                "year": sorted(counts["year"].items(), reverse=True),
+                "folder": by_count(counts["folder"])[:20], "topic": by_count(counts["topic"])[:20]}
 
     def item_principals(self, iid: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT principal FROM acl WHERE item_id = ? ORDER BY 1", (iid,))]
