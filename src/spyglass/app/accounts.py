@@ -87,13 +87,54 @@ def _hasher():
     return PasswordHasher()
 
 
+class _Rows:
+    """The rows of one statement, fetched while the connection was held."""
+
+    def __init__(self, cur: sqlite3.Cursor) -> None:
+        self.rows = cur.fetchall()
+        self.rowcount = cur.rowcount
+        self.lastrowid = cur.lastrowid
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return self.rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+class _SerialDB:
+    """One SQLite connection shared by the server's request threads: every statement runs, and its rows are read,
+    under one lock (a connection used by two threads at once fails with "no more rows available", found by the
+    load test)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self.conn = conn
+        self.lock = lock
+
+    def execute(self, sql: str, params: tuple | list = ()) -> _Rows:
+        with self.lock:
+            return _Rows(self.conn.execute(sql, params))
+
+    def executescript(self, sql: str) -> None:
+        with self.lock:
+            self.conn.executescript(sql)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
 class Accounts:
     def __init__(self, home: Path) -> None:
         home.mkdir(parents=True, exist_ok=True)
         self.path = home / "accounts.sqlite3"
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         # several server processes share this file: wait for a writer rather than fail at once
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10.0)
+        self.db = _SerialDB(sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10.0),
+                            self._lock)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(_SCHEMA)
