@@ -260,3 +260,24 @@ def test_heic_photos_are_read_with_their_exif_and_embedded(tmp_path):
     assert names(sg.search("blue", filters=_image_filter())) == ["IMG_1234.HEIC"]
     assert names(sg.search("camera:iphone")) == ["IMG_1234.HEIC"]
     sg.close()
+
+
+def test_similar_by_content_uses_the_image_vectors_and_the_callers_permissions(photos, tmp_path):
+    from spyglass.app.organize import Organizer
+    from spyglass.core.errors import SpyglassError
+
+    sg, root, _ = photos
+    sg.close()
+    org = Organizer(sg)
+    alice = sg.principals_for("alice")
+    res = org.similar(str(root / "IMG_0001.jpg"), alice, by="content")
+    got = [Path(r["path"]).name for r in res["similar"]]
+    assert got[0] == "IMG_0004.png" and "IMG_0001.jpg" not in got and "IMG_9999.png" not in got
+    solid_photo(tmp_path / "outside.png", (0, 0, 250))  # not indexed: embedded on the fly
+    assert Path(org.similar(str(tmp_path / "outside.png"), alice, by="content")["similar"][0]["path"]).name \
+        == "IMG_0003.png"
+    org.close()
+    sg.config.media.clip_image_model = ""
+    sg._images_cache = None
+    with pytest.raises(SpyglassError, match="text-image model"):
+        Organizer(sg).similar(str(root / "IMG_0001.jpg"), alice, by="content")

@@ -88,10 +88,17 @@ class Organizer:
         texts = self.store.texts([f["id"] for f in files if f["type"] != "image"]) if near is not None else None
         return [g.to_dict() for g in find_duplicates(files, texts, near, images)]
 
-    def similar(self, ref: str, principals: list[str] | None = None, limit: int = 10) -> dict[str, Any]:
-        """Look-alike images (perceptual hash, no model) among the caller's readable images; ``ref`` is an indexed
-        image (path or id) or any image file."""
+    def similar(self, ref: str, principals: list[str] | None = None, limit: int = 10,
+                by: str = "hash") -> dict[str, Any]:
+        """Look-alike images among the caller's readable images; ``ref`` is an indexed image (path or id) or any image
+        file. ``by="hash"``: perceptual hash, no model (copies, resizes, light edits); ``by="content"``: the
+        text–image model's image vectors (the same scene or subject), when one is configured."""
         from spyglass.organize.imagehash import hamming
+
+        if by == "content":
+            return self._similar_content(ref, principals, limit)
+        if by != "hash":
+            raise SpyglassError(f"similar by {by!r}: use hash or content")
 
         try:
             it = self.resolve(ref, principals)
@@ -106,6 +113,31 @@ class Organizer:
                          if f.get("dhash") and f["id"] != own), key=lambda x: (x[0], x[1]["path"]))[:limit]
         return {"query": ref, "similar": [{"id": f["id"], "path": f["path"], "distance": d,
                                            "similarity": round(1 - d / 64, 4)} for d, f in ranked]}
+
+    def _similar_content(self, ref: str, principals: list[str] | None, limit: int) -> dict[str, Any]:
+        from spyglass.retrieval.query import Filters
+
+        images = self.sg._images()
+        if images is None:
+            raise SpyglassError("similar by content needs a text-image model ([media] clip_image_model and "
+                                "clip_text_model, docs/media.md) and a `spyglass index` run to embed the images")
+        try:
+            own = self.resolve(ref, principals)["id"]
+            vec = images.vector_of(own)
+        except NotFoundError:
+            own, vec = None, None
+        if vec is None:
+            from spyglass.extraction.image import open_image
+
+            try:
+                vec = images.clip.embed_images([open_image(ref)])[0]
+            except (OSError, ValueError) as exc:
+                raise NotFoundError(f"{ref} is neither an indexed image you can read nor an image file") from exc
+        run = images.search_vector(vec, limit + 1, Filters(), principals)
+        ranked = [(d, s) for d, s in sorted(run.items(), key=lambda kv: -kv[1]) if d != own][:limit]
+        info = self.catalog.items([d for d, _ in ranked])
+        return {"query": ref, "by": "content", "similar": [
+            {"id": d, "path": info[d]["path"], "similarity": round(float(s), 4)} for d, s in ranked if d in info]}
 
     # -- topics -------------------------------------------------------------------------------------------------
     def build_topics(self, k: int | None = None) -> dict[str, Any]:

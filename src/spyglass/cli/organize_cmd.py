@@ -99,15 +99,18 @@ def topics(
 def similar(
     photo: str = typer.Argument(..., help="An image (indexed or not)."),
     limit: int = typer.Option(10, "--limit", "-n", min=1, max=200),
+    by: str = typer.Option("hash", "--by", help="hash: copies, resizes, light edits (no model); content: the same "
+                                                "scene or subject (needs the [media] clip_* model)."),
     as_user: Optional[str] = AsUserOpt,
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
-    """Look-alike images: resized, recompressed or lightly edited copies first (perceptual hash, no model)."""
+    """Look-alike images: resized, recompressed or lightly edited copies first (perceptual hash, no model), or
+    --by content with a text-image model."""
 
     def body() -> None:
         with _org(home, as_user) as (org, principals):
-            res = org.similar(photo, principals, limit)
+            res = org.similar(photo, principals, limit, by=by)
         if json_:
             print_json(res)
             return

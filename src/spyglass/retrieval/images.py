@@ -22,18 +22,28 @@ class ImageRetriever:
 
     def search(self, query: str, k: int = 100, filters: Filters | None = None, principals: list[str] | None = None,
                source_ids: dict[str, str] | None = None) -> tuple[dict[str, float], float]:
-        """``{item_id: cosine}`` of the best ``k`` images, and the time spent (ms)."""
+        """``{item_id: cosine}`` of the best ``k`` images for a description, and the time spent (ms)."""
+        t0 = time.perf_counter()
+        out = self.search_vector(self.clip.embed_texts([query])[0], k, filters, principals, source_ids)
+        return out, (time.perf_counter() - t0) * 1000
+
+    def search_vector(self, vector: Any, k: int = 100, filters: Filters | None = None,
+                      principals: list[str] | None = None, source_ids: dict[str, str] | None = None) -> dict[str, float]:
+        """``{item_id: cosine}`` of the ``k`` images closest to an embedding (a description's or another image's)."""
         import numpy as np
 
-        t0 = time.perf_counter()
         where, params = predicate(filters or Filters(), principals, source_ids or {})
         rows = self.catalog.db.execute(
             f"SELECT v.ikey, v.item_id FROM image_vectors v JOIN items i ON i.id = v.item_id "
             f"WHERE v.done = 1 AND {where}", params).fetchall()
         if not rows:
-            return {}, (time.perf_counter() - t0) * 1000
+            return {}
         by_key = {int(r[0]): r[1] for r in rows}
-        qv = self.clip.embed_texts([query])[0]
-        keys, scores = self.vectors.search(qv, k, np.fromiter(by_key, dtype=np.int64, count=len(by_key)))
-        out = {by_key[key]: s for key, s in zip(keys, scores) if key in by_key}
-        return out, (time.perf_counter() - t0) * 1000
+        keys, scores = self.vectors.search(vector, k, np.fromiter(by_key, dtype=np.int64, count=len(by_key)))
+        return {by_key[key]: s for key, s in zip(keys, scores) if key in by_key}
+
+    def vector_of(self, item_id: str) -> Any | None:
+        """The stored vector of an indexed image, or None."""
+        r = self.catalog.db.execute("SELECT ikey FROM image_vectors WHERE item_id = ? AND done = 1",
+                                    (item_id,)).fetchone()
+        return self.vectors.get([int(r[0])])[0] if r else None

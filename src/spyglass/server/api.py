@@ -471,11 +471,13 @@ def doc_tag_suggestions(doc_id: str, request: Request, c: Caller = Depends(calle
 @router.get("/documents/{doc_id}/similar", tags=["organize"],
             summary="Look-alike images of a readable image, among the caller's readable images")
 def doc_similar(doc_id: str, request: Request, limit: int = Query(10, ge=1, le=200),
+                by: Literal["hash", "content"] = Query("hash", description="hash (no model) or content (the "
+                                                                           "text-image model's vectors)"),
                 c: Caller = Depends(caller)) -> dict[str, Any]:
     _document(request, doc_id, c, 0)
     with _organizer(request) as org:
         try:
-            return org.similar(doc_id, c.principals, limit)
+            return org.similar(doc_id, c.principals, limit, by=by)
         except SpyglassError as exc:
             raise HTTPException(422, str(exc)) from None
 
