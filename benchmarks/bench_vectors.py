@@ -9,7 +9,6 @@ unfiltered and with an ID selector admitting half the passages. Recall@10 of HNS
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import tempfile

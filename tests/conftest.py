@@ -36,7 +36,6 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def sg(home: Path):
     from spyglass.app.spyglass import Spyglass
-    from spyglass.core.config import Config
 
     cfg = keyword_config()
     cfg.index.workers = 2

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import pytest
 from conftest import hits, keyword_config
 from fixtures import write_all_formats
 
 from spyglass.app.spyglass import Spyglass
-from spyglass.core.config import Config, UserSettings
+from spyglass.core.config import UserSettings
 from spyglass.core.errors import QuerySyntaxError
 from spyglass.retrieval.query import Filters, parse
 

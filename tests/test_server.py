@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from serverutil import ALICE_WORD, BOB_WORD, PASSWORD, LiveServer, build_team_home
+from serverutil import ALICE_WORD, PASSWORD, LiveServer, build_team_home
 
 
 @pytest.fixture(scope="module")

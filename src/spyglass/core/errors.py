@@ -32,7 +32,7 @@ class MissingExtraError(SpyglassError):
 
     def __init__(self, feature: str, extra: str, module: str, hint: str | None = None) -> None:
         super().__init__(
-            f"{feature} needs the optional dependency {module!r}: {hint or f'pip install ' + repr(f'spyglass[{extra}]')}"
+            f"{feature} needs the optional dependency {module!r}: {hint or 'pip install ' + repr(f'spyglass[{extra}]')}"
         )
         self.feature = feature
         self.extra = extra

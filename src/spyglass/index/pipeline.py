@@ -21,7 +21,7 @@ from spyglass.core.config import Config
 from spyglass.core.ids import content_hasher, item_id
 from spyglass.core.progress import NullProgress, Progress
 from spyglass.extraction.registry import SLACK_EXPORT, file_type, mime_type
-from spyglass.extraction.worker import DocRecord, ExtractorPool, FileResult, Task
+from spyglass.extraction.worker import ExtractorPool, FileResult, Task
 from spyglass.index.activity import ActivityLog
 from spyglass.index.catalog import Source, _file_uri
 from spyglass.index.store import DataDir

@@ -11,7 +11,7 @@ import tantivy
 from spyglass.core.config import SearchSettings
 from spyglass.index.lexical import LexicalIndex, analyzer, iid_hex, iid_key
 from spyglass.retrieval.filters import acl_query, filter_queries
-from spyglass.retrieval.query import MUST, MUST_NOT, SHOULD, Clause, Filters, ParsedQuery
+from spyglass.retrieval.query import MUST, MUST_NOT, SHOULD, Clause, ParsedQuery
 
 _OCCUR = {MUST: tantivy.Occur.Must, SHOULD: tantivy.Occur.Should, MUST_NOT: tantivy.Occur.MustNot}
 
