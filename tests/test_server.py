@@ -384,3 +384,10 @@ def test_accounts_serve_many_request_threads_at_once(tmp_path):
         t.join()
     acc.close()
     assert not errors, errors[:3]
+
+
+def test_recording_hits_carry_their_time_offset_for_the_player():
+    from spyglass.server.api import _offset
+
+    assert _offset("@ 12:31") == 751.0 and _offset("@ 1:02:05") == 3725.0 and _offset("@ 0:00") == 0.0
+    assert _offset("page 3") is None and _offset(None) is None and _offset("@ x:1") is None

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api")
 
 Mode = Literal["keyword", "semantic", "hybrid"]
 INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "audio/mpeg", "audio/wav",
-                "audio/x-wav", "audio/ogg", "audio/flac", "audio/mp4", "video/mp4", "text/plain"}
+                "audio/x-wav", "audio/ogg", "audio/flac", "audio/mp4", "video/mp4", "video/webm", "text/plain"}
 
 
 def _state(request: Request):
@@ -73,10 +73,25 @@ def _filters(type_: list[str], folder: list[str], ext: list[str], source: list[s
     return f
 
 
+def _offset(label: str | None) -> float | None:
+    """Seconds from a recording's passage label (``@ 12:31``, ``@ 1:02:05``), for players to start there."""
+    if not label or not label.startswith("@ "):
+        return None
+    try:
+        parts = [int(x) for x in label[2:].split(":")]
+    except ValueError:
+        return None
+    secs = 0
+    for x in parts:
+        secs = secs * 60 + x
+    return float(secs)
+
+
 def _hit(h: Any) -> dict[str, Any]:
     return {"id": h.id, "title": h.title, "path": h.path, "type": h.type, "score": h.score,
             "snippet": h.snippet_html, "snippet_text": h.snippet, "page": h.page, "modified": h.modified,
-            "parent_id": h.parent_id, "author": h.extra.get("author"), "size": h.extra.get("size")}
+            "parent_id": h.parent_id, "author": h.extra.get("author"), "size": h.extra.get("size"),
+            "label": h.label, "start": _offset(h.label)}
 
 
 @router.get("/search", tags=["search"], summary="Search what the caller may read")

@@ -127,7 +127,7 @@ function renderResults(append) {
     const idx = ol.children.length;
     const li = el("li", { id: `r-${idx}`, role: "option", "data-id": h.id, tabindex: "-1" },
       el("div", { class: "r-title", text: h.title }),
-      el("div", { class: "meta", text: [h.type, fmtDate(h.modified), h.page ? `page ${h.page}` : "", h.path].filter(Boolean).join(" · ") }),
+      el("div", { class: "meta", text: [h.type, fmtDate(h.modified), h.label || (h.page ? `page ${h.page}` : ""), h.path].filter(Boolean).join(" · ") }),
       safeSnippet(h.snippet));
     li.addEventListener("click", () => { select(idx); openPreview(h); });
     ol.append(li);
@@ -203,6 +203,7 @@ async function openPreview(hit) {
     if (d.type === "pdf") media.append(el("iframe", { src: `${file}#page=${hit.page || 1}`, title: "PDF preview" }));
     else if (d.type === "image") media.append(el("img", { src: file, alt: d.title || d.name }));
     else if (d.type === "audio") media.append(el("audio", { src: `${file}#t=${hit.start || 0}`, controls: "" }));
+    else if (d.type === "video") media.append(el("video", { src: `${file}#t=${hit.start || 0}`, controls: "", width: "100%" }));
     media.append(el("p", {}, el("a", { href: file, download: d.name, text: "Download original" })));
   }
   const words = $("#q").value.toLowerCase().split(/\W+/).filter((w) => w.length > 1);
@@ -213,18 +214,26 @@ async function openPreview(hit) {
     if (label) body.append(el("div", { class: "passage-label", text: label }));
     body.append(highlight(p.text, words));
   }
-  loadOrganize(d.id);
+  loadOrganize(d.id, d.type);
   $("#preview-close").focus();
 }
 
 // -- tags and folder of the previewed document -----------------------------------------------------------------
-async function loadOrganize(id) {
+async function similarPhotos(id) {
+  // by what the photos show when a text-image model is configured, else by perceptual hash
+  try { return await api(`/api/documents/${id}/similar?limit=5&by=content`); }
+  catch (e) { return api(`/api/documents/${id}/similar?limit=5`).catch(() => ({ similar: [] })); }
+}
+
+async function loadOrganize(id, type) {
   state.previewId = id;
-  const [tags, sugg, where, rel] = await Promise.all([
+  if (type) state.previewType = type;
+  const [tags, sugg, where, rel, sim] = await Promise.all([
     api(`/api/documents/${id}/tags`).catch(() => ({ tags: [] })),
     api(`/api/documents/${id}/tag-suggestions`).catch(() => ({ suggestions: [] })),
     api(`/api/documents/${id}/where`).catch(() => ({ suggestions: [] })),
     api(`/api/related/${id}?limit=5`).catch(() => ({ related: [] })),
+    state.previewType === "image" ? similarPhotos(id) : Promise.resolve({ similar: [] }),
   ]);
   if (state.previewId !== id) return;
   const box = $("#preview-tags");
@@ -252,6 +261,10 @@ async function loadOrganize(id) {
   const relBox = $("#preview-related");
   relBox.replaceChildren();
   if (rel.related.length) relBox.append(el("h3", { text: "Related" }), ...rel.related.map((r) => fileButton(r)));
+  if (sim.similar.length) {
+    relBox.append(el("h3", { text: "Look-alike photos" }),
+      ...sim.similar.map((r) => fileButton({ id: r.id, path: r.path, title: r.path.split("/").pop() })));
+  }
 }
 
 async function tagDoc(id, tag, origin) {
