@@ -315,7 +315,7 @@ class Spyglass:
                 )
             )
         out = SearchResult(query=query, total=res.total, hits=hits, took_ms=(time.perf_counter() - t0) * 1000,
-                           corrected={w: "~" for w in res.fuzzy}, mode=mode)
+                           corrected={w: "~" for w in res.fuzzy}, mode=mode + ("+image" if image_run is not None else ""))
         if log_user and self.config.activity.enabled:  # learning from use: what this user was shown
             a = self.config.activity
             if a.randomize and offset == 0 and len(hits) > 1 and random.random() < a.randomize_share:
