@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -181,28 +182,18 @@ def related(sg: Spyglass, ref: str, principals: list[str] | None, limit: int = 1
         for i, s in ranked if i in info]}
 
 
-def impressions(sg: Spyglass, positions: int = 10) -> list[tuple[str, str, int, int]]:
-    """``(query, document, position, clicked)`` from every logged search's first ``positions`` results; a result
-    counts as clicked when the same user opened or clicked it from that search."""
-    log = sg.activity()
-    clicked: set[tuple[int, str]] = set()
-    for e in log.events(kinds=INTERACTIONS):
-        if e["search_id"] is not None:
-            clicked.add((e["search_id"], e["item_id"]))
-    out = []
-    for s in log.searches():
-        for k, iid in enumerate(s["ids"], s["offset"] + 1):
-            if k <= positions:
-                out.append((s["query"].strip().lower(), iid, k, int((s["id"], iid) in clicked)))
-    return out
-
-
 _USAGE_CACHE: dict[str, tuple[tuple[int, int], Any]] = {}
+_USAGE_LOCK = threading.Lock()  # the server's request threads share the cache
 
 
 def usage(sg: Spyglass) -> Any:
     """:class:`spyglass.ranking.personal.Usage` over the whole log, kept per data directory and extended with the
     events logged since; rebuilt when events were erased or one arrives out of time order (an edit found later)."""
+    with _USAGE_LOCK:
+        return _usage(sg)
+
+
+def _usage(sg: Spyglass) -> Any:
     from spyglass.ranking.personal import Usage
 
     log = sg.activity()
@@ -227,8 +218,9 @@ def usage(sg: Spyglass) -> Any:
 
 
 def user_impressions(sg: Spyglass, positions: int = 10) -> tuple[list[tuple[str, str, int, int]], dict[str, tuple]]:
-    """Like :func:`impressions`, keyed by user and query (``"user\x1fquery"``), with each key's user, query and
-    first search time: the personal ranker learns what *this* user opens for a query."""
+    """``(user and query, document, position, clicked)`` from every logged search's first ``positions`` results (a
+    result counts as clicked when the same user opened or clicked it from that search), keyed ``"user\x1fquery"``,
+    with each key's user, query and first search time: the personal ranker learns what *this* user opens."""
     log = sg.activity()
     clicked: set[tuple[int, str]] = set()
     for e in log.events(kinds=INTERACTIONS):
@@ -249,8 +241,8 @@ def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> di
     """Train LambdaMART on the activity log with position-bias correction: propensities by EM over the logged
     impressions (:mod:`spyglass.ranking.propensity`), inverse-propensity-weighted click labels per user and query,
     the packaged ranker's retrieval features, the document's path match and kind (``features.CONTEXT``) and the
-    user's own usage (:mod:`spyglass.ranking.personal`, as of the search, so a row never sees its own click). Writes ``models/ranker-<time>.txt`` and points
-    ``models/ranker.json`` at it (earlier versions are kept)."""
+    user's own usage (:mod:`spyglass.ranking.personal`, as of the search, so a row never sees its own click). Writes
+    ``models/ranker-<time>.txt`` and points ``models/ranker.json`` at it (earlier versions are kept)."""
     import json
 
     from spyglass.ranking.features import CONTEXT, FEATURES
@@ -264,9 +256,9 @@ def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> di
     theta = em_propensities(imps)
     est = ipw_relevance(imps, theta, DEFAULT_CLIP)
     labelled = sorted({k for (k, _), r in est.items() if r > 0})
-    if len({keys[k][1] for k in labelled}) < min_queries:
-        raise SpyglassError(f"{len({keys[k][1] for k in labelled})} searches with opened results so far; "
-                            f"at least {min_queries} are needed")
+    n_queries = len({keys[k][1] for k in labelled})
+    if n_queries < min_queries:
+        raise SpyglassError(f"{n_queries} searches with opened results so far; at least {min_queries} are needed")
     use = usage(sg)
     shown: dict[str, set[str]] = {}
     for key, iid, _pos, _c in imps:

@@ -394,7 +394,8 @@ class Spyglass:
         return f if f.exists() else None
 
     def usage(self):
-        """Usage statistics from the activity log for the learned ranker's personal features (built per search)."""
+        """Usage statistics from the activity log for the learned ranker's personal features (kept, and extended
+        with the events logged since the last search)."""
         from spyglass.app.learning import usage
 
         return usage(self)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 import posixpath
+import threading
 from collections import Counter, defaultdict
 
 PERSONAL = ["user_uses", "user_folder_uses", "popularity", "co_access", "age_days"]
@@ -53,14 +54,16 @@ class Usage:
         self.folders = folders
         self.modified = modified
         self._state = _State()
+        self._lock = threading.Lock()  # searches in several threads replay and read the same state
 
     def extend(self, events: list[tuple[str, float, str]]) -> None:
         """Append uses that are not older than the last one (else build a new :class:`Usage`)."""
         events = sorted(events, key=lambda e: e[1])
-        if events and self.times and events[0][1] < self.times[-1]:
-            raise ValueError("events out of time order: build a new Usage")
-        self.events.extend(events)
-        self.times.extend(e[1] for e in events)
+        with self._lock:
+            if events and self.times and events[0][1] < self.times[-1]:
+                raise ValueError("events out of time order: build a new Usage")
+            self.events.extend(events)
+            self.times.extend(e[1] for e in events)
 
     @staticmethod
     def folder_of(path: str) -> str:
@@ -80,6 +83,10 @@ class Usage:
 
     def rows(self, user: str | None, ids: list[str], as_of: float) -> list[list[float]]:
         """One row of :data:`PERSONAL` per document, from the uses before ``as_of``."""
+        with self._lock:
+            return self._rows(user, ids, as_of)
+
+    def _rows(self, user: str | None, ids: list[str], as_of: float) -> list[list[float]]:
         st = self._at(as_of)
         mine = st.uses.get(user or "", Counter())
         mine_folders = st.folder_uses.get(user or "", Counter())
