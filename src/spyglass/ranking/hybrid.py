@@ -161,8 +161,9 @@ def _fuse_images(hits: list[DocHit], image_run: dict[str, float], weight: float)
 
 
 def ltr_candidates(hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any, lex_hits: list, dense_hits: list,
-                   lexical: LexicalRetriever, dense: DenseRetriever, catalog: Catalog):
-    """Every candidate of both retrievers with its feature row (:mod:`spyglass.ranking.features`)."""
+                   lexical: LexicalRetriever, dense: DenseRetriever, catalog: Catalog, context: bool = True):
+    """Every candidate of both retrievers with its feature row (:mod:`spyglass.ranking.features`), and its
+    ``CONTEXT`` row when ``context`` (the packaged ranker has no use for it)."""
     from spyglass.ranking import features
 
     by_id = {h.item_id: h for h in hits}
@@ -178,11 +179,11 @@ def ltr_candidates(hits: list[DocHit], parsed: ParsedQuery, text: str, qv: Any, 
     items = catalog.items(ids)
     titles = {i: set(lexical.analyze(f"{it['title'] or ''} {it['name']}")) for i, it in items.items()}
     sizes = {i: it["size"] or 0 for i, it in items.items()}
-    paths = {i: set(lexical.analyze(it["path"].replace("/", " ").replace("_", " "))) for i, it in items.items()}
-    types = {i: it["type"] for i, it in items.items()}
+    paths = {i: set(lexical.analyze(it["path"].replace("/", " ").replace("_", " "))) for i, it in items.items()} \
+        if context else None
     cands = features.build(ids, bm25, cos, {h.item_id: r + 1 for r, h in enumerate(lex_hits)},
                            {h.item_id: r + 1 for r, h in enumerate(dense_hits)}, lexical.analyze(text), titles, sizes,
-                           paths, types)
+                           paths, {i: it["type"] for i, it in items.items()})
     return by_id, ids, cands
 
 
@@ -190,7 +191,8 @@ def _rerank(kind: str, rerankers: Any, hits: list[DocHit], parsed: ParsedQuery, 
             lex_hits: list, dense_hits: list, lexical: LexicalRetriever, dense: DenseRetriever, catalog: Catalog,
             k: int, user: str | None = None) -> list[DocHit]:
     if kind in ("ltr", "learned"):
-        by_id, ids, cands = ltr_candidates(hits, parsed, text, qv, lex_hits, dense_hits, lexical, dense, catalog)
+        by_id, ids, cands = ltr_candidates(hits, parsed, text, qv, lex_hits, dense_hits, lexical, dense, catalog,
+                                           context=kind == "learned")
         model = rerankers.ltr() if kind == "ltr" else rerankers.learned_ltr()
         rows = cands.rows
         if kind == "learned":
