@@ -329,24 +329,27 @@ class Organizer:
             raise NotFoundError(f"no plan {plan_id!r}")
         return self.plans_dir / f"{plan_id}.yaml"
 
-    def plan_view(self, plan_id: str) -> dict[str, Any]:
-        """A kept plan, its actions numbered from 0, and what was applied of it."""
+    def plan_view(self, plan_id: str, journals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A kept plan, its actions numbered from 0, and what was applied of it (``journals``: the applied plans,
+        when the caller has read them already)."""
         import json
 
         from spyglass.organize.plan import Plan
 
         plan = Plan.load(self._plan_file(plan_id))
-        meta = json.loads((self.plans_dir / f"{plan_id}.json").read_text()) if \
-            (self.plans_dir / f"{plan_id}.json").exists() else {}
-        applied = next((j for j in self.journals_list() if j["plan"] == plan_id), None)
+        meta_file = self.plans_dir / f"{plan_id}.json"
+        meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+        journals = self.journals_list() if journals is None else journals
+        applied = next((j for j in journals if j["plan"] == plan_id), None)
         return {"id": plan.id, "owner": meta.get("owner"), "created": meta.get("created"),
                 "actions": [{"n": n, **a.to_dict()} for n, a in enumerate(plan.actions)], "applied": applied}
 
     def plans(self) -> list[dict[str, Any]]:
         out = []
+        journals = self.journals_list()  # read once, not once per plan
         for f in sorted(self.plans_dir.glob("*.yaml")) if self.plans_dir.exists() else []:
             if self.PLAN_ID.fullmatch(f.stem):
-                v = self.plan_view(f.stem)
+                v = self.plan_view(f.stem, journals)
                 out.append({k: v[k] for k in ("id", "owner", "created", "applied")} | {"actions": len(v["actions"])})
         return out
 
@@ -482,12 +485,12 @@ def make_plan(org: Organizer, principals: list[str] | None = None, tags: bool = 
 
 
 def _file_dhash(path: str) -> int:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
-    from spyglass.extraction.image import dhash_of
+    from spyglass.extraction.image import dhash_of, open_image
 
     try:
-        with Image.open(Path(path).expanduser()) as im:
+        with open_image(Path(path).expanduser()) as im:  # HEIC too, like indexing
             im.seek(0)
             return dhash_of(im)
     except (OSError, UnidentifiedImageError, ValueError) as exc:
