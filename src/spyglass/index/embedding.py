@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from typing import Any
 
 from spyglass.core.progress import NullProgress, Progress
@@ -19,25 +20,33 @@ from spyglass.index.store import DataDir
 from spyglass.index.vectors import VEC_SCHEMA, VectorIndex
 
 
-def open_vectors(data: DataDir, model_id: str, dim: int, exact_max: int, write: bool) -> VectorIndex | None:
-    """The vector index for ``model_id``. A writer resets vectors made by another model; a reader gets None
-    when the stored vectors are from another model (semantic search is then unavailable until re-indexed)."""
+def open_versioned(data: DataDir, section: str, dirname: str, schema: int, model_id: str, dim: int,
+                   exact_max: int, write: bool, reset: Callable[[], None]) -> VectorIndex | None:
+    """A vector index recorded in the manifest's ``section`` with its model, schema and dimension. A writer finding
+    another model (or none) clears the folder, runs ``reset`` (in one catalog transaction: forget which items have
+    vectors) and records the new model; a reader gets None when the stored vectors are from another model."""
     m = manifest.read(data.home) or {}
-    vec = m.get("vectors") or {}
-    path = data.home / "vectors"
-    same = vec.get("model") == model_id and vec.get("schema") == VEC_SCHEMA and vec.get("dim") == dim
+    sec = m.get(section) or {}
+    path = data.home / dirname
+    same = sec.get("model") == model_id and sec.get("schema") == schema and sec.get("dim") == dim
     if not write:
         return VectorIndex(path, dim, exact_max) if same and (path / "index.faiss").exists() else None
     if not same:
         if path.exists():
             shutil.rmtree(path)
         data.catalog.begin()
-        data.catalog.reset_vectors()
+        reset()
         data.catalog.commit()
-        m["vectors"] = {"dir": "vectors", "schema": VEC_SCHEMA, "engine": "faiss", "model": model_id, "dim": dim}
+        m[section] = {"dir": dirname, "schema": schema, "engine": "faiss", "model": model_id, "dim": dim}
         manifest.write(data.home, m)
         data.manifest = m
     return VectorIndex(path, dim, exact_max)
+
+
+def open_vectors(data: DataDir, model_id: str, dim: int, exact_max: int, write: bool) -> VectorIndex | None:
+    """The passage vector index for ``model_id`` (:func:`open_versioned`)."""
+    return open_versioned(data, "vectors", "vectors", VEC_SCHEMA, model_id, dim, exact_max, write,
+                          data.catalog.reset_vectors)
 
 
 def sync_vectors(data: DataDir, embedder: Any, exact_max: int = 50_000, progress: Progress | None = None,

@@ -13,12 +13,11 @@ are removed on the next run and never match a search meanwhile (searches only co
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from typing import Any
 
 from spyglass.core.progress import NullProgress, Progress
-from spyglass.index import manifest
+from spyglass.index.embedding import open_versioned
 from spyglass.index.store import DataDir
 from spyglass.index.vectors import VectorIndex
 
@@ -28,22 +27,8 @@ EXACT = 10**12  # never switch to HNSW: keys are re-added in place, which tombst
 
 
 def open_image_vectors(data: DataDir, model_id: str, dim: int, write: bool) -> VectorIndex | None:
-    m = manifest.read(data.home) or {}
-    sec = m.get("image_vectors") or {}
-    path = data.home / DIR
-    same = sec.get("model") == model_id and sec.get("schema") == IMG_VEC_SCHEMA and sec.get("dim") == dim
-    if not write:
-        return VectorIndex(path, dim, EXACT) if same and (path / "index.faiss").exists() else None
-    if not same:
-        if path.exists():
-            shutil.rmtree(path)
-        data.catalog.begin()
-        data.catalog.db.execute("DELETE FROM image_vectors")
-        data.catalog.commit()
-        m["image_vectors"] = {"dir": DIR, "schema": IMG_VEC_SCHEMA, "engine": "faiss", "model": model_id, "dim": dim}
-        manifest.write(data.home, m)
-        data.manifest = m
-    return VectorIndex(path, dim, EXACT)
+    return open_versioned(data, "image_vectors", DIR, IMG_VEC_SCHEMA, model_id, dim, EXACT, write,
+                          lambda: data.catalog.db.execute("DELETE FROM image_vectors"))
 
 
 def _pending(db: Any) -> list[tuple[str, bytes, str | None]]:
