@@ -122,22 +122,35 @@ def test_without_ocr_indexing_goes_on_and_status_says_what_to_install(tmp_path):
         assert sg.status()["media"]["ocr_pending"] == 0
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian's espeak-ng is not installed")
-def test_speech_is_transcribed_with_time_offsets(tmp_path):
+needs_speech = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian's espeak-ng is not installed")
+
+
+def speak(wav: Path, text: str) -> None:
+    """Synthesize ``text`` with espeak-ng; skips the test when the transcription runtime is missing."""
     import subprocess
 
-    from spyglass.app.spyglass import Spyglass
     from spyglass.extraction import whisper
-    from conftest import keyword_config
 
     if not whisper.available():
         pytest.skip("the audio extra (faster-whisper + packaged Whisper base) is not installed")
-    root = tmp_path / "files"
-    root.mkdir()
-    subprocess.run(["espeak-ng", "-w", str(root / "meeting.wav"),
-                    "Please send the quarterly budget report to the finance team by Friday"], check=True)
+    subprocess.run(["espeak-ng", "-w", str(wav), text], check=True)
+
+
+def index_keyword(tmp_path, root: Path):
+    from spyglass.app.spyglass import Spyglass
+    from conftest import keyword_config
+
     sg = Spyglass(tmp_path / "home", config=keyword_config())
     sg.index([str(root)])
+    return sg
+
+
+@needs_speech
+def test_speech_is_transcribed_with_time_offsets(tmp_path):
+    root = tmp_path / "files"
+    root.mkdir()
+    speak(root / "meeting.wav", "Please send the quarterly budget report to the finance team by Friday")
+    sg = index_keyword(tmp_path, root)
     hits = sg.search("budget report finance", mode="keyword").hits
     row = sg.reader().catalog.db.execute("SELECT status, error, meta, n_chunks, (SELECT group_concat(text) FROM chunks) FROM items").fetchone()
     assert [Path(h.path).name for h in hits] == ["meeting.wav"], row
@@ -178,23 +191,13 @@ def _mux_mp4(wav: Path, out: Path) -> None:
     src.close()
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian's espeak-ng is not installed")
+@needs_speech
 def test_the_audio_track_of_a_video_is_transcribed(tmp_path):
-    import subprocess
-
-    from spyglass.app.spyglass import Spyglass
-    from spyglass.extraction import whisper
-    from conftest import keyword_config
-
-    if not whisper.available():
-        pytest.skip("the audio extra (faster-whisper + packaged Whisper base) is not installed")
     root = tmp_path / "files"
     root.mkdir()
-    subprocess.run(["espeak-ng", "-w", str(tmp_path / "speech.wav"),
-                    "The harbour committee approved the lighthouse budget on Tuesday"], check=True)
+    speak(tmp_path / "speech.wav", "The harbour committee approved the lighthouse budget on Tuesday")
     _mux_mp4(tmp_path / "speech.wav", root / "meeting.mp4")
-    sg = Spyglass(tmp_path / "home", config=keyword_config())
-    sg.index([str(root)])
+    sg = index_keyword(tmp_path, root)
     hits = sg.search("lighthouse budget", mode="keyword").hits
     assert [Path(h.path).name for h in hits] == ["meeting.mp4"]
     assert hits[0].type == "video" and hits[0].label == "@ 0:00"
