@@ -66,11 +66,24 @@ def test_semantic_finds_what_keywords_miss(sem):
     assert names(sg.search("mountain expedition", mode="hybrid"))[0] == "hiking.txt"
 
 
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_every_mode_keeps_the_keyword_promise(sem, mode):
+    """Quoted phrases, required and excluded words hold in every mode (issue 14.6): a vector search may rank, never
+    bring back what the query rules out, and a phrase that occurs nowhere finds nothing."""
+    sg, _ = sem
+    assert sg.search('"glacier lake"', mode=mode).total == 1
+    assert names(sg.search('"glacier lake"', mode=mode)) == ["hiking.txt"]
+    nowhere = sg.search('mountain "purple submarine"', mode=mode)
+    assert nowhere.hits == [] and nowhere.total == 0
+    assert "cats.txt" not in names(sg.search("pet animal -kitten", mode=mode))
+    assert names(sg.search("+guitar music", mode=mode)) == ["guitar.txt"]
+
+
 def test_hybrid_is_the_default_once_vectors_exist(sem):
     sg, _ = sem
     res = sg.search("baking dessert")
     assert res.mode == "hybrid" and names(res)[0] == "recipe.txt"
-    assert "semantic" in res.hits[0].extra["ranks"]
+    assert "semantic" in res.hits[0].ranks
 
 
 def test_status_reports_semantic_coverage(sem):
@@ -147,6 +160,7 @@ def test_sql_filters_match_tantivy_filters(tmp_path):
     from fixtures import write_all_formats
 
     from spyglass.retrieval.query import Filters
+    from spyglass.core.acl import EVERYTHING
     from spyglass.retrieval.sqlfilters import predicate, register_functions
 
     root = tmp_path / "docs"
@@ -167,7 +181,7 @@ def test_sql_filters_match_tantivy_filters(tmp_path):
             min_size=rng.choice([None, 100, 3000]),
             authors=rng.sample(["alice", "lovelace", "grace hopper"], rng.randint(0, 1)),
         )
-        principals = rng.choice([None, ["everyone"], ["email:bob@example.com"], ["user:nobody"]])
+        principals = rng.choice([EVERYTHING, ["everyone"], ["email:bob@example.com"], ["user:nobody"], []])
         where, params = predicate(f, principals, {})
         sql = {r[0] for r in data.catalog.db.execute(f"SELECT i.id FROM items i WHERE {where}", params)}
         res = sg.search("", filters=f, principals=principals, mode="keyword", limit=1000)

@@ -74,7 +74,9 @@ def test_another_users_word_appears_nowhere_in_search(srv, mode):
         for q in (ALICE_WORD, "zebra", "xylophonequarts", "salary diary", "budget review approved"):
             r = c.get("/api/search", params={"q": q, "mode": mode, "facets": "true", "limit": 100})
             assert r.status_code == 200, r.text
-            body = json.dumps({k: v for k, v in r.json().items() if k != "query"})  # the query is echoed back
+            got = r.json()
+            assert set(got["fuzzy"]) <= set(q.split())  # only the caller's own words, as typed
+            body = json.dumps({k: v for k, v in got.items() if k not in ("query", "fuzzy")})  # both echo the query
             assert ALICE_WORD not in body.lower(), (q, mode)
             assert "alice-diary" not in body and "alice@example.com" not in body
         r = c.get("/api/search", params={"q": ALICE_WORD, "mode": "keyword", "facets": "true"}).json()

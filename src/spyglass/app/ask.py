@@ -9,6 +9,7 @@ from typing import Any
 from spyglass.answering.extractive import ExtractiveSettings
 from spyglass.answering.rag import answer_events
 from spyglass.answering.types import Source
+from spyglass.core.acl import EVERYTHING, Principals
 from spyglass.core.config import AnswerSettings
 from spyglass.core.errors import ConfigError
 
@@ -37,7 +38,7 @@ def make_chat(s: AnswerSettings, backend: str | None = None) -> Any:
     return LlamaCppChat(s.model_path, s.context_tokens, s.max_tokens, s.temperature)
 
 
-def retrieve_sources(sg: Any, question: str, principals: list[str] | None, k: int,
+def retrieve_sources(sg: Any, question: str, principals: Principals, k: int,
                      filters: Any = None) -> list[Source]:
     res = sg.search(question, limit=k, principals=principals, syntax="plain", filters=filters, snippets=False)
     cat = sg.reader().catalog
@@ -50,7 +51,7 @@ def retrieve_sources(sg: Any, question: str, principals: list[str] | None, k: in
     return out
 
 
-def ask_events(sg: Any, question: str, principals: list[str] | None = None, history: list[tuple[str, str]] | None = None,
+def ask_events(sg: Any, question: str, principals: Principals = EVERYTHING, history: list[tuple[str, str]] | None = None,
                backend: str | None = None, chat: Any = None, filters: Any = None) -> Iterator[dict[str, Any]]:
     s: AnswerSettings = sg.config.answer
     t0 = time.perf_counter()
@@ -67,7 +68,7 @@ def ask_events(sg: Any, question: str, principals: list[str] | None = None, hist
                              ExtractiveSettings(min_score=s.min_score), t_start=t0)
 
 
-def summarize(sg: Any, path: str, principals: list[str] | None = None, backend: str | None = None,
+def summarize(sg: Any, path: str, principals: Principals = EVERYTHING, backend: str | None = None,
               n_sentences: int = 5) -> dict[str, Any]:
     import os
 

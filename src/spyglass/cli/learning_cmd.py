@@ -40,7 +40,7 @@ def open_(
     def body() -> None:
         sg = _sg(home)
         user = _who(as_user)
-        it = record_open(sg, user, result, sg.principals_for(user) if as_user else None)
+        it = record_open(sg, user, result, sg.access(as_user))
         if json_:
             print_json({"id": it["id"], "path": it["path"], "title": it["title"] or it["name"]})
         else:
@@ -109,7 +109,7 @@ def suggest(
     def body() -> None:
         sg = _sg(home)
         user = _who(as_user)
-        res = suggest_(sg, user, sg.principals_for(user) if as_user else None, limit)
+        res = suggest_(sg, user, sg.access(as_user), limit)
         if json_:
             print_json({"user": user, "suggestions": res})
             return
@@ -134,7 +134,7 @@ def related(
 
     def body() -> None:
         sg = _sg(home)
-        res = related_(sg, file, sg.principals_for(as_user) if as_user else None, limit)
+        res = related_(sg, file, sg.access(as_user), limit)
         if json_:
             print_json(res)
             return

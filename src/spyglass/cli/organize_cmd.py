@@ -28,7 +28,7 @@ def _org(home: Optional[Path], as_user: Optional[str]) -> Iterator[tuple]:
     sg = _sg(home)
     org = Organizer(sg)
     try:
-        yield org, (sg.principals_for(as_user) if as_user else None)
+        yield org, sg.access(as_user)
     finally:
         org.close()
 

@@ -63,7 +63,7 @@ def mcp(
         from spyglass.server.mcp import build_mcp
 
         sg = _sg(home)
-        principals = sg.principals_for(as_user) if as_user else None
+        principals = sg.access(as_user)
 
         @contextlib.contextmanager
         def read():

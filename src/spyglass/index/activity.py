@@ -66,6 +66,19 @@ class ActivityLog:
                         "offset": shown["offset"], "ids": shown["ids"]})
         return out
 
+    def use_marks(self, kinds: tuple[str, ...]) -> tuple[int, int]:
+        """(largest id, number) of the events of ``kinds``: tells whether anything was logged or erased since."""
+        marks = ",".join("?" * len(kinds))
+        r = self.db.execute(f"SELECT coalesce(max(id), 0), count(*) FROM activity_events WHERE kind IN ({marks})",
+                            list(kinds)).fetchone()
+        return int(r[0]), int(r[1])
+
+    def uses_after(self, kinds: tuple[str, ...], after_id: int = 0) -> list[tuple[str, float, str]]:
+        """(user, time, document) of the events of ``kinds`` with an id above ``after_id``."""
+        marks = ",".join("?" * len(kinds))
+        return [(r[0], r[1], r[2]) for r in self.db.execute(
+            f"SELECT user, at, item_id FROM activity_events WHERE kind IN ({marks}) AND id > ?", [*kinds, after_id])]
+
     def clear(self, user: str | None = None) -> int:
         n = 0
         for table in ("activity_events", "activity_searches"):

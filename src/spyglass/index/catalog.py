@@ -9,15 +9,29 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from spyglass.core import acl
 from spyglass.core.ids import item_id
 from spyglass.core.types import Chunk
 
 CATALOG_SCHEMA = 2
+
+
+def acl_condition(principals: acl.Principals, alias: str = "i") -> tuple[str, list[str]]:
+    """The one SQL rule of access, used by every store: ``(condition, params)`` true for the rows of ``items``
+    (alias ``alias``) that ``principals`` may read. :data:`~spyglass.core.acl.EVERYTHING` gives ``1``; an empty list
+    gives ``0`` (sees nothing); ``None`` is refused (:func:`spyglass.core.acl.require`)."""
+    p = acl.require(principals)
+    if isinstance(p, acl.Everything):
+        return "1", []
+    if not p:
+        return "0", []
+    marks = ",".join("?" * len(p))
+    return f"EXISTS (SELECT 1 FROM acl a WHERE a.item_id = {alias}.id AND a.principal IN ({marks}))", list(p)
 
 
 @dataclass(slots=True)
@@ -28,6 +42,51 @@ class Source:
     name: str
     added: float
     last_indexed: float | None
+
+
+@dataclass(slots=True, frozen=True)
+class FileState:
+    """What the catalog holds of a file of a source (a top-level item): the change detection's input."""
+
+    id: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    status: str  # ok | metadata | error
+    error_kind: str | None
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    """One row of ``items`` as the indexer writes it: a file, or a document inside one (``parent_id`` set)."""
+
+    id: str
+    source_id: int
+    path: str
+    uri: str
+    name: str
+    type: str
+    status: str  # ok | metadata | error
+    parent_id: str | None = None
+    locator: str = ""
+    path_raw: bytes | None = None  # the file's path bytes (top-level items only)
+    mime: str | None = None
+    size: int = 0
+    mtime_ns: int = 0
+    modified: float | None = None
+    created: float | None = None
+    owner: str | None = None
+    author: str | None = None
+    title: str | None = None
+    content_hash: str | None = None
+    error_kind: str | None = None
+    error: str | None = None
+    extract_ms: float | None = None
+    meta: str | None = None  # JSON
+
+
+_STATE_COLS = "id, size, mtime_ns, content_hash, status, error_kind"
+_RECORD_FIELDS = [f.name for f in fields(ItemRecord)]
 
 
 @dataclass(slots=True)
@@ -133,22 +192,24 @@ class Catalog:
         return n
 
     # -- files --------------------------------------------------------------------------------------------------
-    def file_states(self, source_id: int) -> dict[bytes, tuple[str, int, int, str | None, str, str | None]]:
-        """path bytes -> (id, size, mtime_ns, content_hash, status, error_kind) for the files of a source."""
+    def file_states(self, source_id: int) -> dict[bytes, FileState]:
+        """path bytes -> :class:`FileState` for the live files of a source."""
         rows = self.db.execute(
-            "SELECT path_raw, id, size, mtime_ns, content_hash, status, error_kind FROM items "
+            f"SELECT path_raw, {_STATE_COLS} FROM items "
             "WHERE source_id = ? AND parent_id IS NULL AND status != 'deleted'",
             (source_id,),
         )
-        return {bytes(r[0]): tuple(r[1:]) for r in rows}  # type: ignore[misc]
+        return {bytes(r[0]): FileState(*r[1:]) for r in rows}
 
-    def file_state(self, source_id: int, raw: bytes) -> tuple[str, int, int, str | None, str, str | None] | None:
-        r = self.db.execute(
-            "SELECT id, size, mtime_ns, content_hash, status, error_kind FROM items "
-            "WHERE source_id = ? AND parent_id IS NULL AND path_raw = ? AND status != 'deleted'",
-            (source_id, raw),
-        ).fetchone()
-        return tuple(r) if r else None  # type: ignore[return-value]
+    def file_states_under(self, source_id: int, path: str) -> dict[bytes, FileState]:
+        """The live files of a source at ``path`` or below it (a folder)."""
+        raw = os.fsencode(path)
+        rows = self.db.execute(
+            f"SELECT path_raw, {_STATE_COLS} FROM items WHERE source_id = ? AND parent_id IS NULL "
+            "AND status != 'deleted' AND (path_raw = ? OR substr(path_raw, 1, ?) = ?)",
+            (source_id, raw, len(raw) + 1, raw + b"/"),
+        )
+        return {bytes(r[0]): FileState(*r[1:]) for r in rows}
 
     def new_file_id(self, source_id: int, raw: bytes) -> str:
         base = item_id(str(source_id), raw)
@@ -158,9 +219,10 @@ class Catalog:
             candidate = item_id(str(source_id), raw, str(n))
         return candidate
 
-    def put_item(self, row: dict[str, Any], principals: Iterable[str], chunks: list[Chunk]) -> None:
+    def put_item(self, record: ItemRecord, principals: Iterable[str], chunks: list[Chunk]) -> None:
         """Insert or replace one item with its passages and principals; marks it for lexical indexing."""
-        iid = row["id"]
+        iid = record.id
+        row = {f: getattr(record, f) for f in _RECORD_FIELDS}
         cols = list(row) + ["lex_dirty", "emb_dirty", "indexed_at", "n_chunks"]
         vals = list(row.values()) + [1, 1, time.time(), len(chunks)]
         self.db.execute(
@@ -226,6 +288,11 @@ class Catalog:
     # -- lexical sync -------------------------------------------------------------------------------------------
     def dirty_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM items WHERE lex_dirty = 1").fetchone()[0]
+
+    def dirty_passages(self) -> int:
+        """Passages (and items) waiting for the lexical index: when enough have piled up, it is committed."""
+        return self.db.execute(
+            "SELECT coalesce(sum(n_chunks), 0) + count(*) FROM items WHERE lex_dirty = 1").fetchone()[0]
 
     def dirty_items(self, batch: int = 2000) -> Iterator[list[ItemRow | str]]:
         """Batches of items to (re)index; a ``str`` in a batch is the id of an item to remove."""
@@ -355,16 +422,13 @@ class Catalog:
                 out[r[0]] = dict(zip(cols, r))
         return out
 
-    def visible_item(self, iid: str, principals: list[str] | None) -> dict[str, Any] | None:
-        """One live item, only when ``principals`` (None: no restriction) may read it — checked in the query."""
-        sql = ("SELECT id, source_id, parent_id, locator, path, path_raw, uri, name, title, type, mime, size, modified, "
-               "created, author, status, n_chunks FROM items i WHERE i.id = ? AND i.status IN ('ok', 'metadata')")
-        params: list[Any] = [iid]
-        if principals is not None:
-            sql += (" AND EXISTS (SELECT 1 FROM acl a WHERE a.item_id = i.id AND a.principal IN "
-                    f"({','.join('?' * len(principals)) or 'NULL'}))")
-            params += principals
-        cur = self.db.execute(sql, params)
+    def visible_item(self, iid: str, principals: acl.Principals) -> dict[str, Any] | None:
+        """One live item, only when ``principals`` may read it — checked in the query."""
+        cond, params = acl_condition(principals)
+        cur = self.db.execute(
+            "SELECT id, source_id, parent_id, locator, path, path_raw, uri, name, title, type, mime, size, modified, "
+            f"created, author, status, n_chunks FROM items i WHERE i.id = ? AND i.status IN ('ok', 'metadata') "
+            f"AND {cond}", [iid, *params])
         r = cur.fetchone()
         return dict(zip([d[0] for d in cur.description], r)) if r else None
 
@@ -403,6 +467,24 @@ class Catalog:
         return {"type": by_count(counts["type"]), "source": by_count(counts["source"]),
                 "year": sorted(counts["year"].items(), reverse=True),
                 "folder": by_count(counts["folder"])[:20], "topic": by_count(counts["topic"])[:20]}
+
+    # -- metadata filters (camera:, near:, taken:) -------------------------------------------------------------
+    def items_by_camera(self, words: list[str]) -> set[str]:
+        """Items whose EXIF camera (make and model) contains every word (lower-case)."""
+        where = " AND ".join("instr(lower(json_extract(meta, '$.camera')), ?) > 0" for _ in words) or "0"
+        return {r[0] for r in self.db.execute(f"SELECT id FROM items WHERE meta LIKE '%camera%' AND {where}", words)}
+
+    def gps_in_latitudes(self, lo: float, hi: float) -> list[tuple[str, float | None, float | None]]:
+        """(id, latitude, longitude) of the items with an EXIF GPS latitude in [lo, hi]."""
+        return self.db.execute(
+            "SELECT id, json_extract(meta, '$.gps_lat'), json_extract(meta, '$.gps_lon') FROM items "
+            "WHERE meta LIKE '%gps_lat%' AND json_extract(meta, '$.gps_lat') BETWEEN ? AND ?", (lo, hi)).fetchall()
+
+    def items_taken_between(self, start: float, end: float) -> set[str]:
+        """Items whose EXIF date taken is in [start, end)."""
+        return {r[0] for r in self.db.execute(
+            "SELECT id FROM items WHERE meta LIKE '%taken%' AND json_extract(meta, '$.taken') >= ? "
+            "AND json_extract(meta, '$.taken') < ?", (start, end))}
 
     def item_principals(self, iid: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT principal FROM acl WHERE item_id = ? ORDER BY 1", (iid,))]

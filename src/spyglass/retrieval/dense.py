@@ -5,23 +5,21 @@ passage)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from spyglass.core import acl
+from spyglass.core.query import Filters, SearchRequest
+from spyglass.core.types import Hit, Ranking
 from spyglass.index.catalog import Catalog
 from spyglass.index.vectors import VectorIndex
-from spyglass.retrieval.query import Filters
 from spyglass.retrieval.sqlfilters import predicate, register_functions
 
 
-@dataclass(slots=True)
-class DenseHit:
-    item_id: str
-    score: float
-    ord: int
-
-
 class DenseRetriever:
+    """Nearest passages by embedding, grouped into documents. ``run(request, k)`` is the retriever contract
+    (:class:`spyglass.core.protocols.Retriever`)."""
+
+    name = "semantic"
     QUERY_CACHE = 512  # recent query vectors kept (search as you type and paging repeat queries)
 
     def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: Any) -> None:
@@ -45,7 +43,7 @@ class DenseRetriever:
             self._queries.move_to_end(text)
         return v
 
-    def allowed_vkeys(self, filters: Filters, principals: list[str] | None, source_ids: dict[str, str]) -> Any:
+    def allowed_vkeys(self, filters: Filters, principals: acl.Principals, source_ids: dict[str, str]) -> Any:
         import numpy as np
 
         where, params = predicate(filters, principals, source_ids)
@@ -73,28 +71,33 @@ class DenseRetriever:
                 out[iid] = s
         return out
 
-    def search(self, query: str, k: int = 100, filters: Filters | None = None, principals: list[str] | None = None,
-               source_ids: dict[str, str] | None = None, query_vector: Any = None) -> tuple[list[DenseHit], float]:
-        """Top ``k`` documents and the time spent (ms)."""
+    def run(self, request: SearchRequest, k: int | None = None) -> Ranking:
+        """The top ``k`` (default ``request.depth``) documents, filters and principals applied inside the search."""
+        return self.search(request.text, k=k or request.depth, filters=request.parsed.filters,
+                           principals=request.principals, source_ids=request.source_ids)
+
+    def search(self, query: str, *, principals: acl.Principals, k: int = 100, filters: Filters | None = None,
+               source_ids: dict[str, str] | None = None, query_vector: Any = None) -> Ranking:
+        """Top ``k`` documents, each scored by its closest passage."""
         t0 = time.perf_counter()
         filters = filters or Filters()
         allowed = None
-        if principals is not None or not filters.empty():
+        if not acl.sees_everything(principals) or not filters.empty():
             allowed = self.allowed_vkeys(filters, principals, source_ids or {})
         qv = query_vector if query_vector is not None else self.embed_query(query)
         fetch = k * 3
         while True:
             keys, scores = self.vectors.search(qv, fetch, allowed)
             passages = self.catalog.passages_by_vkey(keys)
-            best: dict[str, DenseHit] = {}
+            best: dict[str, Hit] = {}
             for key, score in zip(keys, scores):
                 p = passages.get(key)
-                if p is None:  # a vector the catalog no longer knows (removed since the last save)
-                    continue
-                if p[0] not in best:
-                    best[p[0]] = DenseHit(p[0], score, p[1])
+                if p is not None and p[0] not in best:  # None: a vector the catalog no longer knows
+                    best[p[0]] = Hit(p[0], float(score), p[1])
             if len(best) >= k or len(keys) < fetch or fetch >= 20 * k:
                 break
             fetch *= 3
         hits = list(best.values())[:k]
-        return hits, (time.perf_counter() - t0) * 1000
+        for i, h in enumerate(hits):
+            h.ranks[self.name] = i + 1
+        return Ranking(hits, len(hits), [], {self.name: (time.perf_counter() - t0) * 1000})

@@ -44,9 +44,9 @@ class ReaderPool:
 
     def _share_models(self, sg: Spyglass) -> None:
         with self._lock:
-            if sg._embedder is None and sg.config.embedding.enabled:
+            if sg.config.embedding.enabled:
                 try:
-                    sg._embedder = self.primary.embedder()
+                    sg.parts.share_embedder(self.primary.embedder())
                 except Exception:  # a missing extra: that handle reports it when it is needed
                     pass
 
