@@ -276,4 +276,5 @@ class Spyglass:
         """Keep the index live until ``stop`` (a ``threading.Event``) is set. Blocks."""
         from spyglass.app.watcher import watch
 
-        watch(self, paths or [], on_change=on_change, stop=stop, polling=polling, debounce=debounce, ready=ready)
+        watch(self.open_writer(), self.config, self.sync_vectors, paths or [], on_change=on_change, stop=stop,
+              polling=polling, debounce=debounce, ready=ready)

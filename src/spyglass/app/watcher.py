@@ -7,18 +7,19 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
+from spyglass.core.config import Config
 from spyglass.core.errors import SpyglassError
 from spyglass.index.pipeline import Indexer, RunStats
+from spyglass.index.store import DataDir
 from spyglass.sources.folder import is_excluded
-
-if TYPE_CHECKING:
-    from spyglass.app.spyglass import Spyglass
 
 
 def watch(
-    sg: Spyglass,
+    data: DataDir,
+    config: Config,
+    sync_vectors: Callable[[DataDir], Any],
     paths: list[str],
     on_change: Callable[[RunStats], Any] | None = None,
     stop: threading.Event | None = None,
@@ -26,13 +27,14 @@ def watch(
     debounce: float = 0.5,
     ready: threading.Event | None = None,
 ) -> None:
+    """Watch ``paths`` (else every source) with the writer ``data`` (held until ``stop`` is set), applying changes to
+    the keyword index at once and then ``sync_vectors(data)`` (the vectors follow)."""
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
     from watchdog.observers.polling import PollingObserver
 
     stop = stop or threading.Event()
-    data = sg.open_writer()
-    indexer = Indexer(data, sg.config)
+    indexer = Indexer(data, config)
     try:
         sources = [indexer.add_source(p) for p in paths] if paths else data.catalog.sources()
         sources = [s for s in sources if "(removed" not in s.root]
@@ -43,13 +45,13 @@ def watch(
             stats = indexer.index_source(src)
             if on_change:
                 on_change(stats)
-        sg.sync_vectors(data)
+        sync_vectors(data)
 
         lock = threading.Lock()
         pending: dict[int, set[str]] = {}
         first_event = [0.0]
         last_event = [0.0]
-        home = str(sg.home)
+        home = str(data.home)
 
         def owner(path: str):
             for s in sources:
@@ -70,7 +72,7 @@ def watch(
                     if p == home or p.startswith(home + "/"):
                         continue
                     src = owner(p)
-                    if src is None or is_excluded(src.root, p, sg.config.index):
+                    if src is None or is_excluded(src.root, p, config.index):
                         continue
                     with lock:
                         now = time.monotonic()
@@ -103,7 +105,7 @@ def watch(
                     stats = indexer.apply_paths(src, changed)
                     if on_change:
                         on_change(stats)
-                sg.sync_vectors(data)  # keyword search already sees the change; vectors follow
+                sync_vectors(data)  # keyword search already sees the change; vectors follow
         finally:
             observer.stop()
             observer.join(5)

@@ -75,7 +75,7 @@ def status(
 @app.command()
 def version(json_: bool = JsonOpt) -> None:
     """Print the version."""
-    from spyglass import __version__
+    from spyglass.core.version import __version__
 
     if json_:
         print_json({"version": __version__})

@@ -11,7 +11,7 @@ from spyglass.core import acl
 from spyglass.core.config import SearchSettings
 from spyglass.core.query import MUST, MUST_NOT, SHOULD, Clause, ParsedQuery, SearchRequest
 from spyglass.core.types import Hit, Ranking
-from spyglass.index.lexical import LexicalIndex, analyzer, iid_hex, iid_key
+from spyglass.index.lexical import LexicalIndex, analyzer, bigrams, iid_hex, iid_key
 from spyglass.retrieval.filters import acl_query, filter_queries
 
 _OCCUR = {MUST: tantivy.Occur.Must, SHOULD: tantivy.Occur.Should, MUST_NOT: tantivy.Occur.MustNot}
@@ -46,11 +46,16 @@ class LexicalRetriever:
         tokens = self._analyzer.analyze(c.text)
         if not tokens:
             return None
-        if c.kind == "bag":  # every token an optional term; repeated tokens weigh more (query term frequency)
+        grams = bigrams(c.text) if c.field in (None, "body", "title") else []
+        if c.kind == "bag" or (grams and c.kind == "term"):
+            # every token an optional term (repeated tokens weigh more: query term frequency); text in scripts
+            # without spaces also matches by its character bigrams, never as one strict phrase
             parts = []
             for tok in tokens:
                 qs = [tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, tok), b) for f, b in fields]
                 parts.append((tantivy.Occur.Should, tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs])))
+            parts += [(tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(schema, "cjk", g),
+                                                                      self.settings.body_boost)) for g in grams]
             return tantivy.Query.boolean_query(parts)
         if len(tokens) > 1:
             qs = [tantivy.Query.boost_query(tantivy.Query.phrase_query(schema, f, tokens), b) for f, b in fields]

@@ -99,7 +99,7 @@ def create_app(home: Path, config: Config | None = None) -> Any:
 
 
 def _version() -> str:
-    from spyglass import __version__
+    from spyglass.core.version import __version__
 
     return __version__
 
