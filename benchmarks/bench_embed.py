@@ -56,7 +56,7 @@ def main() -> None:
     sg.index([str(work / "docs")])
     sg.config.embedding.enabled = True
     with DataDir(work / "home", write=True) as data:
-        stats = sg.embed_pending(data)
+        stats = sg.sync_vectors(data)[0]
     print(json.dumps({
         "docs": len(docs), "raw_docs_per_s": round(raw, 1),
         "pipeline_docs_per_s": round(len(docs) / stats["seconds"], 1),

@@ -26,7 +26,7 @@ class Components:
         self._cross: Any = None
         self._activity: Any = None
         self._pipeline: Any = None
-        self._pipeline_model: Path | None = None
+        self._pipeline_key: tuple[Any, ...] | None = None
 
     # -- stores -------------------------------------------------------------------------------------------------
     def reader(self) -> DataDir:
@@ -55,7 +55,7 @@ class Components:
 
             if not (self.home / "catalog.sqlite3").exists():
                 raise SpyglassError(f"no index at {self.home}: run `spyglass index FOLDER` first")
-            self._activity = ActivityLog(Catalog(self.home / "catalog.sqlite3"))
+            self._activity = ActivityLog(Catalog(self.home / "catalog.sqlite3", init=False))
         return self._activity
 
     # -- models -------------------------------------------------------------------------------------------------
@@ -169,9 +169,22 @@ class Components:
     # -- the search pipeline ------------------------------------------------------------------------------------
     def pipeline(self) -> Any:
         """The search pipeline for the current index (rebuilt after :meth:`close`)."""
-        learned = self.learned_model()
-        if self._pipeline is None or learned != self._pipeline_model:  # a ranker was trained or removed since
+        key = (self.learned_model(), _stamp(self.home / "manifest.json"), _stamp(self.home / "vectors" / "index.faiss"))
+        if self._pipeline is not None and key != self._pipeline_key:  # new vectors saved, a ranker trained…
+            self._dense = self._images = self._pipeline = None
+            if self._reader is not None:
+                from spyglass.index import manifest
+
+                self._reader.manifest = manifest.read(self.home) or self._reader.manifest
+        if self._pipeline is None:
             from spyglass.app.search import build_pipeline
 
-            self._pipeline, self._pipeline_model = build_pipeline(self), learned
+            self._pipeline, self._pipeline_key = build_pipeline(self), key
         return self._pipeline
+
+
+def _stamp(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from spyglass.app.components import Components
+from spyglass.app.vectors import pending as vectors_pending
+from spyglass.app.vectors import sync_all
 from spyglass.core import acl
 from spyglass.core.acl import EVERYTHING, Principals
 from spyglass.core.config import Config, default_home, load_config
-from spyglass.core.errors import MissingExtraError, NotFoundError, SpyglassError
+from spyglass.core.errors import NotFoundError, SpyglassError
 from spyglass.core.progress import Progress
 from spyglass.core.types import SearchResult
 from spyglass.index.catalog import Source
@@ -35,8 +37,10 @@ class Spyglass:
         return DataDir(self.home, write=True)
 
     def index(self, paths: list[str] | None = None, progress: Progress | None = None,
-              retry_failed: bool = False) -> RunStats:
-        """Index ``paths`` (adding them as sources), or every known source when ``paths`` is empty."""
+              retry_failed: bool = False, wait: bool = True) -> RunStats:
+        """Index ``paths`` (adding them as sources), or every known source when ``paths`` is empty. The keyword index
+        is committed first; then vectors are made in this call (``wait``) or by the background embedder
+        (:mod:`spyglass.app.background`), and this call returns at once (``RunStats.semantic`` says how far it is)."""
         with self.open_writer() as data:
             indexer = Indexer(data, self.config, progress)
             run = data.catalog.start_run("index")
@@ -49,43 +53,30 @@ class Spyglass:
                 for src in sources:
                     total.merge(indexer.index_source(src, retry_failed=retry_failed))
                 indexer.close()
-                total.semantic, total.images = self.sync_vectors(data, progress)
+                if wait:
+                    total.semantic, total.images = self.sync_vectors(data, progress)
             finally:
                 indexer.close()
                 data.catalog.finish_run(run, total.as_dict())
-            return total
+            background = not wait and vectors_pending(data, self.config)
+        if background:
+            total.semantic = self._embed_in_background()
+        return total
 
-    def sync_vectors(self, data: DataDir, progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        """After the keyword index is committed: passage embeddings, then image vectors when a text–image model is
-        configured. A missing runtime or a wrong model path is reported, never fatal: keyword search works."""
-        semantic: dict[str, Any] = {}
-        images: dict[str, Any] = {}
-        if self.config.embedding.enabled:
-            try:
-                semantic = self.embed_pending(data, progress)
-            except MissingExtraError as exc:
-                semantic = {"unavailable": str(exc)}
-        if self.config.media.clip_image_model:
-            try:
-                images = self.embed_images(data, progress)
-            except SpyglassError as exc:
-                images = {"unavailable": str(exc)}
-        return semantic, images
+    def _embed_in_background(self) -> dict[str, Any]:
+        from spyglass.app.background import start
 
-    def embed_pending(self, data: DataDir, progress: Progress | None = None) -> dict[str, Any]:
-        """Embed every passage not yet in the vector index (after the keyword index is committed)."""
-        from spyglass.index.embedding import sync_vectors
+        pid = start(self.home)
+        counts = self.reader().catalog.vector_counts()
+        pending = self.reader().catalog.emb_pending()[1]
+        self.close()
+        return {"background": {"pid": pid, "pending_passages": pending, **counts}}
 
-        return sync_vectors(data, self.embedder(), self.config.embedding.exact_max, progress)
-
-    def embed_images(self, data: DataDir, progress: Progress | None = None) -> dict[str, Any]:
-        """One vector per image file from the text–image slot (``[media] clip_*``), for photo search by description."""
-        from spyglass.index.image_vectors import sync_image_vectors
-
-        clip = self.parts.clip()
-        if clip is None:
-            raise SpyglassError("no text-image model: set [media] clip_image_model and clip_text_model")
-        return sync_image_vectors(data, clip, progress)
+    def sync_vectors(self, data: DataDir, progress: Progress | None = None, **kw: Any
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """After the keyword index is committed: passage embeddings (by value), then image vectors when a text–image
+        model is configured (:func:`spyglass.app.vectors.sync_all`)."""
+        return sync_all(self.parts, data, progress, **kw)
 
     def clip(self):
         """The text–image model slot (:mod:`spyglass.models.clip`), or None when not configured."""

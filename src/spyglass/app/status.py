@@ -33,17 +33,7 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         for s in data.catalog.sources()
         if "(removed" not in s.root
     ]
-    emb_docs, emb_passages = data.catalog.emb_pending()
-    with_text = db.execute("SELECT count(*), coalesce(sum(n_chunks), 0) FROM items "
-                           "WHERE status = 'ok' AND n_chunks > 0").fetchone()
-    vec = data.manifest.get("vectors") or {}
-    semantic = {
-        "model": vec.get("model"),
-        "embedded_passages": db.execute("SELECT count(*) FROM embeddings").fetchone()[0],
-        "pending_documents": emb_docs if vec else with_text[0],
-        "pending_passages": emb_passages if vec else with_text[1],
-        "coverage": round(1 - (emb_passages / with_text[1]), 4) if vec and with_text[1] else (1.0 if vec else 0.0),
-    }
+    semantic = _semantic(data)
     sizes = data.size_bytes()
     ocr_missing = db.execute("SELECT count(*) FROM items WHERE status != 'deleted' "
                              "AND error_kind = 'ocr-missing'").fetchone()[0]
@@ -80,3 +70,26 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         "last_run": data.catalog.last_run(),
         "manifest": data.manifest,
     }
+
+
+def _semantic(data: DataDir) -> dict[str, Any]:
+    """Vector coverage: passages with a vector over those that get one (machine data beyond its first passages stays
+    keyword-only), documents with at least one vector, and the background embedder's progress."""
+    from spyglass.app.background import progress
+
+    vec = data.manifest.get("vectors") or {}
+    counts = data.catalog.vector_counts()
+    docs, pending = data.catalog.emb_pending()
+    done = counts["embedded_passages"]
+    out: dict[str, Any] = {
+        "model": vec.get("model"), **counts, "pending_documents": docs, "pending_passages": pending,
+        "coverage": round(done / (done + pending), 4) if done + pending else (1.0 if vec else 0.0),
+        "document_coverage": round(counts["documents_with_vectors"] / counts["documents_with_text"], 4)
+        if counts["documents_with_text"] else 1.0,
+    }
+    bg = progress(data.home)
+    if bg:
+        out["background"] = {k: bg.get(k) for k in ("state", "running", "pid", "passages_per_s", "eta_s", "updated")}
+        if pending and not bg.get("running"):
+            out["hint"] = "semantic search is incomplete and nothing is embedding: run `spyglass index` to resume"
+    return out

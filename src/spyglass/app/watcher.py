@@ -28,7 +28,8 @@ def watch(
     ready: threading.Event | None = None,
 ) -> None:
     """Watch ``paths`` (else every source) with the writer ``data`` (held until ``stop`` is set), applying changes to
-    the keyword index at once and then ``sync_vectors(data)`` (the vectors follow)."""
+    the keyword index at once; while no change waits, ``sync_vectors(data, deadline=...)`` makes vectors in slices of
+    about a second (best first), so a new change is never stuck behind a long embedding run."""
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
     from watchdog.observers.polling import PollingObserver
@@ -45,7 +46,11 @@ def watch(
             stats = indexer.index_source(src)
             if on_change:
                 on_change(stats)
-        sync_vectors(data)
+        vectors_done = [False]
+
+        def embed_slice() -> None:
+            res = sync_vectors(data, deadline=time.monotonic() + 1.0)
+            vectors_done[0] = bool(res[0].get("finished", True)) if isinstance(res, tuple) else True
 
         lock = threading.Lock()
         pending: dict[int, set[str]] = {}
@@ -93,8 +98,12 @@ def watch(
             while not stop.is_set():
                 stop.wait(0.1)
                 with lock:
-                    if not pending:
-                        continue
+                    idle = not pending
+                if idle:
+                    if not vectors_done[0]:
+                        embed_slice()
+                    continue
+                with lock:
                     now = time.monotonic()
                     if now - last_event[0] < debounce and now - first_event[0] < 3 * debounce + 1:
                         continue
@@ -105,7 +114,7 @@ def watch(
                     stats = indexer.apply_paths(src, changed)
                     if on_change:
                         on_change(stats)
-                sync_vectors(data)  # keyword search already sees the change; vectors follow
+                vectors_done[0] = False  # keyword search already sees the change; vectors follow when idle
         finally:
             observer.stop()
             observer.join(5)

@@ -25,16 +25,20 @@ def index(
     paths: list[str] = typer.Argument(None, help="Folders, mailboxes (.mbox/.eml) or chat exports (Slack .zip or "
                                                  "folder). Without paths: re-index every known source."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry files that failed before."),
+    wait: bool = typer.Option(False, "--wait", help="Also make every vector before returning (else a background "
+                                                    "process makes them, best first; see `spyglass status`)."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
-    """Index files, mail and chat exports. A re-run only reads what changed."""
+    """Index files, mail and chat exports. A re-run only reads what changed. Returns once keyword search works;
+    semantic search follows in the background ([embedding] background)."""
     from spyglass.cli.output import RichProgress
 
     def body() -> None:
         sg = _sg(home)
         progress = RichProgress(enabled=None)
-        stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed)
+        stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed,
+                         wait=wait or not sg.config.embedding.background)
         if json_:
             print_json({"home": str(sg.home), **stats.as_dict()})
             return
@@ -44,6 +48,10 @@ def index(
         sem = stats.semantic
         if sem.get("unavailable"):
             err.print(f"[yellow]Semantic search unavailable:[/yellow] {sem['unavailable']}")
+        elif sem.get("background"):
+            bg = sem["background"]
+            err.print(f"Keyword search is ready. Semantic search is being built in the background "
+                      f"({bg['pending_passages']} passages to embed, best first): `spyglass status` shows how far.")
         elif sem.get("passages"):
             err.print(f"Embedded {sem['passages']} passages in {sem['seconds']:.0f} s "
                       f"({sem['passages_per_s']:.1f}/s).")

@@ -32,13 +32,7 @@ def status(
         if st["pending_lexical"]:
             out.print(f"[yellow]{st['pending_lexical']} documents not yet in the keyword index "
                       "(run `spyglass index` to finish)[/yellow]")
-        sem = st["semantic"]
-        if sem["model"]:
-            out.print(f"Semantic search: {sem['coverage']:.0%} of passages embedded ({sem['embedded_passages']}) "
-                      f"with {sem['model']}" + (f", {sem['pending_passages']} pending (run `spyglass index`)"
-                                                if sem["pending_passages"] else ""))
-        else:
-            out.print("Semantic search: no embeddings yet (keyword search only)")
+        _semantic_line(st["semantic"])
         media = st.get("media", {})
         if media.get("images_embedded") is not None:
             out.print(f"Photo search by description: {media['images_embedded']} of {media['images']} images "
@@ -81,3 +75,25 @@ def version(json_: bool = JsonOpt) -> None:
         print_json({"version": __version__})
     else:
         out.print(f"spyglass {__version__}")
+
+
+def _semantic_line(sem: dict) -> None:
+    bg = sem.get("background") or {}
+    if not sem["model"] and not bg.get("running"):
+        out.print("Semantic search: no embeddings yet (keyword search only)")
+        return
+    line = (f"Semantic search: {sem['coverage']:.0%} of passages embedded ({sem['embedded_passages']}), "
+            f"{sem['document_coverage']:.0%} of documents have a vector")
+    if bg.get("running"):
+        rate, eta = bg.get("passages_per_s"), bg.get("eta_s")
+        line += f"; embedding in the background, {sem['pending_passages']} to go" + (
+            f" at {rate:.1f}/s (about {fmt_duration(eta)} left)" if rate and eta is not None else "")
+    elif sem["pending_passages"]:
+        line += f"; {sem['pending_passages']} pending — run `spyglass index` to resume"
+    out.print(line)
+
+
+def fmt_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min" if seconds >= 3600 else \
+        f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"

@@ -100,6 +100,9 @@ class EmbeddingSettings:
     max_length: int = 256
     threads: int = 0  # onnxruntime threads; 0 = number of CPU cores
     exact_max: int = 50000  # exact search up to this many vectors, HNSW beyond (BENCHMARKS.md)
+    background: bool = True  # `spyglass index` returns after the keyword commit; vectors follow in the background
+    data_kinds: list[str] = field(default_factory=lambda: ["csv", "json", "yaml", "xml", "code", "log"])  # types/exts
+    data_passages: int = 1  # leading passages of machine data (data_kinds) that get vectors; 0 = keyword-only
 
 
 @dataclass

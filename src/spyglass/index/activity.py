@@ -79,6 +79,24 @@ class ActivityLog:
         return [(r[0], r[1], r[2]) for r in self.db.execute(
             f"SELECT user, at, item_id FROM activity_events WHERE kind IN ({marks}) AND id > ?", [*kinds, after_id])]
 
+    def marks(self) -> tuple[int, int]:
+        """(last search id, last event id): where :meth:`items_after` starts next time."""
+        a = self.db.execute("SELECT coalesce(max(id), 0) FROM activity_searches").fetchone()[0]
+        b = self.db.execute("SELECT coalesce(max(id), 0) FROM activity_events").fetchone()[0]
+        return int(a), int(b)
+
+    def items_after(self, marks: tuple[int, int]) -> tuple[list[str], tuple[int, int]]:
+        """Documents shown in searches or opened since ``marks`` (any user), and the new marks."""
+        items: set[str] = set()
+        last_s, last_e = marks
+        for sid, shown in self.db.execute("SELECT id, shown FROM activity_searches WHERE id > ?", (last_s,)):
+            items.update(json.loads(shown)["ids"])
+            last_s = max(last_s, sid)
+        for eid, iid in self.db.execute("SELECT id, item_id FROM activity_events WHERE id > ?", (last_e,)):
+            items.add(iid)
+            last_e = max(last_e, eid)
+        return sorted(items), (last_s, last_e)
+
     def clear(self, user: str | None = None) -> int:
         n = 0
         for table in ("activity_events", "activity_searches"):

@@ -18,7 +18,7 @@ from spyglass.core import acl
 from spyglass.core.ids import item_id
 from spyglass.core.types import Chunk
 
-CATALOG_SCHEMA = 2
+CATALOG_SCHEMA = 3
 
 
 def acl_condition(principals: acl.Principals, alias: str = "i") -> tuple[str, list[str]]:
@@ -139,6 +139,10 @@ class Catalog:
             if "emb_dirty" not in cols:
                 self.db.execute("ALTER TABLE items ADD COLUMN emb_dirty INTEGER NOT NULL DEFAULT 1")
         self.db.execute("CREATE INDEX IF NOT EXISTS items_emb_dirty ON items(emb_dirty) WHERE emb_dirty = 1")
+        # 2 -> 3: embedding by value (the emb_todo queue comes from schema.sql), vectors reused by text hash
+        if "hash" not in {r[1] for r in self.db.execute("PRAGMA table_info(embeddings)")}:
+            self.db.execute("ALTER TABLE embeddings ADD COLUMN hash TEXT")
+        self.db.execute("CREATE INDEX IF NOT EXISTS embeddings_hash ON embeddings(hash)")
         self.set_meta("catalog_schema", str(CATALOG_SCHEMA))
 
     def close(self) -> None:
@@ -349,42 +353,111 @@ class Catalog:
         )
 
     # -- vectors ----------------------------------------------------------------------------------------------
+    # An item marked ``emb_dirty`` has vectors to drop (changed or deleted) and passages to queue; ``emb_todo`` is the
+    # queue of passages waiting for a vector, best first (``prio``); ``embeddings`` maps each vector key (never
+    # reused: AUTOINCREMENT) to its passage and the hash of the passage's normalised text.
     def emb_pending(self) -> tuple[int, int]:
-        """(documents, passages) waiting for embeddings."""
-        r = self.db.execute(
-            "SELECT count(*), coalesce(sum(n_chunks), 0) FROM items WHERE emb_dirty = 1 AND status != 'deleted'"
-        ).fetchone()
-        return int(r[0]), int(r[1])
+        """(documents, passages) waiting for embeddings: queued passages, and the passages of items not yet queued."""
+        dirty = self.db.execute("SELECT count(*), coalesce(sum(n_chunks), 0) FROM items "
+                                "WHERE emb_dirty = 1 AND status = 'ok'").fetchone()
+        queued = self.db.execute("SELECT count(DISTINCT item_id), count(*) FROM emb_todo").fetchone()
+        return int(dirty[0]) + int(queued[0]), int(dirty[1]) + int(queued[1])
 
-    def emb_dirty_batch(self, limit: int, after: str = "") -> list[tuple[str, str]]:
-        """(id, status) of items whose vectors must be (re)built or removed, in id order after ``after``."""
-        return self.db.execute(
-            "SELECT id, status FROM items WHERE emb_dirty = 1 AND id > ? ORDER BY id LIMIT ?", (after, limit)
-        ).fetchall()
+    def emb_dirty_batch(self, limit: int) -> list[dict[str, Any]]:
+        """Items whose vectors must be rebuilt or removed, with what the queue's priorities read."""
+        cur = self.db.execute("SELECT id, status, type, name, modified, n_chunks FROM items WHERE emb_dirty = 1 "
+                              "ORDER BY id LIMIT ?", (limit,))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur]
 
-    def vkeys(self, ids: list[str]) -> list[int]:
-        q = ",".join("?" * len(ids))
-        return [r[0] for r in self.db.execute(f"SELECT vkey FROM embeddings WHERE item_id IN ({q})", ids)]
-
-    def drop_vkeys(self, ids: list[str]) -> None:
-        q = ",".join("?" * len(ids))
-        self.db.execute(f"DELETE FROM embeddings WHERE item_id IN ({q})", ids)
-
-    def chunk_texts(self, ids: list[str]) -> list[tuple[str, int, str]]:
-        q = ",".join("?" * len(ids))
-        return self.db.execute(
-            f"SELECT c.item_id, c.ord, c.text FROM chunks c JOIN items i ON i.id = c.item_id "
-            f"WHERE c.item_id IN ({q}) AND i.status = 'ok' ORDER BY c.item_id, c.ord",
-            ids,
-        ).fetchall()
-
-    def assign_vkeys(self, rows: list[tuple[str, int]]) -> list[int]:
-        first = self.db.execute("SELECT coalesce(max(vkey), 0) FROM embeddings").fetchone()[0] + 1
-        keys = list(range(first, first + len(rows)))
-        self.db.executemany(
-            "INSERT INTO embeddings(vkey, item_id, ord) VALUES (?, ?, ?)", [(k, i, o) for k, (i, o) in zip(keys, rows)]
-        )
+    def drop_vectors(self, ids: list[str]) -> list[int]:
+        """Forget the vectors and queued passages of items; returns the vector keys to remove from the index."""
+        keys: list[int] = []
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            q = ",".join("?" * len(part))
+            keys += [r[0] for r in self.db.execute(f"SELECT vkey FROM embeddings WHERE item_id IN ({q})", part)]
+            self.db.execute(f"DELETE FROM embeddings WHERE item_id IN ({q})", part)
+            self.db.execute(f"DELETE FROM emb_todo WHERE item_id IN ({q})", part)
         return keys
+
+    def enqueue_passages(self, rows: list[tuple[str, int, float]]) -> None:
+        """Queue (item, passage, priority) for embedding (a passage already queued keeps the higher priority)."""
+        self.db.executemany("INSERT INTO emb_todo(item_id, ord, prio) VALUES (?, ?, ?) ON CONFLICT(item_id, ord) "
+                            "DO UPDATE SET prio = max(prio, excluded.prio)", rows)
+
+    def emb_queue_head(self, n: int) -> list[tuple[str, int, str]]:
+        """The ``n`` best queued passages: (item, passage, text)."""
+        return self.db.execute(
+            "SELECT t.item_id, t.ord, c.text FROM emb_todo t JOIN chunks c ON c.item_id = t.item_id AND c.ord = t.ord "
+            "ORDER BY t.prio DESC, t.item_id, t.ord LIMIT ?", (n,)).fetchall()
+
+    def dequeue_passages(self, rows: list[tuple[str, int]]) -> None:
+        self.db.executemany("DELETE FROM emb_todo WHERE item_id = ? AND ord = ?", rows)
+
+    def drop_stale_queue(self) -> int:
+        """Queued passages whose item or passage is gone (a crash between a change and its queueing)."""
+        return self.db.execute("DELETE FROM emb_todo WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE "
+                               "c.item_id = emb_todo.item_id AND c.ord = emb_todo.ord)").rowcount
+
+    def promote(self, ids: list[str], prio: float) -> int:
+        """Lift the queued passages of ``ids`` (opened, or shown in results) to at least ``prio``."""
+        q = ",".join("?" * len(ids)) or "NULL"
+        return self.db.execute(f"UPDATE emb_todo SET prio = ? - ord * 1e-3 WHERE item_id IN ({q}) AND prio < ?",
+                               [prio, *ids, prio - 1]).rowcount
+
+    def add_vkeys(self, rows: list[tuple[str, int, str]]) -> list[int]:
+        """New vector keys for (item, passage, text hash) rows; keys are never reused, even after deletes."""
+        seq = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'embeddings'").fetchone()
+        top = self.db.execute("SELECT coalesce(max(vkey), 0) FROM embeddings").fetchone()[0]
+        first = max(int(seq[0]) if seq else 0, int(top)) + 1
+        keys = list(range(first, first + len(rows)))
+        self.db.executemany("INSERT INTO embeddings(vkey, item_id, ord, hash) VALUES (?, ?, ?, ?)",
+                            [(k, i, o, h) for k, (i, o, h) in zip(keys, rows)])
+        return keys
+
+    def vkeys_by_hash(self, hashes: list[str]) -> dict[str, int]:
+        """A vector key already holding each passage text (by normalised-text hash), for reuse."""
+        out: dict[str, int] = {}
+        for k in range(0, len(hashes), 500):
+            part = hashes[k : k + 500]
+            q = ",".join("?" * len(part))
+            for h, key in self.db.execute(f"SELECT hash, min(vkey) FROM embeddings WHERE hash IN ({q}) GROUP BY 1",
+                                          part):
+                out[h] = key
+        return out
+
+    def all_vkeys(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT vkey FROM embeddings")]
+
+    def forget_vkeys(self, keys: list[int]) -> list[tuple[str, int]]:
+        """Drop catalog rows of vectors the index lost (a crash before it was saved); returns their passages."""
+        out: list[tuple[str, int]] = []
+        for k in range(0, len(keys), 500):
+            part = keys[k : k + 500]
+            q = ",".join("?" * len(part))
+            out += self.db.execute(f"SELECT item_id, ord FROM embeddings WHERE vkey IN ({q})", part).fetchall()
+            self.db.execute(f"DELETE FROM embeddings WHERE vkey IN ({q})", part)
+        return out
+
+    def passage_context(self, rows: list[tuple[str, int]]) -> dict[str, dict[str, Any]]:
+        """type, name and modified time of the items of some passages (for their queue priority)."""
+        ids = sorted({r[0] for r in rows})
+        out: dict[str, dict[str, Any]] = {}
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            cur = self.db.execute(f"SELECT id, type, name, modified, status FROM items WHERE id IN "
+                                  f"({','.join('?' * len(part))})", part)
+            for r in cur:
+                out[r[0]] = {"type": r[1], "name": r[2], "modified": r[3], "status": r[4]}
+        return out
+
+    def vector_counts(self) -> dict[str, int]:
+        """Embedded passages, documents with at least one vector, and documents with text."""
+        passages = self.db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+        docs = self.db.execute("SELECT count(DISTINCT item_id) FROM embeddings").fetchone()[0]
+        with_text = self.db.execute("SELECT count(*) FROM items WHERE status = 'ok' AND n_chunks > 0").fetchone()[0]
+        return {"embedded_passages": passages, "documents_with_vectors": docs, "documents_with_text": with_text}
 
     def mark_embedded(self, ids: list[str]) -> None:
         self._mark("emb_dirty", ids)
@@ -392,6 +465,7 @@ class Catalog:
     def reset_vectors(self) -> None:
         """Forget every vector (the model changed): every item will be embedded again."""
         self.db.execute("DELETE FROM embeddings")
+        self.db.execute("DELETE FROM emb_todo")
         self.db.execute("UPDATE items SET emb_dirty = 1")
 
     def passages_by_vkey(self, keys: list[int]) -> dict[int, tuple[str, int]]:

@@ -62,13 +62,24 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (item_id, ord)
 ) WITHOUT ROWID;
 
--- One row per embedded passage: vkey is the id of its vector in the faiss index.
+-- One row per embedded passage: vkey is the id of its vector in the faiss index (never reused); hash is the hash of
+-- the passage's normalised text, so a duplicate passage reuses a vector instead of being embedded again.
 CREATE TABLE IF NOT EXISTS embeddings (
     vkey INTEGER PRIMARY KEY AUTOINCREMENT,
     item_id TEXT NOT NULL,
-    ord INTEGER NOT NULL
+    ord INTEGER NOT NULL,
+    hash TEXT
 );
 CREATE INDEX IF NOT EXISTS embeddings_item ON embeddings(item_id);
+-- (embeddings_hash, on hash, is made by the catalog's migration: catalogs from before schema 3 lack the column)
+-- Passages waiting for a vector, best first (index/embedding.py: first passages, prose, recent and opened files).
+CREATE TABLE IF NOT EXISTS emb_todo (
+    item_id TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    prio REAL NOT NULL,
+    PRIMARY KEY (item_id, ord)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS emb_todo_prio ON emb_todo(prio DESC);
 
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,

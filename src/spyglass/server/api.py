@@ -199,7 +199,7 @@ def add_source(body: SourceIn, request: Request, c: Caller = Depends(admin)) -> 
     path = os.path.abspath(os.path.expanduser(body.path))
     if "\x00" in path or not os.path.exists(path):
         raise HTTPException(422, f"{body.path} does not exist on the server")
-    return _state(request).start_job("index", lambda sg: sg.index([path]).as_dict())
+    return _state(request).start_job("index", lambda sg: sg.index([path], wait=False).as_dict())
 
 
 @router.delete("/sources/{source_id}", tags=["index"], status_code=202, summary="Remove a source (a job)")
@@ -214,7 +214,7 @@ def remove_source(source_id: int, request: Request, c: Caller = Depends(admin)) 
 
 @router.post("/reindex", tags=["index"], status_code=202, summary="Re-index every source (a job)")
 def reindex(request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
-    return _state(request).start_job("index", lambda sg: sg.index().as_dict())
+    return _state(request).start_job("index", lambda sg: sg.index(wait=False).as_dict())
 
 
 @router.get("/jobs/{job_id}", tags=["index"], summary="A background job's state")
