@@ -139,7 +139,10 @@ class Catalog:
             if "emb_dirty" not in cols:
                 self.db.execute("ALTER TABLE items ADD COLUMN emb_dirty INTEGER NOT NULL DEFAULT 1")
         self.db.execute("CREATE INDEX IF NOT EXISTS items_emb_dirty ON items(emb_dirty) WHERE emb_dirty = 1")
-        # 2 -> 3: embedding by value (the emb_todo queue comes from schema.sql), vectors reused by text hash
+        # 2 -> 3: embedding by value (the emb_todo queue comes from schema.sql), vectors reused by text hash, and
+        # mark-and-sweep indexing (index_todo from schema.sql; items.seen)
+        if "seen" not in {r[1] for r in self.db.execute("PRAGMA table_info(items)")}:
+            self.db.execute("ALTER TABLE items ADD COLUMN seen INTEGER NOT NULL DEFAULT 0")
         if "hash" not in {r[1] for r in self.db.execute("PRAGMA table_info(embeddings)")}:
             self.db.execute("ALTER TABLE embeddings ADD COLUMN hash TEXT")
         self.db.execute("CREATE INDEX IF NOT EXISTS embeddings_hash ON embeddings(hash)")
@@ -214,6 +217,69 @@ class Catalog:
             (source_id, raw, len(raw) + 1, raw + b"/"),
         )
         return {bytes(r[0]): FileState(*r[1:]) for r in rows}
+
+    def file_states_of(self, source_id: int, raws: list[bytes]) -> dict[bytes, FileState]:
+        """The live files of a source at these paths."""
+        out: dict[bytes, FileState] = {}
+        for k in range(0, len(raws), 500):
+            part = raws[k : k + 500]
+            rows = self.db.execute(
+                f"SELECT path_raw, {_STATE_COLS} FROM items WHERE source_id = ? AND parent_id IS NULL "
+                f"AND status != 'deleted' AND path_raw IN ({','.join('?' * len(part))})", [source_id, *part])
+            out.update({bytes(r[0]): FileState(*r[1:]) for r in rows})
+        return out
+
+    # -- mark and sweep: a walk marks what it sees; what it did not see is gone -----------------------------
+    def next_mark(self, source_id: int) -> int:
+        """A new mark for a walk of a source (and an empty parking table for it)."""
+        self.db.execute("DELETE FROM index_todo WHERE source_id = ?", (source_id,))
+        return int(self.db.execute("SELECT coalesce(max(seen), 0) + 1 FROM items WHERE source_id = ?",
+                                   (source_id,)).fetchone()[0])
+
+    def mark_seen(self, ids: list[str], mark: int) -> None:
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            self.db.execute(f"UPDATE items SET seen = ? WHERE id IN ({','.join('?' * len(part))})", [mark, *part])
+
+    def unseen_files(self, source_id: int, mark: int) -> dict[bytes, FileState]:
+        """The live files of a source that the walk with ``mark`` did not see (gone, or moved)."""
+        rows = self.db.execute(
+            f"SELECT path_raw, {_STATE_COLS} FROM items WHERE source_id = ? AND parent_id IS NULL "
+            "AND status != 'deleted' AND seen != ?", (source_id, mark))
+        return {bytes(r[0]): FileState(*r[1:]) for r in rows}
+
+    def park(self, source_id: int, rows: list[tuple[bytes, str]]) -> None:
+        """Files the walk found new or changed, (path bytes, the walk's entry as JSON), processed later in chunks."""
+        self.db.executemany("INSERT OR REPLACE INTO index_todo(source_id, path_raw, entry) VALUES (?, ?, ?)",
+                            [(source_id, raw, js) for raw, js in rows])
+
+    def todo_count(self, source_id: int) -> int:
+        return self.db.execute("SELECT count(*) FROM index_todo WHERE source_id = ?", (source_id,)).fetchone()[0]
+
+    def todo_chunks(self, source_id: int, size: int) -> Iterator[list[bytes]]:
+        """Chunks of parked paths, in path order (each chunk is read when the previous one is done)."""
+        last = b""
+        while True:
+            raws = [bytes(r[0]) for r in self.db.execute(
+                "SELECT path_raw FROM index_todo WHERE source_id = ? AND path_raw > ? ORDER BY path_raw LIMIT ?",
+                (source_id, last, size))]
+            if not raws:
+                return
+            last = raws[-1]
+            yield raws
+
+    def todo_entries(self, source_id: int, raws: list[bytes]) -> list[str]:
+        out: list[str] = []
+        for k in range(0, len(raws), 500):
+            part = raws[k : k + 500]
+            out += [r[0] for r in self.db.execute(
+                f"SELECT entry FROM index_todo WHERE source_id = ? AND path_raw IN ({','.join('?' * len(part))}) "
+                "ORDER BY path_raw", [source_id, *part])]
+        return out
+
+    def todo_done(self, source_id: int, raws: list[bytes]) -> None:
+        self.db.executemany("DELETE FROM index_todo WHERE source_id = ? AND path_raw = ?",
+                            [(source_id, r) for r in raws])
 
     def new_file_id(self, source_id: int, raw: bytes) -> str:
         base = item_id(str(source_id), raw)

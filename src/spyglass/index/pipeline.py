@@ -15,7 +15,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import quote
 
@@ -112,22 +112,66 @@ class Indexer:
         return self.cat.add_source(source_kind(root), root, os.path.basename(root.rstrip("/")) or root)
 
     def index_source(self, source: Source, retry_failed: bool = False) -> RunStats:
+        """Mark and sweep, in memory bounded by a chunk of files (not by the size of the source): the walk marks
+        every unchanged file as seen and parks the rest in the catalog's ``index_todo``; then the parked files are
+        processed in chunks (moves first, against the files the walk did not see), and what was never seen is
+        tombstoned."""
         stats = RunStats()
         t0 = time.perf_counter()
-        self.progress.start(f"Scanning {source.root}", None)
-        entries: list[FileEntry] = []
-        for e in walk(source.root, self.config.index, exclude=(str(self.data.home),)):
-            entries.append(e)
-            if len(entries) % 500 == 0:
-                self.progress.advance(500)
-        self.progress.stop()
-        states = self.cat.file_states(source.id)
-        seen = {e.raw for e in entries}
-        missing = {raw: st for raw, st in states.items() if raw not in seen}
-        self._process(source, entries, states, missing, stats, retry_failed)
+        mark = self._mark(source, stats, retry_failed)
+        missing = self.cat.unseen_files(source.id, mark)
+        self.progress.start(f"Indexing {source.name}", self.cat.todo_count(source.id))
+        try:
+            for raws in self.cat.todo_chunks(source.id, self.CHUNK):
+                entries = [_entry(js) for js in self.cat.todo_entries(source.id, raws)]
+                states = self.cat.file_states_of(source.id, raws)
+                stats.scanned -= len(entries)  # counted by the walk already
+                self._process(source, entries, states, missing, stats, retry_failed, sync=False,
+                              progress_started=True)
+                with self._transaction():
+                    self.cat.todo_done(source.id, raws)
+        finally:
+            self.progress.stop()
+        self._tombstone(missing, stats)
+        self.sync_lexical()
         self.cat.touch_source(source.id)
         stats.seconds = time.perf_counter() - t0
         return stats
+
+    CHUNK = 1000  # files held in memory at a time
+
+    def _mark(self, source: Source, stats: RunStats, retry_failed: bool) -> int:
+        """Walk the source: unchanged files are marked seen (the new ``mark``), the others parked for processing."""
+        with self._transaction():
+            mark = self.cat.next_mark(source.id)  # and forget what a killed run had parked: the walk parks it again
+        self.progress.start(f"Scanning {source.root}", None)
+        chunk: list[FileEntry] = []
+        try:
+            for e in walk(source.root, self.config.index, exclude=(str(self.data.home),)):
+                chunk.append(e)
+                if len(chunk) >= self.CHUNK:
+                    self._mark_chunk(source, chunk, mark, stats, retry_failed)
+                    chunk = []
+            self._mark_chunk(source, chunk, mark, stats, retry_failed)
+        finally:
+            self.progress.stop()
+        return mark
+
+    def _mark_chunk(self, source: Source, chunk: list[FileEntry], mark: int, stats: RunStats,
+                    retry_failed: bool) -> None:
+        states = self.cat.file_states_of(source.id, [e.raw for e in chunk])
+        parked = []
+        for e in chunk:
+            st = states.get(e.raw)
+            if not (e.error is None and st is not None and st.size == e.size and st.mtime_ns == e.mtime_ns and not (
+                    retry_failed and (st.status == "error" or st.error_kind in RETRYABLE))):
+                parked.append(e)
+        with self._transaction():
+            self.cat.mark_seen([st.id for st in states.values()], mark)
+            self.cat.park(source.id, [(e.raw, _entry_json(e)) for e in parked])
+        stats.scanned += len(chunk)
+        stats.unchanged += len(chunk) - len(parked)
+        self.progress.advance(len(chunk))
 
     def apply_paths(self, source: Source, paths: list[str]) -> RunStats:
         """Bring the index in line with a few paths that changed (``watch``): created, modified, deleted or moved
@@ -210,16 +254,23 @@ class Indexer:
         return self._pool
 
     def _process(self, source: Source, entries: list[FileEntry], states: dict[bytes, FileState],
-                 missing: dict[bytes, FileState], stats: RunStats, retry_failed: bool) -> None:
+                 missing: dict[bytes, FileState], stats: RunStats, retry_failed: bool, *, sync: bool = True,
+                 progress_started: bool = False) -> None:
         """Bring the catalog in line with what the walk found, then the lexical index with the catalog: decide what
-        changed, follow moves, tombstone what vanished, record what cannot be read, extract the rest."""
+        changed, follow moves, tombstone what vanished, record what cannot be read, extract the rest. ``missing``
+        (files not found any more) is consumed by the moves; with ``sync`` the rest is tombstoned and the lexical
+        index committed."""
         stats.scanned += len(entries)
         todo = self._decide(entries, states, stats, retry_failed)
         new = self._follow_moves(todo.new, missing, stats)
-        self._tombstone(missing, stats)
+        if sync:
+            self._tombstone(missing, stats)
         self._record_errors(source, todo.failed, stats)
-        self._extract(source, todo.changed + [(e, None) for e in new], stats)
-        self.sync_lexical()
+        if progress_started:  # the extracted files advance it one by one
+            self.progress.advance(len(entries) - len(todo.changed) - len(new))
+        self._extract(source, todo.changed + [(e, None) for e in new], stats, progress_started)
+        if sync:
+            self.sync_lexical()
 
     def _decide(self, entries: list[FileEntry], states: dict[bytes, FileState], stats: RunStats,
                 retry_failed: bool) -> _Todo:
@@ -295,7 +346,8 @@ class Indexer:
                 stats.failed += 1
                 stats.errors[err[0]] += 1
 
-    def _extract(self, source: Source, work: list[tuple[FileEntry, FileState | None]], stats: RunStats) -> None:
+    def _extract(self, source: Source, work: list[tuple[FileEntry, FileState | None]], stats: RunStats,
+                 progress_started: bool = False) -> None:
         """Read the files in the worker pool and write what they hold, committing the catalog every 200 files or
         2 s (and the lexical index every ``commit_every`` passages), so a killed run loses little."""
         if not work:
@@ -305,7 +357,8 @@ class Indexer:
         tasks = (Task(key=i, path=e.path, name=e.name, kind=SLACK_EXPORT if e.is_dir_container else file_type(e.name),
                       known_hash=st.content_hash if st and st.error_kind not in RETRYABLE else None,
                       is_dir=e.is_dir_container) for i, (e, st) in enumerate(work))
-        self.progress.start(f"Indexing {source.name}", len(work))
+        if not progress_started:
+            self.progress.start(f"Indexing {source.name}", len(work))
         last_commit = time.monotonic()
         try:
             with self._transaction():
@@ -317,7 +370,8 @@ class Indexer:
                         self._checkpoint()
                         last_commit = time.monotonic()
         finally:
-            self.progress.stop()
+            if not progress_started:
+                self.progress.stop()
 
     def _checkpoint(self) -> None:
         """Commit the catalog's open transaction (and the lexical index when enough piled up), then open another."""
@@ -421,6 +475,18 @@ class _Todo:
     new: list[FileEntry] = field(default_factory=list)
     changed: list[tuple[FileEntry, FileState]] = field(default_factory=list)
     failed: list[tuple[FileEntry, FileState | None, tuple[str, str]]] = field(default_factory=list)
+
+
+def _entry_json(e: FileEntry) -> str:
+    return json.dumps({f.name: getattr(e, f.name) for f in fields(FileEntry)})
+
+
+def _entry(text: str) -> FileEntry:
+    d = json.loads(text)
+    d["principals"] = tuple(d.get("principals") or ())
+    if d.get("error") is not None:
+        d["error"] = tuple(d["error"])
+    return FileEntry(**d)
 
 
 def _display(s: str) -> str:

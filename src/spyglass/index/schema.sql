@@ -38,12 +38,21 @@ CREATE TABLE IF NOT EXISTS items (
     indexed_at REAL,
     meta TEXT,
     lex_dirty INTEGER NOT NULL DEFAULT 1,
-    emb_dirty INTEGER NOT NULL DEFAULT 1
+    emb_dirty INTEGER NOT NULL DEFAULT 1,
+    seen INTEGER NOT NULL DEFAULT 0   -- the mark of the last walk that saw this file (mark and sweep)
 );
 CREATE INDEX IF NOT EXISTS items_source_path ON items(source_id, path_raw) WHERE parent_id IS NULL;
 CREATE INDEX IF NOT EXISTS items_parent ON items(parent_id);
 CREATE INDEX IF NOT EXISTS items_lex_dirty ON items(lex_dirty) WHERE lex_dirty = 1;
 CREATE INDEX IF NOT EXISTS items_status ON items(status);
+
+-- Files a walk found new or changed, parked until they are processed in chunks (memory flat in the source's size).
+CREATE TABLE IF NOT EXISTS index_todo (
+    source_id INTEGER NOT NULL,
+    path_raw BLOB NOT NULL,
+    entry TEXT NOT NULL,           -- the walk's entry (size, mtime, owner, principals, error) as JSON
+    PRIMARY KEY (source_id, path_raw)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS acl (
     item_id TEXT NOT NULL,
