@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from spyglass.core.errors import SpyglassError
+from spyglass.index.connector_sync import is_connector, sync_due
 from spyglass.index.pipeline import Indexer, RunStats
 from spyglass.sources.folder import is_excluded
 
@@ -38,6 +39,8 @@ def watch(
         sources = [s for s in sources if "(removed" not in s.root]
         if not sources:
             raise SpyglassError("nothing to watch: give a folder, e.g. `spyglass watch ~/Documents`")
+        connectors = [s for s in sources if is_connector(s)]  # synced below, each at its own interval
+        sources = [s for s in sources if not is_connector(s)]
         indexer.sync_lexical()
         for src in sources:
             stats = indexer.index_source(src)
@@ -90,6 +93,12 @@ def watch(
         try:
             while not stop.is_set():
                 stop.wait(0.1)
+                synced = sync_due(data, sg.config, indexer, connectors)
+                for stats in synced:
+                    if on_change:
+                        on_change(stats)
+                if synced:
+                    sg.sync_vectors(data)
                 with lock:
                     if not pending:
                         continue

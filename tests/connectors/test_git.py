@@ -1,0 +1,104 @@
+"""git: files at HEAD with the last commit that touched them, commit messages as documents — from a local
+repository and from `git daemon` serving git:// on a free port."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from connutil import found, free_port, state, stop, sync, wait_port
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed (apt-get install git)")
+
+ALICE, BOB = "user:alice", "user:bob"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+                          env={"GIT_AUTHOR_NAME": "Ada Lovelace", "GIT_AUTHOR_EMAIL": "ada@example.com",
+                               "GIT_COMMITTER_NAME": "Ada Lovelace", "GIT_COMMITTER_EMAIL": "ada@example.com",
+                               "HOME": str(repo.parent), "PATH": "/usr/bin:/bin"}).stdout
+
+
+def make_repo(path: Path) -> Path:
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    (path / "docs").mkdir()
+    (path / "docs" / "design.md").write_text("# Design\n\nThe quokkaengine streams records through a ring buffer.\n")
+    (path / "README").write_text("Project readme: build with make.\n")
+    git(path, "add", ".")
+    git(path, "commit", "-qm", "Add the pelicanparser design notes")
+    return path
+
+
+def test_local_repository_index_change_delete(csg, tmp_path):
+    from spyglass.app.connectors import add_source
+
+    repo = make_repo(tmp_path / "repo")
+    add_source(csg, "git", str(repo), name="repo", owner=ALICE)
+    st = sync(csg, "repo")
+    assert st["added"] == 3 and st["failed"] == 0, st  # two files and one commit
+    assert found(csg, "quokkaengine") == ["Design"]
+    assert found(csg, "pelicanparser type:commit") == ["Add the pelicanparser design notes"]
+    hit = csg.search("quokkaengine", mode="keyword").hits[0]
+    doc = csg.document(hit.id)
+    assert doc["author"] == "Ada Lovelace"
+
+    (repo / "docs" / "design.md").write_text("# Design\n\nThe walrusqueue replaced the ring buffer.\n")
+    git(repo, "commit", "-qam", "Switch to the walrusqueue")
+    st = sync(csg, "repo")
+    assert st["updated"] == 1 and st["added"] == 1 and st["unchanged"] == 2, st
+    assert found(csg, "walrusqueue type:markdown") == ["Design"]
+    assert found(csg, "quokkaengine type:markdown") == []
+    meta = csg.reader().catalog.items([csg.search("walrusqueue type:markdown", mode="keyword").hits[0].id])
+    assert "Switch to the walrusqueue" in next(iter(meta.values()))["meta"]  # the last commit that touched it
+
+    git(repo, "rm", "-q", "docs/design.md")
+    git(repo, "commit", "-qm", "Drop the design")
+    sync(csg, "repo")
+    assert found(csg, "walrusqueue type:markdown") == []
+    assert state(csg, "repo")["state"] == "ok"
+
+
+def test_acl_only_the_owner_and_readers(csg, tmp_path):
+    from spyglass.app.connectors import add_source
+
+    repo = make_repo(tmp_path / "repo")
+    add_source(csg, "git", str(repo), name="repo", owner=ALICE, readers=["group:eng"])
+    sync(csg, "repo")
+    assert found(csg, "quokkaengine", [ALICE]) == ["Design"]
+    assert found(csg, "quokkaengine", ["group:eng"]) == ["Design"]
+    assert found(csg, "quokkaengine", [BOB, "everyone"]) == []
+    assert found(csg, "pelicanparser", [BOB, "everyone"]) == []
+
+
+def test_git_daemon_remote_and_down(csg, tmp_path):
+    from spyglass.app.connectors import add_source
+
+    base = tmp_path / "served"
+    base.mkdir()
+    make_repo(base / "proj")
+    port = free_port()
+    daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={base}",
+                               f"--port={port}", "--listen=127.0.0.1", str(base)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_port(port, daemon)
+        add_source(csg, "git", f"git://127.0.0.1:{port}/proj", name="remote", owner=ALICE)
+        st = sync(csg, "remote")
+        assert st["added"] == 3, st
+        assert found(csg, "quokkaengine", [ALICE]) == ["Design"]
+        (base / "proj" / "notes.txt").write_text("The ibisprotocol handshake.\n")
+        git(base / "proj", "add", "notes.txt")
+        git(base / "proj", "commit", "-qm", "notes")
+        sync(csg, "remote")
+        assert found(csg, "ibisprotocol", [ALICE]) == ["notes.txt"]
+    finally:
+        stop(daemon)
+    st = sync(csg, "remote")  # the daemon is gone: failing, nothing removed
+    assert st["errors"].get("source-failing") == 1
+    s = state(csg, "remote")
+    assert s["state"] == "failing" and s["last_error"]
+    assert found(csg, "ibisprotocol", [ALICE]) == ["notes.txt"]
