@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import os
 import threading
+from urllib.parse import quote
 from typing import TYPE_CHECKING, Any
 
 from spyglass.core import acl
@@ -21,10 +22,15 @@ if TYPE_CHECKING:
 SECRET_KEYS = ("password", "token", "secret", "api_key")
 
 
-def source_root(kind: str, location: str) -> str:
-    """The catalog's identity of a connector source: a URL as given, a local path made absolute."""
+def source_root(kind: str, location: str, user: str | None = None) -> str:
+    """The catalog's identity of a connector source: a URL as given (with the login, so that two accounts on one
+    server are two sources), a local path made absolute."""
     if "://" in location:
-        return location.rstrip("/")
+        scheme, _, rest = location.rstrip("/").partition("://")
+        host, slash, path = rest.partition("/")
+        if user and "@" not in host:
+            host = f"{quote(user, safe='')}@{host}"
+        return f"{scheme}://{host}{slash}{path}"
     return os.path.abspath(os.path.expanduser(location))
 
 
@@ -39,7 +45,7 @@ def add_source(sg: Spyglass, kind: str, location: str, name: str | None = None,
     if leaked:
         raise SpyglassError(f"{', '.join(leaked)}: a secret is never stored; give its environment variable "
                             "(--password-env NAME) or a file holding it (--password-file PATH)")
-    root = source_root(kind, location)
+    root = source_root(kind, location, settings.get("user"))
     if "://" not in location and not os.path.exists(root):
         raise SpyglassError(f"{root}: no such file or folder")
     if interval_s < 1:
