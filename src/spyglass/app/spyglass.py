@@ -489,6 +489,10 @@ def _resolve_catalog_filters(catalog: Any, f: Any) -> None:
             f"SELECT id FROM items WHERE meta LIKE '%camera%' AND {where}", words)})
     if f.near is not None:
         sets.append(_near(catalog, *f.near))
+    for who in sorted(set(f.attendees)):  # events (meta.attendees, lower-cased addresses) with this attendee
+        sets.append({r[0] for r in catalog.db.execute(
+            "SELECT id FROM items WHERE meta LIKE '%attendees%' AND instr(lower(json_extract(meta, '$.attendees')), ?) > 0",
+            (who,))})
     if f.taken is not None:  # EXIF date taken (kept in the metadata; `created` may come from elsewhere)
         sets.append({r[0] for r in catalog.db.execute(
             "SELECT id FROM items WHERE meta LIKE '%taken%' AND json_extract(meta, '$.taken') >= ? "

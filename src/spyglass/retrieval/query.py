@@ -9,6 +9,7 @@ title:budget  body:x  path:x     restrict a word or phrase to one field
 type:pdf  ext:docx  in:~/Work    filters: type, extension, folder
 after:2025-01-01 before:2025-07  modified date range (YYYY, YYYY-MM or YYYY-MM-DD)
 author:smith  source:Documents   author, source name
+attendee:bob@example.com         an event's attendee (address or part of it)
 larger:10mb  smaller:500kb       file size
 ```
 Typos are tolerated: a word of 5 letters or more that occurs nowhere in the index is matched within an edit distance
@@ -27,7 +28,7 @@ from spyglass.core.errors import QuerySyntaxError
 MUST, SHOULD, MUST_NOT = "must", "should", "must_not"
 TEXT_FIELDS = {"title", "body", "path"}
 FILTER_FIELDS = {"type", "ext", "in", "folder", "after", "before", "author", "source", "larger", "smaller", "topic",
-                 "tag", "camera", "near", "taken"}
+                 "tag", "camera", "near", "taken", "attendee"}
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Filters:
     cameras: list[str] = field(default_factory=list)  # camera:"canon eos" (EXIF make and model contain the words)
     near: tuple[float, float, float] | None = None  # near:LAT,LON[,KM] (EXIF GPS within KM, default 10)
     taken: tuple[float, float] | None = None  # taken:YYYY[-MM[-DD]] (EXIF date taken in that period)
+    attendees: list[str] = field(default_factory=list)  # attendee:bob@example.com (an event's attendee addresses)
     # Set by the app from topics and tags: the documents they select (None: no such restriction).
     item_ids: list[str] | None = None
 
@@ -73,6 +75,7 @@ class Filters:
             cameras=self.cameras + other.cameras,
             near=other.near or self.near,
             taken=other.taken or self.taken,
+            attendees=self.attendees + other.attendees,
             item_ids=_intersect(self.item_ids, other.item_ids),
         )
 
@@ -167,6 +170,8 @@ def apply_filter(filters: Filters, name: str, value: str) -> None:
         filters.tags.append(value.lower())
     elif name == "camera":
         filters.cameras.append(value.lower())
+    elif name == "attendee":
+        filters.attendees.append(value.lower())
     elif name == "near":
         filters.near = parse_near(value)
     elif name == "taken":
