@@ -163,3 +163,40 @@ class SyncTimer:
 
     def close(self) -> None:
         self.stop.set()
+
+
+REFETCHABLE = ("webdav", "caldav", "carddav")  # kinds whose items can be fetched again by key alone
+
+
+def remote_original(sg: Spyglass, doc_id: str, principals: list[str] | None) -> tuple[bytes, str] | None:
+    """The original bytes of a connector item the caller may read, fetched from its server again (WebDAV
+    downloads and previews), only while it is the content that was indexed. None: not such an item."""
+    from spyglass.core.errors import NotFoundError
+    from spyglass.core.ids import hash_bytes
+    from spyglass.sources.connector import ConnectorError, Entry, ItemError
+    from spyglass.sources.registry import open_connector
+
+    data = sg.reader()
+    it = data.catalog.visible_item(doc_id, principals)  # the caller's permission, checked in the query
+    if it is None or it["parent_id"] is not None:
+        return None
+    src = data.catalog.source(it["source_id"])
+    store = ConnectorStore(data.catalog.db)
+    spec = store.spec(src.id, src.name) if src else None
+    ref = store.original_ref(doc_id)
+    if spec is None or spec.kind not in REFETCHABLE or ref is None:
+        return None
+    try:
+        conn = open_connector(spec)
+        try:
+            got = conn.fetch(Entry(key=ref[0], token=ref[1], name=it["name"]))
+        finally:
+            conn.close()
+    except (ConnectorError, ItemError) as exc:
+        raise NotFoundError(f"the server of {src.name!r} did not give the file back: {getattr(exc, 'message', exc)}"
+                            ) from None
+    body = got.data or b""
+    if ref[2] is not None and hash_bytes(body) != ref[2]:
+        raise NotFoundError("the file changed on the server since it was indexed: it is served after the next sync "
+                            f"(`spyglass sources sync {src.name}`)")
+    return body, it["name"]

@@ -131,6 +131,12 @@ class ConnectorStore:
     def drop(self, source_id: int, key: str) -> None:
         self.db.execute("DELETE FROM connector_items WHERE source_id = ? AND key = ?", (source_id, key))
 
+    def original_ref(self, iid: str) -> tuple[str, str, str | None] | None:
+        """(key, token, content hash) of a connector's top-level item, to fetch it again (downloads)."""
+        r = self._rows("SELECT c.key, c.token, i.content_hash FROM connector_items c JOIN items i ON i.id = c.item_id "
+                       "WHERE c.item_id = ? AND i.parent_id IS NULL", (iid,))
+        return r[0] if r else None
+
     def mark(self, source_id: int, ok: bool, error: str | None, stats: dict[str, Any]) -> None:
         now = time.time()
         if ok:

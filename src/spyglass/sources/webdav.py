@@ -46,9 +46,9 @@ class WebDavConnector:
                     yield Entry(key=f"outside:{r.href}", token="", name=safe_name(posixpath.basename(r.href)),
                                 folder=safe_folder(rel_dir), handle=("outside", r.href))
                     continue
-                rel = r.rel.rstrip("/")
-                if rel == rel_dir.rstrip("/") or not rel:
+                if not r.rel.strip("/"):
                     continue  # the folder itself
+                rel = rel_dir + r.rel.strip("/")  # hrefs are relative to the folder listed
                 name = posixpath.basename(rel)
                 if name.startswith("."):
                     continue
