@@ -17,7 +17,7 @@ import posixpath
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from spyglass.sources.connector import ConnectorError, Entry, Fetched, ItemError, SourceSpec, safe_folder, safe_name, secret
+from spyglass.sources.connector import ConnectorError, Entry, Fetched, ItemError, SourceSpec, safe_folder, safe_name, secret, timeout_of
 from spyglass.sources.http import DAV, OUTSIDE, HttpClient
 
 CALDAV = "{urn:ietf:params:xml:ns:caldav}"
@@ -37,7 +37,8 @@ class CalDavConnector:
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
         self.user = spec.settings.get("user")
-        self.http = HttpClient(spec.location, self.user, secret(spec.settings) if self.user else None)
+        self.http = HttpClient(spec.location, self.user, secret(spec.settings) if self.user else None,
+                               timeout_of(spec.settings), deadline_s=10 * timeout_of(spec.settings))
         self.account = account_principal(spec, self.user, self.http.host)
 
     def _collections(self) -> list[tuple[str, str, str]]:

@@ -110,6 +110,15 @@ class SourceSpec:
     interval_s: float = 300.0  # how often `watch` and the server sync it
 
 
+def timeout_of(settings: dict[str, Any]) -> float:
+    """The per-operation network timeout of a source (``timeout_s`` setting, default 30 s)."""
+    try:
+        t = float(settings.get("timeout_s", TIMEOUT_S))
+    except (TypeError, ValueError):
+        raise ConnectorError(f"timeout_s = {settings.get('timeout_s')!r}: give seconds, e.g. 30") from None
+    return min(max(t, 0.1), 600.0)
+
+
 def secret(settings: dict[str, Any], what: str = "password") -> str | None:
     """The credential a source's settings point at (``password_env`` or ``password_file``), read now."""
     env = settings.get(f"{what}_env")

@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 from spyglass.core import acl
 from spyglass.sources.connector import (
     MAX_ITEM_BYTES,
-    TIMEOUT_S,
     ConnectorError,
     Entry,
     Fetched,
@@ -34,6 +33,7 @@ from spyglass.sources.connector import (
     SourceSpec,
     safe_folder,
     secret,
+    timeout_of,
 )
 
 _LIST = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<sep>"[^"]*"|NIL) (?P<name>.+)$')
@@ -116,9 +116,9 @@ class ImapConnector:
         try:
             if self.tls:
                 m: imaplib.IMAP4 = _IMAPS(self.host, self.port, ssl_context=ssl.create_default_context(),
-                                          timeout=TIMEOUT_S)
+                                          timeout=timeout_of(self.spec.settings))
             else:
-                m = _IMAP(self.host, self.port, timeout=TIMEOUT_S)
+                m = _IMAP(self.host, self.port, timeout=timeout_of(self.spec.settings))
                 if str(self.spec.settings.get("starttls", "")).lower() in ("1", "true", "yes"):
                     m.starttls(ssl.create_default_context())
             m.login(self.user, password or "")

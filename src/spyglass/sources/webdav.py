@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from spyglass.sources.caldav import PROPS, account_principal
-from spyglass.sources.connector import ConnectorError, Entry, Fetched, ItemError, SourceSpec, safe_folder, safe_name, secret
+from spyglass.sources.connector import ConnectorError, Entry, Fetched, ItemError, SourceSpec, safe_folder, safe_name, secret, timeout_of
 from spyglass.sources.http import OUTSIDE, HttpClient
 
 MAX_FOLDERS = 20000
@@ -28,7 +28,8 @@ class WebDavConnector:
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
         self.user = spec.settings.get("user")
-        self.http = HttpClient(spec.location, self.user, secret(spec.settings) if self.user else None)
+        self.http = HttpClient(spec.location, self.user, secret(spec.settings) if self.user else None,
+                               timeout_of(spec.settings), deadline_s=10 * timeout_of(spec.settings))
         self.account = account_principal(spec, self.user, self.http.host)
         self.max_depth = int(spec.settings.get("max_depth", 32))
 
