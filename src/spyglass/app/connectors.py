@@ -136,27 +136,36 @@ def sync_due(sg: Spyglass) -> dict[str, Any]:
 
 
 class SyncTimer:
-    """Runs ``start(fn)`` for the due connector sources every ``tick_s`` (the server's background jobs)."""
+    """Starts ``start_job("sync", sync_due)`` whenever a connector source of ``home`` is due (the server's background
+    jobs run it, one writer at a time); checks every ``tick_s`` on its own read-only catalog connection."""
 
-    def __init__(self, sg_factory: Any, start: Any, tick_s: float = 5.0) -> None:
-        self.sg_factory, self.start_job, self.tick_s = sg_factory, start, tick_s
+    def __init__(self, home: Any, start_job: Any, tick_s: float = 1.0) -> None:
+        self.home, self.start_job, self.tick_s = home, start_job, tick_s
         self.stop = threading.Event()
         self.job: dict[str, Any] | None = None
         self.thread = threading.Thread(target=self._loop, name="spyglass-connector-timer", daemon=True)
         self.thread.start()
+
+    def _pending(self) -> bool:
+        from spyglass.index.catalog import Catalog
+
+        path = self.home / "catalog.sqlite3"
+        if not path.exists():
+            return False
+        cat = Catalog(path, readonly=True)
+        try:
+            store = ConnectorStore(cat.db)
+            return bool(due(store, [s for s in cat.sources() if s.id in store.states() and "(removed" not in s.root]))
+        finally:
+            cat.close()
 
     def _loop(self) -> None:
         while not self.stop.wait(self.tick_s):
             if self.job is not None and self.job["state"] in ("queued", "running"):
                 continue
             try:
-                sg = self.sg_factory()
-                try:
-                    data = sg.reader()
-                    pending = due(ConnectorStore(data.catalog.db), [s for s, _ in connector_sources(data)])
-                finally:
-                    sg.close()
-            except Exception:  # no index yet, or a catalog being replaced: try again next tick
+                pending = self._pending()
+            except Exception:  # a catalog being created or replaced: try again next tick
                 continue
             if pending:
                 self.job = self.start_job("sync", sync_due)
