@@ -253,8 +253,8 @@ def _batch(data: DataDir, config: Config, source: Source, spec: SourceSpec, conn
             continue
         name = safe_name(f.name or e.name)
         kind = file_type(name)
-        if f.type:
-            kind = (f.type, kind[1])
+        if f.type or f.extractor:
+            kind = (f.type or kind[0], f.extractor or kind[1])
         fetched[n] = (e, f)
         tasks.append(Task(key=n, path=path, name=name, kind=kind))
     data.catalog.begin()
@@ -344,6 +344,8 @@ def _write(data: DataDir, source: Source, spec: SourceSpec, e: Entry, f: Fetched
         if doc.locator == "":
             row = dict(top, content_hash=result.content_hash, size=result.size, extract_ms=round(result.ms, 2))
             principals = _principals(spec, list(f.principals) + list(doc.acl or []))
+            if f.related:  # wiki-links and the like: the linked items' ids (stable: derived from their keys)
+                meta["related"] = [item_id(str(source.id), "connector", k) for k in f.related]
             when = meta.get("start") if isinstance(meta.get("start"), (int, float)) else None
             row["modified"] = when or modified or doc.created
             title, author, created = doc.title or f.title, doc.author or f.author, doc.created or f.created

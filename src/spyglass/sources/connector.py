@@ -70,6 +70,7 @@ class Fetched:
     path: str | None = None  # a local file holding it (export readers)
     name: str | None = None  # file name that selects the extractor (defaults to the entry's name)
     type: str | None = None  # a document type to force ("event", "commit", "bookmark"); None: from the name
+    extractor: str | None = None  # "module:function" to read it with; None: the one its name selects
     title: str | None = None
     author: str | None = None
     created: float | None = None
