@@ -4,6 +4,7 @@ recipients' principals, credentials never stored, a server that goes down."""
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import os
 import shutil
@@ -24,8 +25,9 @@ PASSWORDS = {"alice": "alice-Secret-7f3a", "bob": "bob-Secret-91c2"}
 NOBODY = 65534
 
 
-@pytest.fixture
-def dovecot():
+@contextlib.contextmanager
+def start_dovecot():
+    """A throwaway Dovecot on a free port with users alice and bob: yields (port, process)."""
     # not under pytest's tmp_path: Dovecot's auth and mail processes (other users) must reach the files
     d = Path(tempfile.mkdtemp(prefix="spyglass-dovecot-"))
     d.chmod(0o755)
@@ -76,6 +78,11 @@ namespace inbox {{
     finally:
         stop(proc)
         shutil.rmtree(d, ignore_errors=True)
+
+@pytest.fixture
+def dovecot():
+    with start_dovecot() as running:
+        yield running
 
 
 def client(port: int, user: str) -> imaplib.IMAP4:
