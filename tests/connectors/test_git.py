@@ -102,3 +102,42 @@ def test_git_daemon_remote_and_down(csg, tmp_path):
     s = state(csg, "remote")
     assert s["state"] == "failing" and s["last_error"]
     assert found(csg, "ibisprotocol", [ALICE]) == ["notes.txt"]
+
+
+def test_cli_sources_add_list_remove_and_secrets_refused(tmp_path):
+    """The command line: add (and sync), list --json, sync, remove; a secret given inline is refused."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from spyglass.cli.main import app
+
+    repo = make_repo(tmp_path / "repo")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("[embedding]\nenabled = false\n")
+
+    class R:
+        def __init__(self, res) -> None:
+            self.returncode, self.stdout = res.exit_code, res.stdout
+            self.stderr = getattr(res, "stderr", "") or res.output
+
+    def cli(*args: str) -> R:
+        return R(CliRunner().invoke(app, [*args, "--home", str(home)]))
+
+    r = cli("sources", "add", "git", str(repo), "--name", "proj", "--owner", ALICE, "--interval", "60", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["sync"]["proj"]["added"] == 3
+    listed = json.loads(cli("sources", "list", "--json").stdout)["sources"]
+    assert [(s["name"], s["kind"], s["state"], s["items"], s["interval_s"]) for s in listed] == \
+        [("proj", "git", "ok", 3, 60.0)]
+    assert json.loads(cli("sources", "--json").stdout)["sources"][0]["name"] == "proj"
+    assert json.loads(cli("sources", "sync", "proj", "--json").stdout)["sync"]["proj"]["unchanged"] == 3
+    r = cli("sources", "add", "webdav", "http://alice:hunter2@127.0.0.1:1/dav/", "--no-sync")
+    assert r.returncode == 2 and "password" in r.stderr
+    r = cli("sources", "add", "imap", "imap://127.0.0.1:1", "-o", "password=hunter2", "--no-sync")
+    assert r.returncode == 2 and "never stored" in r.stderr
+    r = cli("sources", "remove", "proj", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["removed"]["items"] >= 3
+    assert json.loads(cli("sources", "list", "--json").stdout)["sources"] == []
+    assert b"hunter2" not in (home / "catalog.sqlite3").read_bytes()

@@ -6,12 +6,17 @@ from __future__ import annotations
 import getpass
 import os
 import threading
-from urllib.parse import quote
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from spyglass.core import acl
 from spyglass.core.errors import SpyglassError
-from spyglass.index.connector_sync import ConnectorStore, connector_sources, due, sync_connector
+from spyglass.index.connector_sync import (
+    ConnectorStore,
+    connector_sources,
+    due,
+    sync_connector,
+)
 from spyglass.index.pipeline import Indexer, RunStats
 from spyglass.sources.connector import SourceSpec
 from spyglass.sources.registry import KINDS, is_live
@@ -45,6 +50,9 @@ def add_source(sg: Spyglass, kind: str, location: str, name: str | None = None,
     if leaked:
         raise SpyglassError(f"{', '.join(leaked)}: a secret is never stored; give its environment variable "
                             "(--password-env NAME) or a file holding it (--password-file PATH)")
+    if "://" in location and urlsplit(location).password is not None:
+        raise SpyglassError("a password in the URL would be stored: remove it and give --password-env NAME or "
+                            "--password-file PATH")
     root = source_root(kind, location, settings.get("user"))
     if "://" not in location and not os.path.exists(root):
         raise SpyglassError(f"{root}: no such file or folder")

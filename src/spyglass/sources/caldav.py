@@ -17,7 +17,17 @@ import posixpath
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from spyglass.sources.connector import ConnectorError, Entry, Fetched, ItemError, SourceSpec, safe_folder, safe_name, secret, timeout_of
+from spyglass.sources.connector import (
+    ConnectorError,
+    Entry,
+    Fetched,
+    ItemError,
+    SourceSpec,
+    safe_folder,
+    safe_name,
+    secret,
+    timeout_of,
+)
 from spyglass.sources.http import DAV, OUTSIDE, HttpClient
 
 CALDAV = "{urn:ietf:params:xml:ns:caldav}"

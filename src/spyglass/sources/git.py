@@ -136,8 +136,10 @@ class GitConnector:
                            uri=f"{self.spec.location.rstrip('/')}#{path}@{last[0] if last else sha}")
         _, sha, (author, email, when, subject) = entry.handle
         body = self._git("show", "-s", "--format=%B", sha).decode("utf-8", "replace")
-        files = self._git("show", "--name-only", "--format=", sha).decode("utf-8", "replace").split()
-        text = f"{body.strip()}\n\ncommit {sha}\nAuthor: {author} <{email}>\n\nFiles changed:\n" + "\n".join(files[:500])
+        files = [f for f in self._git("show", "--name-only", "--format=", sha).decode("utf-8", "replace").splitlines()
+                 if f.strip()]
+        text = (f"{body.strip()}\n\ncommit {sha}\nAuthor: {author} <{email}>\n\nFiles changed:\n"
+                + "\n".join(files[:500]))
         return Fetched(data=text.encode(), name=f"commit-{sha[:12]}.txt", type="commit", title=subject or sha[:12],
                        author=author, created=when, modified=when,
                        meta={"repository": self.spec.location, "commit": sha, "email": email, "files": files[:200]},

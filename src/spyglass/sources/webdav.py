@@ -16,7 +16,17 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from spyglass.sources.caldav import PROPS, account_principal
-from spyglass.sources.connector import ConnectorError, Entry, Fetched, ItemError, SourceSpec, safe_folder, safe_name, secret, timeout_of
+from spyglass.sources.connector import (
+    ConnectorError,
+    Entry,
+    Fetched,
+    ItemError,
+    SourceSpec,
+    safe_folder,
+    safe_name,
+    secret,
+    timeout_of,
+)
 from spyglass.sources.http import OUTSIDE, HttpClient
 
 MAX_FOLDERS = 20000

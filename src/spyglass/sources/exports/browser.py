@@ -93,8 +93,8 @@ class FirefoxConnector(_Browser):
     def pages(self) -> Iterator[tuple[str, str, int, float | None, list[str]]]:
         con = self._copy()
         try:
-            folders: dict[int, tuple[int, str]] = {
-                i: (p, t or "") for i, p, t in con.execute("SELECT id, parent, title FROM moz_bookmarks WHERE type = 2")}
+            rows = con.execute("SELECT id, parent, title FROM moz_bookmarks WHERE type = 2")
+            folders: dict[int, tuple[int, str]] = {i: (p, t or "") for i, p, t in rows}
 
             def path(parent: int) -> str:
                 out, seen = [], set()
