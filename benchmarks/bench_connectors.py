@@ -141,13 +141,30 @@ def bench_firefox(tmp: Path, n: int) -> dict:
     return measure(new_sg(tmp, "firefox"), "firefox", str(p), n)
 
 
+def bench_eml_folder(tmp: Path, n: int) -> dict:
+    """Reference: the same messages as .eml files in a folder, through `spyglass index` (no connector)."""
+    from test_exports import mail
+
+    d = tmp / "eml"
+    d.mkdir()
+    for i in range(n):
+        (d / f"m{i}.eml").write_bytes(mail(f"Report {i}", BODY.format(n=i)).as_bytes())
+    sg = new_sg(tmp, "eml")
+    t0 = time.perf_counter()
+    st = sg.index([str(d)])
+    first = time.perf_counter() - t0
+    sg.close_all()
+    return {"connector": "folder of .eml (reference)", "items": st.added, "first_sync_s": round(first, 2),
+            "items_per_s": round(st.added / first, 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=500)
     ap.add_argument("--only", default="")
     a = ap.parse_args()
     benches = {"imap": bench_imap, "caldav": bench_caldav, "webdav": bench_webdav, "git": bench_git,
-               "maildir": bench_maildir, "firefox": bench_firefox}
+               "maildir": bench_maildir, "firefox": bench_firefox, "eml": bench_eml_folder}
     for name, fn in benches.items():
         if a.only and name not in a.only.split(","):
             continue

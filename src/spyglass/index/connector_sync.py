@@ -244,6 +244,8 @@ def _batch(data: DataDir, config: Config, source: Source, spec: SourceSpec, conn
     failed: list[tuple[Entry, tuple[str, str]]] = []
     tasks: list[Task] = []
     limit = min(MAX_ITEM_BYTES, int(config.limits.max_file_mb * 1024 * 1024))
+    if hasattr(conn, "prefetch"):  # optional: one round trip for the whole batch (IMAP)
+        conn.prefetch(batch)
     for n, e in enumerate(batch):
         try:
             f = conn.fetch(e)

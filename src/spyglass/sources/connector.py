@@ -97,6 +97,8 @@ class Connector(Protocol):
 
     def close(self) -> None: ...
 
+    # Optional: ``prefetch(entries)`` — download a batch in one round trip before ``fetch`` is called for each.
+
 
 @dataclass(slots=True)
 class SourceSpec:
