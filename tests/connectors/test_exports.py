@@ -376,7 +376,11 @@ def test_ics_and_vcf_files_in_a_folder(csg, tmp_path):
     d.mkdir()
     (d / "team.ics").write_text(ICS)
     (d / "people.vcf").write_text(VCF)
+    (d / "broken.ics").write_text("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:notadate\nSUMMARY:x\n")  # torn
+    (d / "binary.vcf").write_bytes(os.urandom(4096))
     csg.index([str(d)])
+    failed = {f["name"]: f["kind"] for f in csg.status()["failures"]}
+    assert set(failed) == {"broken.ics", "binary.vcf"}, failed  # recorded with a reason; the rest is indexed
     assert found(csg, "type:event attendee:bob after:2025-03-01") == ["Standup with the emuteam"]
     assert sorted(found(csg, "acme type:contact")) == ["Omar Kestrel", "Priya Tamarind"]
 
