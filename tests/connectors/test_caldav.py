@@ -105,11 +105,17 @@ def fill_alice(srv: Radicale) -> None:
             "text/vcard")
 
 
-def test_caldav_carddav_index_change_delete(csg, dav):
+def test_caldav_carddav_index_change_delete(csg, dav, monkeypatch):
+    from spyglass.sources.http import HttpClient
+
+    methods: list[str] = []
+    real = HttpClient.request
+    monkeypatch.setattr(HttpClient, "request", lambda self, m, *a, **k: methods.append(m) or real(self, m, *a, **k))
     fill_alice(dav)
     name = add(csg, dav, "alice")
     st = sync(csg, name)
     assert st["added"] == 3 and st["failed"] == 0, st
+    assert "GET" not in methods and methods.count("REPORT") == 2  # one multiget per collection, no GET per item
     assert found(csg, "kestrel type:event after:2025-03-01 attendee:bob") == ["Quarterly kestrelreview"]
     assert found(csg, "type:event after:2025-03-01 attendee:bob@example.com") == ["Quarterly kestrelreview"]
     assert found(csg, "kestrel type:event after:2025-03-01 attendee:dave") == []

@@ -182,7 +182,7 @@ class SyncTimer:
         self.stop.set()
 
 
-REFETCHABLE = ("webdav", "caldav", "carddav")  # kinds whose items can be fetched again by key alone
+REFETCHABLE = ("webdav",)  # kinds whose items are fetched again, by key alone, for downloads
 
 
 def remote_original(sg: Spyglass, doc_id: str, principals: list[str] | None) -> tuple[bytes, str] | None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+from xml.sax.saxutils import escape
 
 from spyglass.sources.connector import (
     ConnectorError,
@@ -84,17 +85,45 @@ class CalDavConnector:
                 yield Entry(key=f"{path}{r.rel}", token=r.etag or f"{r.size}:{r.modified}", name=name,
                             folder=safe_folder(display), size=r.size, modified=r.modified, handle=(kind, path + r.rel))
 
+    def prefetch(self, entries: list[Entry]) -> None:
+        """A batch of events or contacts in one ``calendar-multiget`` / ``addressbook-multiget`` REPORT per
+        collection (RFC 4791 7.9, RFC 6352 8.7) instead of one GET each; what the server leaves out is fetched
+        alone."""
+        self._data: dict[str, bytes] = {}
+        groups: dict[tuple[str, str], list[str]] = {}
+        for e in entries:
+            if e.handle and e.handle[0] in ("calendar", "addressbook"):
+                groups.setdefault((e.handle[0], e.handle[1].rsplit("/", 1)[0] + "/"), []).append(e.handle[1])
+        for (kind, collection), hrefs in groups.items():
+            ns, tag, data = (("c", "calendar-multiget", "calendar-data") if kind == "calendar"
+                             else ("card", "addressbook-multiget", "address-data"))
+            uri = CALDAV[1:-1] if kind == "calendar" else CARDDAV[1:-1]
+            body = (f'<?xml version="1.0" encoding="utf-8"?><{ns}:{tag} xmlns:d="DAV:" xmlns:{ns}="{uri}">'
+                    f"<d:prop><d:getetag/><{ns}:{data}/></d:prop>"
+                    + "".join(f"<d:href>{escape(quote(h))}</d:href>" for h in hrefs) + f"</{ns}:{tag}>")
+            try:
+                found = self.http.report(collection, body)
+            except ConnectorError:
+                continue  # a server without multiget: one GET each
+            key = ("{" + uri + "}") + data
+            for r in found:
+                if r.rel != OUTSIDE and key in r.props and r.props[key].text:
+                    self._data[collection + r.rel] = r.props[key].text.encode("utf-8")
+
     def fetch(self, entry: Entry) -> Fetched:
         kind, href = entry.handle if entry.handle else ("calendar", entry.key)
         if kind == "outside":
             raise ItemError("unsafe-path", f"the server listed {href!r}, outside the collection: not read")
-        r = self.http.request("GET", href)
-        if r.status == 404:
-            raise ItemError("gone", "deleted on the server during the sync")
-        if r.status != 200:
-            raise ItemError("http", f"GET {href}: {r.status}")
+        body = getattr(self, "_data", {}).pop(href, None)
+        if body is None:
+            r = self.http.request("GET", href)
+            if r.status == 404:
+                raise ItemError("gone", "deleted on the server during the sync")
+            if r.status != 200:
+                raise ItemError("http", f"GET {href}: {r.status}")
+            body = r.body
         u = urlsplit(self.spec.location)
-        return Fetched(data=r.body, name=entry.name, principals=[self.account], modified=entry.modified,
+        return Fetched(data=body, name=entry.name, principals=[self.account], modified=entry.modified,
                        meta={"collection": entry.folder, "etag": entry.token},
                        uri=f"{u.scheme}://{u.netloc}{href}")
 
