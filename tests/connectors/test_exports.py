@@ -409,3 +409,15 @@ def test_export_names_are_names_and_links_do_not_escape(csg, tmp_path):
     sync(csg, "mm")
     assert found(csg, "tenrecpost") == ["#../../../etc 2025-03-10"]
     assert not (tmp_path.parent / "etc").exists()
+
+
+def test_calendar_without_vobject_names_the_extra(monkeypatch):
+    import sys
+
+    from spyglass.core.errors import ExtractionError
+    from spyglass.extraction.base import Blob, Context
+    from spyglass.extraction.calendar import extract_ics
+
+    monkeypatch.setitem(sys.modules, "vobject", None)
+    with pytest.raises(ExtractionError, match=r"spyglass\[connectors\]"):
+        extract_ics(Blob(name="a.ics", data=ICS.encode()), Context())
