@@ -142,3 +142,21 @@ def test_cli_sources_add_list_remove_and_secrets_refused(tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["removed"]["items"] >= 3
     assert json.loads(cli("sources", "list", "--json").stdout)["sources"] == []
     assert b"hunter2" not in (home / "catalog.sqlite3").read_bytes()
+
+
+def test_hostile_locations_run_nothing(csg, tmp_path):
+    """An ext:: URL would run a command, an option-like location would be an option: `sources add` takes only URLs
+    and existing paths, and the connector itself lets git run no transport but plain ones."""
+    from spyglass.app.connectors import add_source
+    from spyglass.core.errors import SpyglassError
+    from spyglass.sources.connector import ConnectorError, SourceSpec
+    from spyglass.sources.git import GitConnector
+
+    marker = tmp_path / "ran"
+    for bad in (f"ext::sh -c touch% {marker}", "--upload-pack=touch /tmp/x:"):
+        with pytest.raises(SpyglassError):
+            add_source(csg, "git", bad, name="bad", owner=ALICE)
+    spec = SourceSpec("git", "x", f"ext::sh -c touch% {marker}", {"_workdir": str(tmp_path / "work")}, ALICE)
+    with pytest.raises(ConnectorError):
+        GitConnector(spec)
+    assert not marker.exists()

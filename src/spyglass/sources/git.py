@@ -27,6 +27,14 @@ from spyglass.sources.connector import (
 )
 
 GIT_TIMEOUT_S = 300.0
+# Only plain transports (no ext::, no fd::), no hooks, no credential prompts: the repository or URL is data.
+_SAFE = ("-c", "protocol.ext.allow=never", "-c", "protocol.fd.allow=never", "-c", "core.hooksPath=/dev/null",
+         "-c", "core.fsmonitor=false")
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true", "LC_ALL": "C",
+            "GIT_PROTOCOL_FROM_USER": "0"}
 
 
 class GitConnector:
@@ -50,9 +58,9 @@ class GitConnector:
         self._last: dict[str, tuple[str, str, str, float, str]] = {}
 
     def _git(self, *args: str, timeout: float = GIT_TIMEOUT_S, cwd: Path | None = None) -> bytes:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
         try:
-            r = subprocess.run(["git", *args], cwd=cwd or self.repo, capture_output=True, timeout=timeout, env=env)
+            r = subprocess.run(["git", *_SAFE, "-c", f"safe.directory={self.repo}", *args], cwd=cwd or self.repo,
+                               capture_output=True, timeout=timeout, env=_env())
         except FileNotFoundError:
             raise ConnectorError("git is not installed: apt-get install git") from None
         except subprocess.TimeoutExpired:
@@ -143,10 +151,9 @@ class GitConnector:
             pos = nl + 1 + size + 1
 
     def _git_input(self, *args: str, data: bytes) -> bytes:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
         try:
-            r = subprocess.run(["git", *args], cwd=self.repo, input=data, capture_output=True, timeout=GIT_TIMEOUT_S,
-                               env=env)
+            r = subprocess.run(["git", *_SAFE, "-c", f"safe.directory={self.repo}", *args], cwd=self.repo,
+                               input=data, capture_output=True, timeout=GIT_TIMEOUT_S, env=_env())
         except subprocess.TimeoutExpired:
             raise ConnectorError(f"git {args[0]} took longer than {GIT_TIMEOUT_S:g} s") from None
         if r.returncode != 0:
