@@ -4,7 +4,8 @@ becomes folders: a page's folder is the chain of its parent pages' titles.
 - Notion names every page ``Title <32 hex id>.md`` (or ``.html``) and puts its sub-pages in a folder ``Title <id>/``;
   the ids are dropped from titles and folders. Databases come as ``.csv``.
 - Confluence writes pages flat (``Title_123456.html``) with their ancestors in a breadcrumb list, and attachments in
-  ``attachments/<page id>/``: folders come from the breadcrumbs; an attachment sits under its page.
+  ``attachments/<page id>/``: folders come from the breadcrumbs; an attachment sits under its page (and names it in
+  ``meta.related``).
 - Obsidian: ``[[wiki-links]]`` (and ``![[embeds]]``) become related items (``meta.related``: their ids); front
   matter ``tags`` are kept in ``meta.tags``.
 
@@ -115,7 +116,7 @@ class ConfluenceConnector(LocalExport):
         return title, crumbs[1:]  # the first crumb is the space itself
 
     def entries(self) -> Iterator[Entry]:
-        pages: dict[str, tuple[str, str]] = {}  # page id -> (title, folder)
+        pages: dict[str, tuple[str, str, str]] = {}  # page id -> (title, folder, key)
         rest: list[Entry] = []
         for e in super().entries():
             if e.key.endswith((".html", ".htm")) and "/" not in e.key.replace(os.sep, "/"):
@@ -123,25 +124,27 @@ class ConfluenceConnector(LocalExport):
                 folder = safe_folder("/".join(c.replace("/", " ") for c in crumbs))
                 pid = re.search(r"(\d+)\.html?$", e.key)
                 if pid:
-                    pages[pid.group(1)] = (title, folder)
+                    pages[pid.group(1)] = (title, folder, e.key)
                 e.folder = folder
-                e.handle = (e.key, title)
+                e.handle = (e.key, title, None)
                 yield e
             else:
                 rest.append(e)
         for e in rest:  # attachments/<page id>/<file>: under their page
             parts = e.key.replace(os.sep, "/").split("/")
+            page = None
             if len(parts) >= 3 and parts[0] == "attachments" and parts[1] in pages:
-                title, folder = pages[parts[1]]
+                title, folder, page = pages[parts[1]]
                 e.folder = "/".join(p for p in (folder, safe_name(title)) if p)
-            e.handle = (e.key, None)
+            e.handle = (e.key, None, page)
             yield e
 
     def fetch(self, entry: Entry) -> Fetched:
-        rel, title = entry.handle
+        rel, title, page = entry.handle
         path = self.path_of(rel)
         return Fetched(path=path, name=entry.name, title=title or None, modified=entry.modified,
-                       meta={"confluence_path": entry.folder}, uri=f"file://{path}")
+                       meta={"confluence_path": entry.folder}, uri=f"file://{path}",
+                       related=[page] if page else [])  # an attachment points at its page
 
 
 class ObsidianConnector(LocalExport):
