@@ -1,10 +1,15 @@
-"""Helpers for the connector tests: searching as a principal, free ports, waiting for a server to listen."""
+"""Helpers for the connector tests: the `csg` fixture (a keyword-only Spyglass), searching as a principal, free ports,
+waiting for a server to listen. Each test starts the real server it talks to (or builds a real export sample).
+(Not a conftest.py: a second module named conftest would shadow tests/conftest.py for `from conftest import ...`.)"""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import time
+from pathlib import Path
+
+import pytest
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -56,3 +61,17 @@ def state(sg, name: str) -> dict:
 
     sg.close()
     return next(s for s in list_sources(sg) if s["name"] == name)
+
+
+@pytest.fixture
+def csg(tmp_path: Path):
+    """A keyword-only Spyglass in a fresh data directory, one extraction worker."""
+    from spyglass.app.spyglass import Spyglass
+    from spyglass.core.config import Config
+
+    cfg = Config()
+    cfg.embedding.enabled = False
+    cfg.index.workers = 1
+    s = Spyglass(tmp_path / "home", config=cfg)
+    yield s
+    s.close_all()

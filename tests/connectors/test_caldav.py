@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from connutil import found, free_port, state, stop, sync, wait_port
+from connutil import csg, found, free_port, state, stop, sync, wait_port  # noqa: F401 (csg: a fixture)
 
 radicale = pytest.importorskip("radicale", reason="Radicale is in the test extra: pip install -e '.[test]'")
 pytest.importorskip("vobject", reason="vobject is in the connectors extra: pip install -e '.[connectors]'")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from connutil import found, sync
+from connutil import csg, found, sync  # noqa: F401 (csg: a fixture)
 
 pytest.importorskip("vobject", reason="vobject is in the connectors extra: pip install -e '.[connectors]'")
 OWNER = ["user:alice"]

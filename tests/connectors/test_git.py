@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connutil import found, free_port, state, stop, sync, wait_port
+from connutil import csg, found, free_port, state, stop, sync, wait_port  # noqa: F401 (csg: a fixture)
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed (apt-get install git)")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connutil import found, state, sync
+from connutil import csg, found, state, sync  # noqa: F401 (csg: a fixture)
 
 
 class FakeServer:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from connutil import found, free_port, state, stop, sync, wait_port
+from connutil import csg, found, free_port, state, stop, sync, wait_port  # noqa: F401 (csg: a fixture)
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 pytestmark = pytest.mark.skipif(not os.path.exists(DOVECOT) or os.geteuid() != 0,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connutil import found
+from connutil import csg, found  # noqa: F401 (csg: a fixture)
 from test_git import git, make_repo
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed (apt-get install git)")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from connutil import found, free_port, state, stop, sync, wait_port
+from connutil import csg, found, free_port, state, stop, sync, wait_port  # noqa: F401 (csg: a fixture)
 
 pytest.importorskip("wsgidav", reason="WsgiDAV is in the test extra: pip install -e '.[test]'")
 pytest.importorskip("cheroot", reason="cheroot is in the test extra: pip install -e '.[test]'")
