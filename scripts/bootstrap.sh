@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${SPYGLASS_EXTRAS:-test,ltr,eval,server,media,audio}
+EXTRAS=${SPYGLASS_EXTRAS:-test,ltr,eval,server,media,audio,connectors}
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "Spyglass needs Python 3.11 or newer (found $("$PY" --version))" >&2; exit 1
 fi
@@ -48,4 +48,11 @@ if [[ ",$EXTRAS," == *",test,"* ]] && ! command -v espeak-ng >/dev/null 2>&1 && 
     && command -v apt-get >/dev/null 2>&1; then
   { apt-get install -y -q espeak-ng || { apt-get update -q && apt-get install -y -q espeak-ng; }; } >/dev/null 2>&1 \
     || echo "could not install espeak-ng: the speech test will be skipped" >&2
+fi
+# The connector tests run a throwaway Dovecot (IMAP) and `git daemon`; Radicale and WsgiDAV come from PyPI (test extra).
+if [[ ",$EXTRAS," == *",test,"* ]] && { [ ! -x /usr/sbin/dovecot ] || ! command -v git >/dev/null 2>&1; } \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing Dovecot and git for the connector tests (apt-get install dovecot-imapd git) ..." >&2
+  { apt-get install -y -q dovecot-imapd git || { apt-get update -q && apt-get install -y -q dovecot-imapd git; }; } \
+    >/dev/null 2>&1 || echo "could not install dovecot-imapd: the IMAP connector tests will be skipped" >&2
 fi

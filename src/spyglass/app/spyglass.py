@@ -17,6 +17,7 @@ from spyglass.core.errors import NotFoundError, SpyglassError
 from spyglass.core.progress import Progress
 from spyglass.core.types import SearchResult
 from spyglass.index.catalog import Source
+from spyglass.index.connector_sync import is_connector, sync_connector
 from spyglass.index.pipeline import Indexer, RunStats
 from spyglass.index.store import DataDir
 from spyglass.retrieval.query import Filters, apply_filter
@@ -51,7 +52,8 @@ class Spyglass:
                 if not sources:
                     raise SpyglassError("nothing to index: give a folder, e.g. `spyglass index ~/Documents`")
                 for src in sources:
-                    total.merge(indexer.index_source(src, retry_failed=retry_failed))
+                    total.merge(sync_connector(data, self.config, src, indexer, progress) if is_connector(src)
+                                else indexer.index_source(src, retry_failed=retry_failed))
                 indexer.close()
                 if wait:
                     total.semantic, total.images = self.sync_vectors(data, progress)

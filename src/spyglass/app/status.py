@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spyglass.index.connector_sync import connector_sources
 from spyglass.index.store import DataDir
 
 
@@ -33,6 +34,12 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         for s in data.catalog.sources()
         if "(removed" not in s.root
     ]
+    connectors = {s.id: st for s, st in connector_sources(data)}
+    for s in sources:  # connector sources: sync state (a server that is down reads "failing" with the reason)
+        st = connectors.get(s["id"])
+        if st is not None:
+            s.update(state=st["state"], last_sync=st["last_sync"], last_error=st["last_error"],
+                     interval_s=st["interval_s"])
     semantic = _semantic(data)
     sizes = data.size_bytes()
     ocr_missing = db.execute("SELECT count(*) FROM items WHERE status != 'deleted' "

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from spyglass.core.config import Config
 from spyglass.core.errors import SpyglassError
+from spyglass.index.connector_sync import is_connector, sync_due
 from spyglass.index.pipeline import Indexer, RunStats
 from spyglass.index.store import DataDir
 from spyglass.sources.folder import is_excluded
@@ -41,6 +42,8 @@ def watch(
         sources = [s for s in sources if "(removed" not in s.root]
         if not sources:
             raise SpyglassError("nothing to watch: give a folder, e.g. `spyglass watch ~/Documents`")
+        connectors = [s for s in sources if is_connector(s)]  # synced below, each at its own interval
+        sources = [s for s in sources if not is_connector(s)]
         indexer.sync_lexical()
         for src in sources:
             stats = indexer.index_source(src)
@@ -97,6 +100,12 @@ def watch(
         try:
             while not stop.is_set():
                 stop.wait(0.1)
+                synced = sync_due(data, sg.config, indexer, connectors)
+                for stats in synced:
+                    if on_change:
+                        on_change(stats)
+                if synced:
+                    sg.sync_vectors(data)
                 with lock:
                     idle = not pending
                 if idle:

@@ -1,4 +1,4 @@
-"""``spyglass index``, ``spyglass watch``, ``spyglass sources``, ``spyglass remove``."""
+"""``spyglass index``, ``spyglass watch``, ``spyglass remove`` (``spyglass sources``: sources_cmd)."""
 
 from __future__ import annotations
 
@@ -89,22 +89,6 @@ def watch(
         if not json_:
             err.print("Watching for changes — Ctrl-C to stop.")
         sg.watch(paths or None, on_change=changed, polling=polling)
-
-    _run(body)
-
-
-@app.command()
-def sources(home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
-    """List the indexed sources."""
-
-    def body() -> None:
-        st = _sg(home).status()
-        if json_:
-            print_json({"sources": st["sources"]})
-            return
-        for s in st["sources"]:
-            out.print(f"{s['id']:>3}  {s['kind']:<7} {s['items']:>7} items  last indexed {fmt_time(s['last_indexed'])}"
-                      f"  {s['root']}")
 
     _run(body)
 

@@ -48,6 +48,8 @@ def status(
         out.print("\n[bold]Sources[/bold]")
         for s in st["sources"]:
             out.print(f"  {s['kind']:<7} {s['items']:>7} items  {s['root']}  [dim](indexed {fmt_time(s['last_indexed'])})[/dim]")
+            if s.get("state") == "failing":  # a connector whose server is down: what is indexed stays
+                out.print(f"          [red]failing[/red] (last try {fmt_time(s['last_sync'])}): {s['last_error']}")
         lr = st["last_run"]
         if lr:
             d = lr["stats"]

@@ -32,6 +32,7 @@ class Filters:
     cameras: list[str] = field(default_factory=list)  # camera:"canon eos" (EXIF make and model contain the words)
     near: tuple[float, float, float] | None = None  # near:LAT,LON[,KM] (EXIF GPS within KM, default 10)
     taken: tuple[float, float] | None = None  # taken:YYYY[-MM[-DD]] (EXIF date taken in that period)
+    attendees: list[str] = field(default_factory=list)  # attendee:bob@example.com (an event's attendee addresses)
     # Set by the app from topics and tags: the documents they select (None: no such restriction).
     item_ids: list[str] | None = None
 
@@ -51,6 +52,7 @@ class Filters:
             cameras=self.cameras + other.cameras,
             near=other.near or self.near,
             taken=other.taken or self.taken,
+            attendees=self.attendees + other.attendees,
             item_ids=_intersect(self.item_ids, other.item_ids),
         )
 

@@ -626,6 +626,12 @@ class Catalog:
             "SELECT id FROM items WHERE meta LIKE '%taken%' AND json_extract(meta, '$.taken') >= ? "
             "AND json_extract(meta, '$.taken') < ?", (start, end))}
 
+    def items_with_attendee(self, address: str) -> set[str]:
+        """Events whose attendee addresses (``meta.attendees``, lower-cased) contain ``address``."""
+        return {r[0] for r in self.db.execute(
+            "SELECT id FROM items WHERE meta LIKE '%attendees%' "
+            "AND instr(lower(json_extract(meta, '$.attendees')), ?) > 0", (address.lower(),))}
+
     def item_principals(self, iid: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT principal FROM acl WHERE item_id = ? ORDER BY 1", (iid,))]
 

@@ -1,5 +1,5 @@
 """Filters the catalog answers: ``topic:``, ``tag:`` (organize tables), ``camera:``, ``near:`` and ``taken:`` (EXIF
-metadata). Each selects a set of documents; their intersection becomes ``filters.item_ids``, which every retriever
+metadata), ``attendee:`` (calendar events). Each selects a set of documents; their intersection becomes ``filters.item_ids``, which every retriever
 applies inside its index query like any other filter (tantivy term set, faiss ID selector)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ def resolve(catalog: Catalog, f: Filters) -> None:
         sets.append(near(catalog, *f.near))
     if f.taken is not None:
         sets.append(catalog.items_taken_between(*f.taken))
+    sets += [catalog.items_with_attendee(who) for who in sorted(set(f.attendees))]
     if sets:
         ids = set.intersection(*sets)
         f.item_ids = sorted(ids if f.item_ids is None else ids & set(f.item_ids))

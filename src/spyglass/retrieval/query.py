@@ -9,6 +9,7 @@ title:budget  body:x  path:x     restrict a word or phrase to one field
 type:pdf  ext:docx  in:~/Work    filters: type, extension, folder
 after:2025-01-01 before:2025-07  modified date range (YYYY, YYYY-MM or YYYY-MM-DD)
 author:smith  source:Documents   author, source name
+attendee:bob@example.com         an event's attendee (address or part of it)
 larger:10mb  smaller:500kb       file size
 ```
 Typos are tolerated: a word of 5 letters or more that occurs nowhere in the index is matched within an edit distance
@@ -28,7 +29,7 @@ __all__ = ["MUST", "MUST_NOT", "SHOULD", "Clause", "Filters", "ParsedQuery", "pa
 
 TEXT_FIELDS = {"title", "body", "path"}
 FILTER_FIELDS = {"type", "ext", "in", "folder", "after", "before", "author", "source", "larger", "smaller", "topic",
-                 "tag", "camera", "near", "taken"}
+                 "tag", "camera", "near", "taken", "attendee"}
 
 
 _TOKEN = re.compile(r'(?P<sign>[+-])?(?:(?P<field>[A-Za-z]+):)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
@@ -102,6 +103,8 @@ def apply_filter(filters: Filters, name: str, value: str) -> None:
         filters.tags.append(value.lower())
     elif name == "camera":
         filters.cameras.append(value.lower())
+    elif name == "attendee":
+        filters.attendees.append(value.lower())
     elif name == "near":
         filters.near = parse_near(value)
     elif name == "taken":

@@ -7,11 +7,13 @@ import json
 import mimetypes
 import os
 from typing import Any, Iterator, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from spyglass.app.connectors import list_sources, remote_original
 from spyglass.app.spyglass import Filters, apply_filter
 from spyglass.core.errors import NotFoundError, SpyglassError
 from spyglass.server.auth import COOKIE, Caller, admin, caller
@@ -158,6 +160,11 @@ def document(doc_id: str, request: Request, passages: int = Query(50, ge=0, le=5
 def document_file(doc_id: str, request: Request, c: Caller = Depends(caller)) -> Response:
     d = _document(request, doc_id, c, 0)
     path = d.get("file")
+    if not path and d.get("parent_id") is None:  # a connector's item (WebDAV): fetched again, as indexed
+        with _state(request).pool.reader() as sg:
+            got = remote_original(sg, doc_id, c.principals)
+        if got is not None:
+            return _remote_file(*got)
     if not path or not os.path.isfile(path):
         raise HTTPException(404, "this item has no file of its own (a message or attachment), or the file is gone")
     mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
@@ -173,6 +180,17 @@ def document_file(doc_id: str, request: Request, c: Caller = Depends(caller)) ->
     )
 
 
+def _remote_file(body: bytes, name: str) -> Response:
+    """A connector item's bytes with the same headers as a local file (never run as a page of this site)."""
+    mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    inline = mime in INLINE_TYPES
+    return Response(body, media_type=mime if inline else "application/octet-stream", headers={
+        "content-disposition": f"{'inline' if inline else 'attachment'}; filename*=utf-8''{quote(name, safe='')}",
+        "content-security-policy": "frame-ancestors 'self'" if mime == "application/pdf"
+        else "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'self'",
+        "x-content-type-options": "nosniff"})
+
+
 # -- index administration ---------------------------------------------------------------------------------------
 @router.get("/status", tags=["index"], summary="Index status (admins see sources and errors)")
 def status(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
@@ -185,9 +203,8 @@ def status(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
 
 @router.get("/sources", tags=["index"], summary="Indexed sources")
 def sources(request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
-    with _state(request).pool.reader() as sg:
-        return {"sources": [{"id": s.id, "name": s.name, "kind": s.kind, "root": s.root,
-                             "last_indexed": s.last_indexed} for s in sg.sources()]}
+    with _state(request).pool.reader() as sg:  # connectors also with state, last sync and last error
+        return {"sources": list_sources(sg)}
 
 
 class SourceIn(BaseModel):

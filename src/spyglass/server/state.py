@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from spyglass.app.connectors import SyncTimer
 from spyglass.app.spyglass import Spyglass
 from spyglass.core.config import Config
 from spyglass.server.pool import ReaderPool
@@ -22,6 +23,7 @@ class ServerState:
         self.jobs: dict[str, dict[str, Any]] = {}
         self._job_lock = threading.Lock()
         self._writer_busy = threading.Lock()
+        self.connector_timer = SyncTimer(self.home, self.start_job)  # connector sources, each at its interval
 
     def principals(self, user: str) -> list[str]:
         return self.pool.primary.principals_for(user)
@@ -54,4 +56,5 @@ class ServerState:
         return job
 
     def close(self) -> None:
+        self.connector_timer.close()
         self.pool.close()
