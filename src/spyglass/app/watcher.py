@@ -100,12 +100,12 @@ def watch(
         try:
             while not stop.is_set():
                 stop.wait(0.1)
-                synced = sync_due(data, sg.config, indexer, connectors)
+                synced = sync_due(data, config, indexer, connectors)
                 for stats in synced:
                     if on_change:
                         on_change(stats)
                 if synced:
-                    sg.sync_vectors(data)
+                    vectors_done[0] = False
                 with lock:
                     idle = not pending
                 if idle:

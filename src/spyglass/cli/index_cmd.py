@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import err, fmt_size, fmt_time, out, print_json
+from spyglass.cli.output import err, fmt_size, fmt_time, print_json
 
 
 def _summary(stats) -> str:

@@ -27,7 +27,7 @@ from spyglass.core.ids import item_id
 from spyglass.core.progress import NullProgress, Progress
 from spyglass.extraction.registry import file_type, mime_type
 from spyglass.extraction.worker import FileResult, Task
-from spyglass.index.catalog import Source
+from spyglass.index.catalog import ItemRecord, Source
 from spyglass.index.pipeline import Indexer, RunStats
 from spyglass.index.store import DataDir
 from spyglass.sources.connector import (
@@ -333,7 +333,7 @@ def _write(data: DataDir, source: Source, spec: SourceSpec, e: Entry, f: Fetched
         top.update(type=f.type or file_type(name)[0], status="error", error_kind=err[0], error=err[1],
                    title=f.title, author=f.author, created=f.created,
                    meta=json.dumps(f.meta, default=str) if f.meta else None)
-        cat.put_item(top, _principals(spec, f.principals), [])
+        cat.put_item(ItemRecord(**top), _principals(spec, f.principals), [])
         stats.failed += 1
         stats.errors[err[0]] += 1
         store.set_token(source.id, e.key, iid, "")  # retried next sync (an empty token never matches)
@@ -368,7 +368,7 @@ def _write(data: DataDir, source: Source, spec: SourceSpec, e: Entry, f: Fetched
         row.update(title=title, type=doc.type, created=created,
                    author=author, status=status, error_kind=doc.error[0] if doc.error else None,
                    error=doc.error[1] if doc.error else None, meta=json.dumps(meta, default=str) if meta else None)
-        cat.put_item(row, principals, doc.chunks)
+        cat.put_item(ItemRecord(**row), principals, doc.chunks)
         stats.documents += 1
         stats.passages += len(doc.chunks)
     store.set_token(source.id, e.key, iid, e.token)
