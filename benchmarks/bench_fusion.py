@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).resolve().parent / "out" / "fusion"
 
@@ -70,9 +71,100 @@ def dump(name: str, dataset: Path, cache: Path, depth: int = 100) -> Path:
     return target
 
 
+def _minmax(run: dict[str, float]) -> dict[str, float]:
+    from spyglass.retrieval.fusion.normalized import minmax
+
+    return minmax(run)
+
+
+def _z(run: dict[str, float]) -> dict[str, float]:
+    import statistics
+
+    if len(run) < 2:
+        return {d: 0.0 for d in run}
+    mu, sd = statistics.fmean(run.values()), statistics.pstdev(run.values()) or 1.0
+    return {d: (s - mu) / sd for d, s in run.items()}
+
+
+def _dbsf(run: dict[str, float]) -> dict[str, float]:
+    """Distribution-based score fusion's normalisation: min-max between mean - 3 sd and mean + 3 sd."""
+    import statistics
+
+    if len(run) < 2:
+        return {d: 1.0 for d in run}
+    mu, sd = statistics.fmean(run.values()), statistics.pstdev(run.values())
+    lo, hi = mu - 3 * sd, mu + 3 * sd
+    return {d: (s - lo) / (hi - lo) if hi > lo else 1.0 for d, s in run.items()}
+
+
+def _combine(parts: list[tuple[dict[str, float], float]], floor: float | None = None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for run, w in parts:
+        lo = min(run.values(), default=0.0) if floor is None else floor
+        for d, s in run.items():
+            out[d] = out.get(d, 0.0) + w * s
+        for d in out:
+            if d not in run:
+                out[d] += w * lo
+    return out
+
+
+_VOCAB: dict[str, Any] = {}
+
+
+def familiarity(text: str) -> float:
+    """Share of the query's words the English embedder knows as whole word pieces (non-Latin words count as unknown)."""
+    import re
+
+    if "tok" not in _VOCAB:
+        from tokenizers import Tokenizer
+
+        from spyglass.models.embedder import resolve
+
+        _VOCAB["tok"] = Tokenizer.from_file(str(resolve("minilm-l6-int8").tokenizer))
+        _VOCAB["vocab"] = _VOCAB["tok"].get_vocab()
+    words = re.findall(r"\w+", text.lower())
+    if not words:
+        return 1.0
+    vocab = _VOCAB["vocab"]
+    known = sum(1 for w in words if w in vocab and not w.isdigit() and all(ord(c) < 0x250 for c in w))
+    return known / len(words)
+
+
+def methods() -> dict[str, Any]:
+    from spyglass.retrieval.fusion import normalized_sum, rrf
+
+    def mm(a: float):
+        return lambda q, k, s: normalized_sum([k, s], [1 - a, a])
+
+    def z(a: float = 0.5):
+        return lambda q, k, s: _combine([(_z(k), 1 - a), (_z(s), a)])
+
+    def gated(base, lo: float = 0.35, hi: float = 0.75):
+        def f(q, k, s):
+            fam = familiarity(q)
+            g = min(1.0, max(0.0, (fam - lo) / (hi - lo)))
+            return base(g)(q, k, s)
+        return f
+
+    return {
+        "keyword": lambda q, k, s: k,
+        "semantic": lambda q, k, s: s,
+        "minmax-0.5": mm(0.5),
+        "minmax-0.3": mm(0.3),
+        "minmax-0.7": mm(0.7),
+        "rrf-60": lambda q, k, s: rrf([k, s], k=60),
+        "zscore-0.5": z(0.5),
+        "dbsf-0.5": lambda q, k, s: _combine([(_dbsf(k), 0.5), (_dbsf(s), 0.5)]),
+        "minmax-gated": gated(lambda g: mm(0.5 * g)),
+        "zscore-gated": gated(lambda g: z(0.5 * g)),
+    }
+
+
 def evaluate_all(files: list[Path]) -> dict[str, dict[str, float]]:
     from spyglass.evaluation.metrics import evaluate
-    from spyglass.retrieval.fusion import METHODS
+
+    METHODS = methods()
 
     table: dict[str, dict[str, float]] = {}
     for f in files:

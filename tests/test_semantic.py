@@ -79,6 +79,21 @@ def test_every_mode_keeps_the_keyword_promise(sem, mode):
     assert names(sg.search("+guitar music", mode=mode)) == ["guitar.txt"]
 
 
+def test_a_floor_for_meaning_keeps_unrelated_files_out_of_the_results(sem):
+    """Issue 16.4: a made-up word occurs nowhere and is close to nothing: no results, the nearest files set apart."""
+    sg, _ = sem
+    assert names(sg.search("zanzibarplain"))  # without a floor the least unrelated file is "found"
+    cfg = Config()
+    cfg.search.semantic_floor = 0.3
+    floored = Spyglass(sg.home, config=cfg)
+    for mode in ("hybrid", "semantic"):
+        res = floored.search("zanzibarplain", mode=mode)
+        assert res.hits == [] and res.total == 0 and res.related, mode
+    assert names(floored.search("pet animal napping"))[0] == "cats.txt"  # meaning without shared words still counts
+    assert names(floored.search("glacier"))[0] == "hiking.txt"
+    floored.close()
+
+
 def test_hybrid_is_the_default_once_vectors_exist(sem):
     sg, _ = sem
     res = sg.search("baking dessert")

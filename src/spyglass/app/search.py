@@ -29,7 +29,8 @@ def build_pipeline(parts: Any) -> SearchPipeline:
         images = None
     fuse = Fuse(cfg.search.fusion, cfg.search.alpha, cfg.search.rrf_k, cfg.media.clip_weight)
     return SearchPipeline(lexical, data.catalog, dense=dense, images=images, fuse=fuse,
-                          rerankers=_rerankers(parts, lexical, dense) if dense is not None else {})
+                          rerankers=_rerankers(parts, lexical, dense) if dense is not None else {},
+                          semantic_floor=cfg.search.semantic_floor)
 
 
 def _rerankers(parts: Any, lexical: LexicalRetriever, dense: Any) -> dict[str, Any]:

@@ -84,6 +84,8 @@ def search(
                     }
                     for h in res.hits
                 ],
+                **({"related": [{"id": h.id, "path": h.path, "title": h.title, "type": h.type, "score": h.score}
+                                for h in res.related]} if res.related else {}),
             })
             return
         shown = f"{offset + 1}–{offset + len(res.hits)} of " if res.hits else ""
@@ -91,6 +93,10 @@ def search(
                   f"[cyan]{_esc(query)}[/cyan] [dim]({res.mode}, {res.took_ms:.1f} ms)[/dim]")
         if res.corrected:
             out.print(f"[dim]approximate matches for: {', '.join(sorted(res.corrected))}[/dim]")
+        if res.related:
+            out.print("[dim]No word of the query occurs in your files. Closest by meaning, not matches:[/dim]")
+            for h in res.related:
+                out.print(f"  [dim]{_esc(h.title)} — {_esc(h.path)}[/dim]")
         for n, h in enumerate(res.hits, start=offset + 1):
             where = h.path + (f" › {h.extra['name']}" if h.parent_id else "")
             loc = f" · page {h.page}" if h.page else (f" {h.label}" if h.label and h.label.startswith("@") else "")

@@ -84,6 +84,7 @@ class SearchSettings:
     fusion_depth: int = 100  # documents taken from each retriever before fusing
     rrf_k: float = 60.0
     alpha: float = 0.5  # weight of the semantic scores in normalized fusion
+    semantic_floor: float = 0.0  # no word matches and no passage this similar (cosine): no results, only "related"
 
 
 @dataclass

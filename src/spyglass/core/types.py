@@ -100,6 +100,7 @@ class Ranking:
     total: int = 0
     fuzzy: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    related: list[Hit] = field(default_factory=list)  # close by meaning, below the floor: not results (see pipeline)
 
     def run(self) -> dict[str, float]:
         """The ranking as a run ``{doc_id: score}`` (the input of :mod:`spyglass.retrieval.fusion`)."""
@@ -115,3 +116,4 @@ class SearchResult:
     corrected: dict[str, str] = field(default_factory=dict)  # typo-tolerant rewrites: term -> used term
     mode: str = "keyword"
     search_id: int | None = None  # the activity log's id of this search, when it was logged
+    related: list[Hit] = field(default_factory=list)  # nothing matched: the closest documents by meaning, set apart

@@ -30,10 +30,11 @@ LABELLED_TYPES = frozenset({"audio", "video", "xlsx", "ods", "csv"})  # where a 
 class SearchPipeline:
     def __init__(self, lexical: LexicalRetriever, catalog: Catalog, *, dense: Retriever | None = None,
                  images: Retriever | None = None, fuse: Fuse | None = None,
-                 rerankers: Mapping[str, Reranker] | None = None) -> None:
+                 rerankers: Mapping[str, Reranker] | None = None, semantic_floor: float = 0.0) -> None:
         self.lexical, self.catalog, self.dense, self.images = lexical, catalog, dense, images
         self.fuse = fuse or Fuse()
         self.rerankers = dict(rerankers or {})
+        self.semantic_floor = semantic_floor
 
     def run(self, request: SearchRequest) -> Ranking:
         """The page of hits the request asks for, with snippets (when asked) and the documents' fields."""
@@ -43,13 +44,14 @@ class SearchPipeline:
                                           offset=request.offset, source_ids=request.source_ids,
                                           snippets=request.snippets)
         else:
-            ranking = self.candidates(request)
-            if request.rerank:
+            ranking = self._floor(request, self.candidates(request))
+            if request.rerank and ranking.hits:
                 ranking = self._rerank(request, ranking)
             ranking.hits = ranking.hits[request.offset : request.want]
             if request.snippets:
-                self._snippets(request, ranking.hits)
+                self._snippets(request, ranking.hits + ranking.related)
         ranking.hits = self._documents(ranking.hits)
+        ranking.related = self._documents(ranking.related)
         ranking.timings["total"] = (time.perf_counter() - t0) * 1000
         return ranking
 
@@ -96,6 +98,24 @@ class SearchPipeline:
         ranking.hits = [h for h in ranking.hits if "keyword" in h.ranks or h.id in keep]
         ranking.total = max(0, ranking.total - (before - len(ranking.hits)))
         return ranking
+
+    def _floor(self, request: SearchRequest, ranking: Ranking) -> Ranking:
+        """A floor for meaning: when no word of the query occurs in any readable document and even the closest passage
+        is not similar enough (``semantic_floor``), nothing is a result; the few closest documents are kept apart as
+        ``related`` instead of being shown as matches."""
+        if not ranking.hits or self.semantic_floor <= 0 or any("keyword" in h.ranks for h in ranking.hits):
+            return ranking
+        best = max((h.signals.get("semantic", 0.0) for h in ranking.hits), default=0.0)
+        if best >= self.semantic_floor or self._has_keyword_match(request):
+            return ranking
+        return Ranking([], 0, ranking.fuzzy, ranking.timings, related=ranking.hits[:3])
+
+    def _has_keyword_match(self, request: SearchRequest) -> bool:
+        if self.mode(request) == "hybrid":
+            return False  # the keyword run was part of this search and found nothing
+        found = self.lexical.search(request.parsed, principals=request.principals, limit=1,
+                                    source_ids=request.source_ids, snippets=False)
+        return bool(found.hits)
 
     def _rerank(self, request: SearchRequest, ranking: Ranking) -> Ranking:
         reranker = self.rerankers.get(request.rerank or "")

@@ -121,7 +121,7 @@ def search(
                         log_user=c.user.name)
         out: dict[str, Any] = {"query": q, "mode": res.mode, "total": res.total, "took_ms": round(res.took_ms, 2),
                                "fuzzy": sorted(res.corrected), "search_id": res.search_id,
-               "results": [_hit(h) for h in res.hits]}
+               "results": [_hit(h) for h in res.hits], "related": [_hit(h) for h in res.related]}
         if facets:
             out["facets"] = {k: [{"value": v, "count": n} for v, n in rows]
                              for k, rows in sg.facets(q, f, c.principals).items()}
