@@ -51,6 +51,29 @@ def beir(
     _run(body)
 
 
+@eval_app.command("suite")
+def suite(
+    data: Optional[Path] = typer.Option(None, "--data", help="The shared data folder [default: found at ../shared]"),
+    cache: Optional[Path] = CacheOpt,
+    config_home: Optional[Path] = typer.Option(None, "--config-from", help="Use this data directory's config.toml."),
+    json_: bool = JsonOpt,
+) -> None:
+    """The retrieval suite: every collection found (SciFact, SQuAD, retrieval-dev/*) in keyword, semantic and
+    hybrid mode, with one configuration; nDCG@10, the mean, and how hybrid compares with its best part."""
+    from spyglass.evaluation.beir import default_cache
+    from spyglass.evaluation.registry import data_dir
+    from spyglass.evaluation.suite import render, run_suite
+
+    def body() -> None:
+        res = run_suite(data_dir(data), cache or default_cache(), _config(config_home), progress=RichProgress())
+        if json_:
+            print_json(res)
+        else:
+            out.print(render(res), markup=False)
+
+    _run(body)
+
+
 @eval_app.command("squad")
 def squad(
     squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. ../shared/data/qa/squad2-dev/dev-v2.0.json)."),
