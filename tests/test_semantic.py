@@ -58,6 +58,20 @@ def test_packaged_embedder_gives_unit_vectors_with_meaning():
     assert np.allclose(single, v[1], atol=1e-5)
 
 
+def test_a_long_passage_is_embedded_whole_in_windows():
+    """Nothing past the model's 256 tokens is dropped silently (16.3): a passage's tail counts in its vector."""
+    from spyglass.models.embedder import OnnxEmbedder
+
+    e = OnnxEmbedder()
+    head = "Whisk the eggs with sugar, fold in the flour and bake the cake in a warm oven. " * 20  # > 256 tokens
+    tail = "Then the guitarist tuned the strings and played a long solo on the stage. " * 4
+    whole, first = e.embed([head + tail, head])
+    guitar = e.embed(["a musician playing the guitar"])[0]
+    assert len(e.windows([head + tail])[0]) > 1
+    assert whole @ guitar > first @ guitar + 0.02
+    assert abs(float(np.linalg.norm(whole)) - 1.0) < 1e-5
+
+
 def test_semantic_finds_what_keywords_miss(sem):
     sg, _ = sem
     assert sg.search("pet animal napping", mode="keyword").total == 0

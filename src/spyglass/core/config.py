@@ -77,6 +77,7 @@ class SearchSettings:
     path_boost: float = 0.5
     body_boost: float = 1.0
     typo_tolerance: bool = True
+    stopwords: bool = True  # drop question and stop words from a query's optional words (when others are left)
     snippet_chars: int = 200
     default_limit: int = 10
     mode: str = "hybrid"  # keyword | semantic | hybrid

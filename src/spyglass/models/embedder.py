@@ -173,7 +173,6 @@ class OnnxEmbedder:
         import numpy as np
 
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = np.zeros((len(texts), 0), dtype=np.float32)
         chunks = []
         for b in range(0, len(order), self.batch_size):
             idx = order[b : b + self.batch_size]

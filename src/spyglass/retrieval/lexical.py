@@ -10,6 +10,7 @@ import tantivy
 from spyglass.core import acl
 from spyglass.core.config import SearchSettings
 from spyglass.core.query import MUST, MUST_NOT, SHOULD, Clause, ParsedQuery, SearchRequest
+from spyglass.core.terms import QUERY_STOP
 from spyglass.core.types import Hit, Ranking
 from spyglass.index.lexical import LexicalIndex, analyzer, bigrams, iid_hex, iid_key
 from spyglass.retrieval.filters import acl_query, filter_queries
@@ -28,6 +29,7 @@ class LexicalRetriever:
         self.schema = index.schema
         self.settings = settings or SearchSettings()
         self._analyzer = analyzer()
+        self._stop = {t for w in QUERY_STOP for t in self._analyzer.analyze(w)}  # as the index spells them
 
     def _boosts(self, field: str | None) -> list[tuple[str, float]]:
         s = self.settings
@@ -51,7 +53,7 @@ class LexicalRetriever:
             # every token an optional term (repeated tokens weigh more: query term frequency); text in scripts
             # without spaces also matches by its character bigrams, never as one strict phrase
             parts = []
-            for tok in tokens:
+            for tok in self._content(tokens):
                 qs = [tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, tok), b) for f, b in fields]
                 parts.append((tantivy.Occur.Should, tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs])))
             parts += [(tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(schema, "cjk", g),
@@ -76,6 +78,28 @@ class LexicalRetriever:
             qs = [tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, tok), b) for f, b in fields]
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs])
 
+    def _content(self, tokens: list[str]) -> list[str]:
+        """The tokens without question and stop words (:data:`spyglass.core.terms.QUERY_STOP`), unless nothing else
+        is left."""
+        if not self.settings.stopwords:
+            return tokens
+        content = [t for t in tokens if t not in self._stop]
+        return content or tokens
+
+    def _without_stop_words(self, clauses: list[Clause]) -> list[Clause]:
+        """Optional one-word clauses that are stop words go when other positive clauses are left."""
+        if not self.settings.stopwords:
+            return clauses
+
+        def stop(c: Clause) -> bool:
+            if c.occur != SHOULD or c.kind != "term" or c.field not in (None, "body"):
+                return False
+            toks = self._analyzer.analyze(c.text)
+            return bool(toks) and all(t in self._stop for t in toks)
+
+        kept = [c for c in clauses if not stop(c)]
+        return kept if any(c.occur != MUST_NOT for c in kept) else clauses
+
     def build(self, parsed: ParsedQuery, searcher: tantivy.Searcher, principals: acl.Principals,
               source_ids: dict[str, str]) -> tuple[tantivy.Query, tantivy.Query | None, list[str]]:
         """(full query, text-only query for snippets or None, fuzzy words). Whether a word "exists" (else typos are
@@ -84,7 +108,7 @@ class LexicalRetriever:
         fuzzy: list[str] = []
         readable = acl_query(self.schema, principals)
         text_parts: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        for c in parsed.clauses:
+        for c in self._without_stop_words(parsed.clauses):
             q = self._clause_query(c, searcher, fuzzy, readable)
             if q is not None:
                 text_parts.append((_OCCUR[c.occur], q))
