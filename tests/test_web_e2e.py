@@ -227,3 +227,77 @@ def test_admin_reviews_applies_and_undoes_an_organize_plan(tmp_path, browser):
         assert not list(root.glob("_spyglass_duplicates/**/*.txt"))
         assert os.path.exists(root / "public-plan.txt")
         page.close()
+
+
+# -- 13.14: the page forgets the last user ------------------------------------------------------------------------
+def _page_leaks(page, ctx, secrets: list[str]) -> list[str]:
+    """Where any of ``secrets`` still shows: the DOM, form values, the URL, history state, storage, cookies, the
+    Cache API, and the browser's HTTP cache for every URL the previous user fetched."""
+    found = []
+    html = page.content()
+    values = page.locator("input, textarea, select").evaluate_all("els => els.map(e => e.value)")
+    storage = page.evaluate("() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), "
+                            "history.state, location.href])")
+    cache_api = page.evaluate("async () => window.caches ? (await caches.keys()).join(' ') : ''")
+    for s in secrets:
+        for where, text in (("DOM", html), ("inputs", " ".join(values)), ("storage/URL/history", storage),
+                            ("Cache API", cache_api), ("context", str(ctx.storage_state()))):
+            if s.lower() in text.lower():
+                found.append(f"{s!r} in {where}")
+    return found
+
+
+def _http_cached(page, urls: list[str]) -> list[str]:
+    """The URLs the browser would still answer from its HTTP cache (``only-if-cached``), with their bodies."""
+    return page.evaluate("""async (urls) => {
+        const out = [];
+        for (const u of urls) {
+            try {
+                const r = await fetch(u, {cache: "only-if-cached", mode: "same-origin"});
+                if (r.ok) out.push(u + " " + (await r.text()).slice(0, 200));
+            } catch (e) { /* not cached: good */ }
+        }
+        return out;
+    }""", urls)
+
+
+def test_logout_forgets_everything_of_the_last_user(live, browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = ctx.new_page()
+    fetched: list[str] = []
+    page.on("response", lambda r: fetched.append(r.url) if "/api/" in r.url and r.request.method == "GET" else None)
+    login(page, live, "alice")
+    question = f"What is the {ALICE_WORD} budget?"
+    page.fill("#q", question)
+    page.wait_for_selector("#results .r-title:has-text('Budget')")
+    page.click("#ask-button")
+    page.wait_for_selector("#answer .citations a")
+    page.locator("#results li", has_text="alice-diary.txt").click()
+    page.wait_for_selector(f"#preview-body:has-text('{ALICE_WORD}')")
+    page.evaluate("() => { window.__lastUser = 'alice' }")  # a JS variable of alice's page
+    secrets = [ALICE_WORD, "alice-diary", "Budget", question]
+    assert _page_leaks(page, ctx, secrets)  # the check sees alice's data while she is logged in
+    page.click("#logout")
+    page.wait_for_selector("#login-view:not([hidden])")
+    assert _page_leaks(page, ctx, secrets) == []
+    assert page.evaluate("() => window.__lastUser === undefined"), "the page's JS state outlived the logout"
+    assert _http_cached(page, sorted(set(fetched))) == []
+    login(page, live, "bob")
+    assert _page_leaks(page, ctx, secrets) == []
+    ctx.close()
+
+
+def test_a_401_wipes_the_page_like_a_logout(live, browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = ctx.new_page()
+    login(page, live, "alice")
+    page.fill("#q", ALICE_WORD)
+    page.wait_for_selector("#results .r-title:has-text('Budget')")
+    page.locator("#results li").first.click()
+    page.wait_for_selector("#preview:not([hidden])")
+    sid = next(c["value"] for c in ctx.cookies() if c["name"] == "spyglass_session")
+    live.state.accounts.end_session(sid)  # the session ends on the server (expiry, revocation, user removed)
+    page.fill("#q", "zebra")  # the next request gets a 401
+    page.wait_for_selector("#login-view:not([hidden])")
+    assert _page_leaks(page, ctx, [ALICE_WORD, "Budget", "alice-diary"]) == []
+    ctx.close()

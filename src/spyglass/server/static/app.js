@@ -12,6 +12,7 @@ async function api(path, opts = {}) {
                                   body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
   let data = null;
   try { data = await res.json(); } catch (e) { data = null; }
+  if (res.status === 401 && state.user) return forgetAndReload(true);  // the session ended: nothing of it may stay
   if (!res.ok) {
     const err = new Error((data && (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail))) || res.statusText);
     err.status = res.status;
@@ -52,13 +53,21 @@ async function boot() {
   } catch (e) { showLogin(); }
 }
 
-function showLogin() { $("#app-view").hidden = true; $("#login-view").hidden = false; $("#login-user").focus(); }
+function showLogin() {
+  $("#app-view").hidden = true; $("#login-view").hidden = false;
+  if (new URLSearchParams(location.search).get("session") === "ended") {
+    $("#login-error").textContent = "Your session ended: log in again.";
+    history.replaceState(null, "", "/");
+  }
+  $("#login-user").focus();
+}
 
 function showApp() {
   $("#login-view").hidden = true; $("#app-view").hidden = false;
   $("#who").textContent = `${state.user.name} (${state.user.role})`;
   $("#organize-button").hidden = state.user.role !== "admin";  // plans move files: admins review and apply them
-  const q = new URLSearchParams(location.search).get("q");
+  const q = new URLSearchParams(location.search).get("q");  // a link into a search: read once, then dropped
+  if (location.search) history.replaceState(null, "", "/");
   if (q) { $("#q").value = q; runSearch(); }
   $("#q").focus();
 }
@@ -73,9 +82,31 @@ $("#login-form").addEventListener("submit", async (ev) => {
   } catch (e) { $("#login-error").textContent = e.message; }
 });
 
+// Logging out (or a 401) must leave nothing of this user for the next one: the server drops the session, the
+// browser drops this site's HTTP cache and storage (Clear-Site-Data from /api/forget), and a fresh load of "/"
+// replaces this page, so no DOM, JS variable, open preview, stream or URL of the session survives. The page never
+// puts a query in the URL (browser history cannot be wiped from a page).
+let forgetting = null;
+function forgetAndReload(ended) {
+  if (forgetting) return forgetting;
+  state.user = null;
+  endDwell();
+  if (askSource) askSource.close();
+  document.body.replaceChildren();
+  forgetting = (async () => {
+    try { await fetch("/api/forget", { method: "POST", headers: { "x-spyglass-forget": "1" }, cache: "no-store" }); } catch (e) { /* offline */ }
+    try { localStorage.clear(); sessionStorage.clear(); } catch (e) { /* storage disabled */ }
+    try { if (window.caches) for (const k of await caches.keys()) await caches.delete(k); } catch (e) { /* no Cache API */ }
+    location.replace(ended ? "/?session=ended" : "/");
+    return new Promise(() => {});  // callers wait for the reload
+  })();
+  return forgetting;
+}
+
 $("#logout").addEventListener("click", async () => {
+  endDwell();
   try { await api("/api/logout", { method: "POST", body: {} }); } catch (e) { /* already gone */ }
-  state.csrf = null; state.user = null; showLogin();
+  forgetAndReload(false);
 });
 
 // -- search ----------------------------------------------------------------------------------------------------
@@ -110,7 +141,6 @@ async function runSearch(append = false) {
     return;
   }
   if (seq !== state.seq) return;  // a newer keystroke won
-  history.replaceState(null, "", "?q=" + encodeURIComponent(q));
   state.results = append ? state.results.concat(r.results) : r.results;
   state.results.forEach((h, i) => { if (h.searchId === undefined) { h.searchId = r.search_id; h.position = (append ? state.offset : 0) + i + 1; } });
   $("#summary").textContent = `${r.total} result${r.total === 1 ? "" : "s"} · ${r.mode} · ${r.took_ms} ms` +
@@ -498,6 +528,7 @@ $("#ask-button").addEventListener("click", () => {
   askSource.addEventListener("answer", (ev) => { askSource.close(); renderAnswer(box, JSON.parse(ev.data)); });
   askSource.addEventListener("error", (ev) => {
     askSource.close();
+    api("/api/me").catch(() => {});  // a stream cannot tell a 401: ask whether the session still holds
     let msg = "The answer could not be completed.";
     try { msg = JSON.parse(ev.data).detail; } catch (e) { /* a dropped connection */ }
     box.replaceChildren(el("h2", { text: "Answer" }), el("p", { class: "meta", text: msg }));
