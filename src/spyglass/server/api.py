@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from spyglass.app.spyglass import Filters, apply_filter
 from spyglass.core.errors import NotFoundError, SpyglassError
 from spyglass.server.auth import COOKIE, Caller, admin, caller
+from spyglass.server.autocomplete_order import prefer_titles
 
 router = APIRouter(prefix="/api")
 
@@ -130,7 +131,8 @@ def search(
 def autocomplete(request: Request, q: str = Query(..., min_length=1, max_length=200),
                  limit: int = Query(8, ge=1, le=20), c: Caller = Depends(caller)) -> dict[str, Any]:
     with _state(request).pool.reader() as sg:
-        return {"query": q, "suggestions": sg.autocomplete(q, c.principals, limit)}
+        found = sg.autocomplete(q, c.principals, min(3 * limit, 60))  # room to put titles before hash-named files
+    return {"query": q, "suggestions": prefer_titles(found)[:limit]}
 
 
 # -- documents --------------------------------------------------------------------------------------------------
