@@ -107,7 +107,7 @@ def test_login_search_as_you_type_facets_and_preview(live, browser):
     expect(page.locator("#results li").first).to_be_focused()
     page.keyboard.press("Enter")
     page.wait_for_selector("#preview:not([hidden])")
-    shot(page, "03-preview")
+    shot(page, "03-preview", doc="preview")
     assert page.locator("#preview-body mark").count() >= 1
     page.keyboard.press("Escape")
     page.wait_for_selector("#preview", state="hidden")
@@ -141,7 +141,11 @@ def test_narrow_screen_layout_and_logout(live, browser):
     page.wait_for_selector("#results li")
     box = page.locator("#results li").first.bounding_box()
     assert box is not None and box["width"] <= 390
-    shot(page, "05-mobile")
+    page.wait_for_selector("#suggestions li")
+    page.keyboard.press("Escape")  # closes the suggestions, keeps the search
+    expect(page.locator("#suggestions")).to_be_hidden()
+    expect(page.locator("#results li")).to_have_count(1)
+    shot(page, "05-mobile", doc="mobile")
     page.click("#logout")
     page.wait_for_selector("#login-view:not([hidden])")
 
@@ -181,7 +185,7 @@ def test_tags_in_the_preview_and_the_topics_and_duplicates_views(live, browser):
     assert BOB_WORD not in page.content()
     page.click("#topics-button")
     page.wait_for_selector("#view:not([hidden]) h2:has-text('Topics')")
-    shot(page, "07-topics-view")
+    shot(page, "07-topics-view", doc="topics")
     page.fill("#q", "zebra")
     page.wait_for_selector("#results li")
     expect(page.locator("#view")).to_be_hidden()
@@ -462,6 +466,9 @@ def test_results_show_short_paths_facet_badges_and_topic_names(live, browser):
     topic = page.locator("#facets label").filter(has=page.locator("#f-topic-3"))
     expect(topic.locator(".f-name")).to_contain_text("harbour")  # the topic's name, not "topic 3"
     assert "topic 3" not in topic.inner_text() and topic.get_attribute("title").startswith("topic 3:")
+    page.wait_for_selector("#suggestions li")
+    page.keyboard.press("Escape")  # the suggestions close; the results stay
+    expect(page.locator("#suggestions")).to_be_hidden()
     shot(page, "11-results", doc="results")
     page.locator("#f-topic-3").check()
     expect(page.locator("#results li")).to_have_count(5)  # the mail message is in no topic

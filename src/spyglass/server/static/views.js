@@ -2,6 +2,7 @@
 // with progress, reviewed action by action, applied (journalled) and undone.
 
 import { api } from "./api.js";
+import { clearAnswer } from "./ask.js";
 import { $, el, fileButton, pathSpan } from "./dom.js";
 import { setMode } from "./layout.js";
 import { openPreview } from "./preview.js";
@@ -11,6 +12,8 @@ let viewSeq = 0;  // a view that is no longer shown stops updating (job polling)
 
 function showView(nav, title, ...children) {
   viewSeq++;
+  $("#q").value = "";  // a view is not a search: the box, the results and the answer go
+  clearAnswer();
   forgetResults();
   setMode("view", nav);
   const view = $("#view");
@@ -61,9 +64,10 @@ export async function showDuplicates() {
 }
 
 // -- organize plans ----------------------------------------------------------------------------------------------
+// "move team/minutes.txt → _spyglass_duplicates/minutes.txt": folder + name, each whole path on hover.
 function describe(a) {
-  if (a.op === "tag") return `tag ${a.path} with “${a.tag}”`;
-  return `${a.op} ${a.path} → ${a.to}`;
+  if (a.op === "tag") return [`tag `, pathSpan(a.path), ` with “${a.tag}”`];
+  return [`${a.op} `, pathSpan(a.path), " → ", pathSpan(a.to)];
 }
 
 function planView(plan) {
@@ -72,7 +76,7 @@ function planView(plan) {
     const box = el("input", { type: "checkbox", id: `act-${a.n}`, "data-n": String(a.n) });
     box.checked = !plan.applied;
     box.disabled = !!plan.applied;
-    list.append(el("li", {}, box, el("label", { for: `act-${a.n}`, text: ` ${describe(a)}` }),
+    list.append(el("li", {}, box, el("label", { for: `act-${a.n}` }, " ", ...describe(a)),
       a.why ? el("span", { class: "meta", text: ` (${a.why})` }) : null));
   }
   const report = el("div", { id: "plan-report", role: "status" });
