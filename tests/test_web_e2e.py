@@ -66,6 +66,16 @@ def shot(page, name: str, doc: str | None = None) -> None:
         im.quantize(128, method=Image.Quantize.MEDIANCUT).save(DOC_SHOTS / f"{doc}.png", optimize=True)
 
 
+def _errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def _loaded(img) -> bool:
+    return img.evaluate("i => i.complete && i.naturalWidth > 0")
+
+
 def test_login_search_as_you_type_facets_and_preview(live, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
@@ -234,7 +244,8 @@ def test_admin_reviews_applies_and_undoes_an_organize_plan(tmp_path, browser):
         busy = live.state._writer_busy  # another job (a re-index) holds the writer: the plan waits its turn
         busy.acquire()
         try:
-            with page.expect_response(lambda r: r.url.endswith("/api/organize/plans") and r.request.method == "POST") as made:
+            posted = lambda r: r.url.endswith("/api/organize/plans") and r.request.method == "POST"  # noqa: E731
+            with page.expect_response(posted) as made:
                 page.click("#plan-make")
             assert made.value.status == 202  # a job: the request does not wait for the plan
             expect(page.locator("#plan-progress")).to_contain_text("Waiting for another job")
@@ -302,6 +313,9 @@ def test_logout_forgets_everything_of_the_last_user(live, browser):
     fetched: list[str] = []
     page.on("response", lambda r: fetched.append(r.url) if "/api/" in r.url and r.request.method == "GET" else None)
     login(page, live, "alice")
+    photo = page.locator("#recent .card-file", has_text="alice-photo.png").locator(".thumb img")
+    expect(photo).to_have_js_property("complete", True)  # her private photo's thumbnail, on her landing page
+    assert _loaded(photo)
     question = f"What is the {ALICE_WORD} budget?"
     page.fill("#q", question)
     page.wait_for_selector("#results .r-title:has-text('Budget')")
@@ -310,12 +324,13 @@ def test_logout_forgets_everything_of_the_last_user(live, browser):
     page.locator("#results li", has_text="alice-diary.txt").click()
     page.wait_for_selector(f"#preview-body:has-text('{ALICE_WORD}')")
     page.evaluate("() => { window.__lastUser = 'alice' }")  # a JS variable of alice's page
-    secrets = [ALICE_WORD, "alice-diary", "Budget", question]
+    secrets = [ALICE_WORD, "alice-diary", "alice-photo", "Budget", question]
     assert _page_leaks(page, ctx, secrets)  # the check sees alice's data while she is logged in
     page.click("#logout")
     page.wait_for_selector("#login-view:not([hidden])")
     assert _page_leaks(page, ctx, secrets) == []
     assert page.evaluate("() => window.__lastUser === undefined"), "the page's JS state outlived the logout"
+    assert any("/thumbnail" in u for u in fetched)
     assert _http_cached(page, sorted(set(fetched))) == []
     login(page, live, "bob")
     assert _page_leaks(page, ctx, secrets) == []
@@ -339,16 +354,6 @@ def test_a_401_wipes_the_page_like_a_logout(live, browser):
 
 
 # -- 14.10: the web app as a product ------------------------------------------------------------------------------
-def _errors(page) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-def _loaded(img) -> bool:
-    return img.evaluate("i => i.complete && i.naturalWidth > 0")
-
-
 def test_landing_page_shows_suggested_and_recent_files_with_thumbnails(live, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors = _errors(page)

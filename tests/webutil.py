@@ -45,7 +45,8 @@ def add_web_files(root: Path) -> None:
     photo(secret, (200, 40, 60))
     os.chown(secret, 0, ALICE_GID)
     secret.chmod(0o640)
-    pdf(root / "ferry-timetable.pdf", "Ferry timetable", "The ferry leaves at nine; the zebra crossing by the pier is worn.")
+    pdf(root / "ferry-timetable.pdf", "Ferry timetable",
+        "The ferry leaves at nine; the zebra crossing by the pier is worn.")
     (root / "notes").mkdir()
     (root / "notes" / "long-line.txt").write_text(f"A log line that never breaks: {LONG_TOKEN} end of the zebra log.")
     filler = " ".join(["The office moves to the harbour building in spring and keeps its opening hours."] * 30)
@@ -97,7 +98,8 @@ def build_web_home(tmp: Path):
     date_files(root)
     home = tmp / "home"
     home.mkdir()
-    (home / "config.toml").write_text("[server]\nrate_per_s = 1000.0\nrate_burst = 1000\n[embedding]\nenabled = false\n")
+    (home / "config.toml").write_text("[server]\nrate_per_s = 1000.0\nrate_burst = 1000\n"
+                                      "[embedding]\nenabled = false\n")
     sg = Spyglass(home, config=load_config(home / "config.toml"))
     sg.index([str(root)])
     acc = sg.accounts

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_HEX = re.compile(r"[0-9a-f]{8,}", re.I)
+_HEX = re.compile(r"[0-9a-f]{8,}", re.IGNORECASE)
 _DIGITS = re.compile(r"\d{10,}")
-_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
+_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
 _KEY = re.compile(r"[A-Za-z0-9]{16,}")
 
 

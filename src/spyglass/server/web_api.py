@@ -53,20 +53,20 @@ def document_thumbnail(doc_id: str, request: Request, size: int = Query(SIZES[0]
     if size not in SIZES:
         raise HTTPException(422, f"size: one of {', '.join(map(str, SIZES))}")
     doc = _readable_file(st, doc_id, c.principals)
-    etag = f'"{doc["content_hash"]}-{size}"' if doc.get("content_hash") else None
-    if etag and request.headers.get("if-none-match") == etag:  # checked after the permission, like the picture
-        return Response(status_code=304, headers=_thumb_headers(etag))
     try:
-        path = thumbnail(st.home / "thumbnails", doc, size)
+        path = thumbnail(st.home / "thumbnails", doc, size, c.principals)
     except ThumbnailError as exc:
         raise HTTPException(404, f"no thumbnail: {exc}") from None
+    etag = f'"{doc["content_hash"]}-{size}"'
+    if request.headers.get("if-none-match") == etag:  # only after the permission and the file are checked
+        return Response(status_code=304, headers=_thumb_headers(etag))
     return FileResponse(path, media_type="image/webp", headers=_thumb_headers(etag))
 
 
-def _thumb_headers(etag: str | None) -> dict[str, str]:
-    # private: never in a shared cache; no-cache: the browser asks again (a cheap 304 after the permission check)
-    h = {"cache-control": "private, no-cache", "content-security-policy": "default-src 'none'; sandbox"}
-    return {**h, "etag": etag} if etag else h
+def _thumb_headers(etag: str) -> dict[str, str]:
+    # private: never in a shared cache; no-cache: the browser asks again (a cheap 304 after the checks)
+    return {"cache-control": "private, no-cache", "content-security-policy": "default-src 'none'; sandbox",
+            "etag": etag}
 
 
 def _readable_file(st: Any, doc_id: str, principals: list[str]) -> dict[str, Any]:
