@@ -17,6 +17,7 @@ from spyglass.app.connectors import list_sources, remote_original
 from spyglass.app.spyglass import Filters, apply_filter
 from spyglass.core.errors import NotFoundError, SpyglassError
 from spyglass.server.auth import COOKIE, Caller, admin, caller
+from spyglass.server.autocomplete_order import prefer_titles
 
 router = APIRouter(prefix="/api")
 
@@ -132,7 +133,8 @@ def search(
 def autocomplete(request: Request, q: str = Query(..., min_length=1, max_length=200),
                  limit: int = Query(8, ge=1, le=20), c: Caller = Depends(caller)) -> dict[str, Any]:
     with _state(request).pool.reader() as sg:
-        return {"query": q, "suggestions": sg.autocomplete(q, c.principals, limit)}
+        found = sg.autocomplete(q, c.principals, min(3 * limit, 60))  # room to put titles before hash-named files
+    return {"query": q, "suggestions": prefer_titles(found)[:limit]}
 
 
 # -- documents --------------------------------------------------------------------------------------------------
@@ -409,11 +411,24 @@ class ReviewIn(BaseModel):
     keep: list[int] = Field(max_length=100_000, description="Numbers of the plan's actions to apply")
 
 
-@router.post("/organize/plans", tags=["organize"], status_code=201,
-             summary="Make an organize plan over the caller's readable files, kept for review (admins)")
+@router.post("/organize/plans", tags=["organize"], status_code=202,
+             summary="Start making an organize plan over the caller's readable files, kept for review (admins; a job)")
 def make_plan(body: PlanIn, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
-    with _organizer(request) as org:
-        return org.save_plan(c.user.name, c.principals, tags=body.tags)
+    """A plan over a large collection takes minutes: it is a job (poll ``/api/jobs/{id}``; its result names the
+    plan), so no request waits on it and none ends in a 504."""
+    from spyglass.app.organize import Organizer
+
+    owner, principals, tags = c.user.name, c.principals, body.tags
+
+    def run(sg: Any) -> dict[str, Any]:
+        org = Organizer(sg)
+        try:
+            plan = org.save_plan(owner, principals, tags=tags)
+        finally:
+            org.close()
+        return {"plan_id": plan["id"], "actions": len(plan["actions"])}
+
+    return _state(request).start_job("organize-plan", run)
 
 
 @router.get("/organize/plans", tags=["organize"], summary="Kept organize plans (admins)")

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from spyglass.core.config import Config
 from spyglass.core.errors import NotFoundError, SpyglassError
-from spyglass.server import api
+from spyglass.server import api, web_api
 from spyglass.server.auth import resolve_token
 from spyglass.server.guards import Guards, TokenBucket
 from spyglass.server.mcp import build_mcp
@@ -60,6 +60,7 @@ def create_app(home: Path, config: Config | None = None) -> Any:
     )
     app.state.spyglass = state
     app.include_router(api.router)
+    app.include_router(web_api.router)  # what the web app needs beyond the REST API
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
