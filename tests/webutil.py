@@ -73,13 +73,14 @@ def assign_topics(home: Path) -> None:
     """Topics stored as `spyglass topics` stores them (its clustering needs embeddings, which these tests leave off):
     the data files in topic 7, the other files in topic 3, labelled from their own words."""
     from spyglass.app.organize import label_terms
+    from spyglass.core.acl import EVERYTHING
     from spyglass.index.catalog import Catalog
     from spyglass.index.organize_store import OrganizeStore
 
     cat = Catalog(home / "catalog.sqlite3")
     try:
         store = OrganizeStore(cat)
-        assignments = {f["id"]: (7 if "/data/" in f["path"] else 3, 1.0) for f in store.files(None)}
+        assignments = {f["id"]: (7 if "/data/" in f["path"] else 3, 1.0) for f in store.files(EVERYTHING)}
         texts = store.texts(list(assignments))
         store.replace_topics(assignments, {i: label_terms(texts.get(i, "")) for i in assignments})
     finally:
