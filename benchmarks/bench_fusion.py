@@ -97,6 +97,13 @@ def _dbsf(run: dict[str, float]) -> dict[str, float]:
     return {d: (s - lo) / (hi - lo) if hi > lo else 1.0 for d, s in run.items()}
 
 
+def _tmm(run: dict[str, float], lo: float) -> dict[str, float]:
+    """Theoretical-min-max normalisation (Bruch et al. 2023): the score's lower bound (0 for BM25, -1 for cosine) to
+    the observed maximum."""
+    hi = max(run.values(), default=lo)
+    return {d: (s - lo) / (hi - lo) if hi > lo else 1.0 for d, s in run.items()}
+
+
 def _combine(parts: list[tuple[dict[str, float], float]], floor: float | None = None) -> dict[str, float]:
     out: dict[str, float] = {}
     for run, w in parts:
@@ -156,6 +163,7 @@ def methods() -> dict[str, Any]:
         "rrf-60": lambda q, k, s: rrf([k, s], k=60),
         "zscore-0.5": z(0.5),
         "dbsf-0.5": lambda q, k, s: _combine([(_dbsf(k), 0.5), (_dbsf(s), 0.5)]),
+        "tmm-0.5": lambda q, k, s: _combine([(_tmm(k, 0.0), 0.5), (_tmm(s, -1.0), 0.5)], floor=0.0),
         "minmax-gated": gated(lambda g: mm(0.5 * g)),
         "zscore-gated": gated(lambda g: z(0.5 * g)),
     }
