@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,8 +20,33 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+
+def closed_pipe_exit(stream: Any = None) -> NoReturn:
+    """Leave quietly with status 0 because the reader went away (`spyglass search ... | head`), like a Unix tool.
+
+    The stream's descriptor is pointed at /dev/null first, so flushing it at interpreter exit cannot raise again."""
+    fd = (stream or sys.stdout).fileno()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    raise SystemExit(0)
+
+
+class _Console(Console):
+    """Rich's console, except that a closed pipe ends the command with status 0 (rich's default exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        closed_pipe_exit(self.file)
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)  # a hint stays one line to copy
+
+
+def esc(value: Any) -> str:
+    """``value`` as text that rich prints literally: ``[media]`` in a hint or a file name stays ``[media]``."""
+    return escape(str(value))
 
 
 def print_json(obj: Any) -> None:

