@@ -208,3 +208,24 @@ def test_install_command_fits_how_spyglass_was_installed(tmp_path: Path):
     prog = ("import spyglass.core.install as i; i.checkout = lambda: None; print(i.install_command('server'))")
     res = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=60)
     assert res.stdout.strip().endswith("install 'spyglass[server]'"), res.stdout + res.stderr
+
+
+def test_output_keeps_brackets_of_names_and_hints(indexed: Path, tmp_path: Path):
+    res = spyglass("search", "draft", "--home", str(indexed))
+    assert "[draft] plan.txt" in res.stdout, res.stdout
+    # a pip-installed Spyglass (no checkout) whose images were indexed without OCR: the hint keeps 'spyglass[media]'
+    from PIL import Image
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    Image.new("RGB", (64, 64), "white").save(pics / "scan.png")
+    home = keyword_home(tmp_path / "home")
+    with open(home / "config.toml", "a") as fh:
+        fh.write('[media]\ntesseract = "/nonexistent/tesseract"\n')
+    prog = ("import sys, spyglass.core.install as i; i.checkout = lambda: None\n"
+            "from spyglass.cli.main import main; main()")
+    for args in (["index", str(pics)], ["status"]):
+        res = subprocess.run([sys.executable, "-c", prog, *args, "--home", str(home)], capture_output=True,
+                             text=True, timeout=120, env={**os.environ, "COLUMNS": "300"}, check=False)
+        assert res.returncode == 0, res.stderr
+    assert "install 'spyglass[media]'" in res.stdout, res.stdout

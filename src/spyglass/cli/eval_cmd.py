@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import JsonOpt, _run, app
-from spyglass.cli.output import RichProgress, err, out, print_json
+from spyglass.cli.output import RichProgress, err, esc, out, print_json
 
 eval_app = typer.Typer(help="Evaluate on public data (BEIR, SQuAD) and check the results registry.",
                        no_args_is_help=True)
@@ -21,7 +21,7 @@ def _print(res: dict, json_: bool) -> None:
     if json_:
         print_json(res)
     else:
-        out.print(" ".join(f"{k}={v}" for k, v in res.items()))
+        out.print(" ".join(f"{k}={v}" for k, v in res.items()), markup=False)
 
 
 def _config(home: Optional[Path]):
@@ -260,7 +260,7 @@ def check(
         else:
             for r in results:
                 mark = "[green]OK  [/green]" if r["status"] == "OK" else f"[red]{r['status']}[/red]"
-                out.print(f"{mark} {r['id']:<40} {r['metric']} = {r.get('measured')} "
+                out.print(f"{mark} {esc(r['id']):<40} {esc(r['metric'])} = {esc(r.get('measured'))} "
                           f"(expected {r['expected']} ± {r['tolerance']})")
         if failed:
             raise typer.Exit(1)
@@ -283,7 +283,7 @@ def table(
             print_json({"rows": [r.__dict__ for r in rows]})
         elif write:
             write_table(write, rows)
-            err.print(f"updated {write}")
+            err.print(f"updated {write}", markup=False)
         else:
             out.print(render_table(rows), markup=False)
 

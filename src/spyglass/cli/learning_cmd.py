@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import fmt_time, out, print_json
+from spyglass.cli.output import esc, fmt_time, out, print_json
 
 AsUserOpt = typer.Option(None, "--as-user", help="Act as this user [default: your login name].")
 
@@ -44,7 +44,7 @@ def open_(
         if json_:
             print_json({"id": it["id"], "path": it["path"], "title": it["title"] or it["name"]})
         else:
-            out.print(it["path"], highlight=False)
+            out.print(it["path"], highlight=False, markup=False)
         if launch and shutil.which("xdg-open"):
             subprocess.Popen(["xdg-open", it["path"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -69,12 +69,13 @@ def activity_show(
             print_json({"user": user, "counts": log.counts(user), "searches": searches, "events": events})
             return
         c = log.counts(user)
-        out.print(f"{user}: {c['searches']} searches, {c['events']} events logged")
+        out.print(f"{user}: {c['searches']} searches, {c['events']} events logged", markup=False)
         for s in searches:
-            out.print(f"  {fmt_time(s['at'])}  search  {s['query']!r}  ({len(s['ids'])} shown)", highlight=False)
+            out.print(f"  {fmt_time(s['at'])}  search  {s['query']!r}  ({len(s['ids'])} shown)", highlight=False,
+                      markup=False)
         for e in events:
             pos = f" (result {e['position']})" if e["position"] else ""
-            out.print(f"  {fmt_time(e['at'])}  {e['kind']:<6} {e['item_id']}{pos}", highlight=False)
+            out.print(f"  {fmt_time(e['at'])}  {e['kind']:<6} {e['item_id']}{pos}", highlight=False, markup=False)
 
     _run(body)
 
@@ -116,7 +117,7 @@ def suggest(
         if not res:
             out.print("No suggestions yet: open some results first (spyglass open N).")
         for n, r in enumerate(res, 1):
-            out.print(f"{n:>2}. {r['title']}  [dim]{r['path']} ({r['why']})[/dim]", highlight=False)
+            out.print(f"{n:>2}. {esc(r['title'])}  [dim]{esc(r['path'])} ({esc(r['why'])})[/dim]", highlight=False)
 
     _run(body)
 
@@ -140,7 +141,7 @@ def related(
             return
         for n, r in enumerate(res["related"], 1):
             sig = ", ".join(f"{k} {v:.2f}" for k, v in r["signals"].items())
-            out.print(f"{n:>2}. {r['title']}  [dim]{r['path']} ({sig})[/dim]", highlight=False)
+            out.print(f"{n:>2}. {esc(r['title'])}  [dim]{esc(r['path'])} ({sig})[/dim]", highlight=False)
 
     _run(body)
 

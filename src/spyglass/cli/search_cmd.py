@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import fmt_time, out, print_json
+from spyglass.cli.output import esc, fmt_time, out, print_json
 
 _B = re.compile(r"</?b>")
 
@@ -88,25 +88,21 @@ def search(
             return
         shown = f"{offset + 1}–{offset + len(res.hits)} of " if res.hits else ""
         out.print(f"[bold]{shown}{res.total}[/bold] result{'s' if res.total != 1 else ''} for "
-                  f"[cyan]{_esc(query)}[/cyan] [dim]({res.mode}, {res.took_ms:.1f} ms)[/dim]")
+                  f"[cyan]{esc(query)}[/cyan] [dim]({res.mode}, {res.took_ms:.1f} ms)[/dim]")
         if res.corrected:
-            out.print(f"[dim]approximate matches for: {', '.join(sorted(res.corrected))}[/dim]")
+            out.print(f"[dim]approximate matches for: {esc(', '.join(sorted(res.corrected)))}[/dim]")
         for n, h in enumerate(res.hits, start=offset + 1):
             where = h.path + (f" › {h.extra['name']}" if h.parent_id else "")
             loc = f" · page {h.page}" if h.page else (f" {h.label}" if h.label and h.label.startswith("@") else "")
-            out.print(f"\n[bold]{n:>2}. {_esc(h.title)}[/bold]  [dim]{h.type} · {fmt_time(h.modified)}[/dim]")
-            out.print(f"    [green]{_esc(where)}[/green][dim]{loc}[/dim]")
+            out.print(f"\n[bold]{n:>2}. {esc(h.title)}[/bold]  [dim]{h.type} · {fmt_time(h.modified)}[/dim]")
+            out.print(f"    [green]{esc(where)}[/green][dim]{loc}[/dim]")
             if h.snippet_html:
-                text = _esc(_unescape(_B.sub("\x00", h.snippet_html)))
+                text = esc(_unescape(_B.sub("\x00", h.snippet_html)))
                 parts = text.split("\x00")
                 marked = "".join(p if i % 2 == 0 else f"[bold yellow]{p}[/bold yellow]" for i, p in enumerate(parts))
                 out.print("    " + " ".join(marked.split()))
 
     _run(body)
-
-
-def _esc(s: str) -> str:
-    return s.replace("[", "\\[")
 
 
 def _unescape(s: str) -> str:

@@ -123,7 +123,7 @@ def users_add(
         if pw is not None and len(pw) < 8:
             raise SpyglassError("a password needs 8 characters or more")
         u = _sg(home).accounts.add_user(name, "admin" if admin else "member", pw, group or [], email or [])
-        print_json(u.as_dict()) if json_ else out.print(f"added {u.name} ({u.role})")
+        print_json(u.as_dict()) if json_ else out.print(f"added {u.name} ({u.role})", markup=False)
 
     _run(body)
 
@@ -139,7 +139,7 @@ def users_list(home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
             return
         for u in users:
             out.print(f"{u.name:<20} {u.role:<7} groups={','.join(u.groups) or '-'} "
-                      f"emails={','.join(u.emails) or '-'}{'' if u.has_password else '  (no login)'}")
+                      f"emails={','.join(u.emails) or '-'}{'' if u.has_password else '  (no login)'}", markup=False)
 
     _run(body)
 
@@ -207,7 +207,7 @@ def tokens_list(user: Optional[str] = typer.Argument(None), home: Optional[Path]
             return
         for t in toks:
             out.print(f"{t['id']}  {t['user']:<16} {t['label'] or '-':<20} created {fmt_time(t['created'])}, "
-                      f"last used {fmt_time(t['last_used'])}")
+                      f"last used {fmt_time(t['last_used'])}", markup=False)
 
     _run(body)
 
