@@ -88,14 +88,26 @@ def mcp(
 
 
 # -- users ------------------------------------------------------------------------------------------------------
-def _password(given: Optional[str], ask: bool) -> Optional[str]:
+def _password(given: Optional[str], ask: bool, from_stdin: bool = False) -> Optional[str]:
+    """The password from --password, --password-stdin, $SPYGLASS_PASSWORD, or asked twice on a terminal."""
+    import sys
+
     if given:
         return given
+    if from_stdin:
+        pw = sys.stdin.readline().rstrip("\r\n")
+        if not pw:
+            raise SpyglassError("--password-stdin read no password: pipe one in, e.g. "
+                                "printf '%s\\n' \"$PW\" | spyglass users add NAME --password-stdin")
+        return pw
     env = os.environ.get("SPYGLASS_PASSWORD")
     if env:
         return env
     if not ask:
         return None
+    if not sys.stdin.isatty():
+        raise SpyglassError("no terminal to ask for a password: use --password-stdin (reads one line), "
+                            "$SPYGLASS_PASSWORD, or --no-login for API tokens only")
     pw = getpass.getpass("Password (8+ characters): ")
     if pw != getpass.getpass("Again: "):
         raise SpyglassError("the passwords differ")
@@ -112,6 +124,8 @@ def users_add(
                                                          "becomes readable."),
     password: Optional[str] = typer.Option(None, "--password", help="Password for the web app [default: asked, or "
                                                                    "$SPYGLASS_PASSWORD]; --no-login for none."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of "
+                                                                        "standard input (scripts, no terminal)."),
     no_login: bool = typer.Option(False, "--no-login", help="No password: API tokens only."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
@@ -119,7 +133,7 @@ def users_add(
     """Add a user."""
 
     def body() -> None:
-        pw = None if no_login else _password(password, ask=not json_)
+        pw = None if no_login else _password(password, ask=not json_, from_stdin=password_stdin)
         if pw is not None and len(pw) < 8:
             raise SpyglassError("a password needs 8 characters or more")
         u = _sg(home).accounts.add_user(name, "admin" if admin else "member", pw, group or [], email or [])
@@ -151,13 +165,15 @@ def users_set(
     group: list[str] = typer.Option(None, "--group", "-g", help="Replace the groups (repeatable)."),
     email: list[str] = typer.Option(None, "--email", help="Replace the mail addresses (repeatable)."),
     password: bool = typer.Option(False, "--password", help="Set a new password (asked; ends their sessions)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Set a new password read from the first line "
+                                                                        "of standard input."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
     """Change a user's role, groups, addresses or password."""
 
     def body() -> None:
-        pw = _password(None, ask=True) if password else None
+        pw = _password(None, ask=True, from_stdin=password_stdin) if password or password_stdin else None
         u = _sg(home).accounts.update_user(name, role, group or None, email or None, pw)
         print_json(u.as_dict()) if json_ else out.print(f"updated {u.name}")
 
