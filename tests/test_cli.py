@@ -229,3 +229,100 @@ def test_output_keeps_brackets_of_names_and_hints(indexed: Path, tmp_path: Path)
                              text=True, timeout=120, env={**os.environ, "COLUMNS": "300"}, check=False)
         assert res.returncode == 0, res.stderr
     assert "install 'spyglass[media]'" in res.stdout, res.stdout
+
+
+# -- evaluation data: one variable, found beside the checkout; clear errors ------------------------------------------
+def test_eval_dataset_by_name_path_or_clear_error(tmp_path: Path):
+    from spyglass.evaluation.registry import resolve_dataset
+
+    data = tmp_path / "shared" / "data"
+    (data / "beir" / "tiny" / "qrels").mkdir(parents=True)
+    env = {"SPYGLASS_DATA": str(data)}
+    old = os.environ.get("SPYGLASS_DATA")
+    os.environ.update(env)
+    try:
+        for given in ("tiny", "beir/tiny", "../shared/data/beir/tiny", "/elsewhere/data/beir/tiny"):
+            assert resolve_dataset(Path(given)) == data / "beir" / "tiny", given
+    finally:
+        os.environ.pop("SPYGLASS_DATA") if old is None else os.environ.update(SPYGLASS_DATA=old)
+    res = spyglass("eval", "beir", "nosuchset", "--mode", "keyword", env=env)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "no dataset at nosuchset" in res.stderr and "SPYGLASS_DATA" in res.stderr
+    res = spyglass("eval", "check", "--ci", env={"SPYGLASS_DATA": str(tmp_path / "missing")})
+    assert res.returncode == 2 and "SPYGLASS_DATA" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_eval_beir_runs_a_dataset_named_in_the_data_folder(tmp_path: Path):
+    ds = tmp_path / "data" / "beir" / "tiny"
+    (ds / "qrels").mkdir(parents=True)
+    docs = {"d1": "the budget review is on friday", "d2": "lunch with the design team", "d3": "budget numbers"}
+    (ds / "corpus.jsonl").write_text("".join(f'{{"_id": "{k}", "title": "", "text": "{v}"}}\n' for k, v in docs.items()))
+    (ds / "queries.jsonl").write_text('{"_id": "q1", "text": "budget review"}\n')
+    (ds / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    res = spyglass("eval", "beir", "tiny", "--mode", "keyword", "--json", "--cache", str(tmp_path / "cache"),
+                   env={"SPYGLASS_DATA": str(tmp_path / "data")})
+    assert res.returncode == 0, res.stderr
+    assert '"ndcg@10": 1.0' in res.stdout.replace("1.0000", "1.0"), res.stdout
+
+
+def test_progress_prints_plain_lines_when_stderr_is_not_a_terminal(capsys):
+    import time
+
+    from spyglass.cli import output
+
+    p = output.RichProgress(every=0.05, first_after=0.05)
+    assert p.lines and not p.enabled  # pytest captures stderr: not a terminal
+    p.start("Embedding passages", 10)
+    for _ in range(10):
+        time.sleep(0.02)
+        p.advance()
+    p.stop()
+    p.start("Quick", 3)
+    p.advance(3)
+    p.stop()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(x.startswith("Embedding passages: ") for x in lines), lines
+    assert "left" in lines[0] and lines[-1].startswith("Embedding passages: 10/10 (100%)") and "done in" in lines[-1]
+
+
+# -- users add in scripts ------------------------------------------------------------------------------------------
+def test_users_add_reads_the_password_from_stdin(tmp_path: Path):
+    from spyglass.app.accounts import Accounts
+
+    home = keyword_home(tmp_path / "home")
+    res = spyglass("users", "add", "alice", "--password-stdin", "--home", str(home), input="correct horse 1\n")
+    assert res.returncode == 0, res.stderr
+    res = spyglass("users", "set", "alice", "--password-stdin", "--home", str(home), input="battery staple 2\n")
+    assert res.returncode == 0, res.stderr
+    acc = Accounts(home)
+    try:
+        assert acc.check_password("alice", "battery staple 2") is not None
+        assert acc.check_password("alice", "correct horse 1") is None
+    finally:
+        acc.close()
+
+
+def test_users_add_without_a_terminal_says_what_to_use(tmp_path: Path):
+    res = spyglass("users", "add", "bob", "--home", str(tmp_path / "h"), stdin=subprocess.DEVNULL)
+    assert res.returncode == 2 and "Aborted" not in res.stderr and "GetPassWarning" not in res.stderr
+    assert "--password-stdin" in res.stderr
+
+
+# -- no "leaked semaphore" warnings at exit --------------------------------------------------------------------------
+def test_recycled_and_closed_extraction_processes_exit_on_their_own(tmp_path: Path):
+    """A process recycled after a speech file (faster-whisper's tqdm made a named semaphore in it) must exit by itself,
+    so its finalizers unlink the semaphore; a SIGKILL left that to the resource tracker, which printed "There appear
+    to be 1 leaked semaphore objects to clean up at shutdown" after `spyglass index`."""
+    from spyglass.core.config import LimitSettings
+    from spyglass.extraction.worker import ExtractorPool, Task
+
+    f = tmp_path / "talk.txt"
+    f.write_text("a transcript stands in for the recording")
+    pool = ExtractorPool(1, LimitSettings(), 200)
+    kind = ("audio", "spyglass.extraction.text:extract_text")  # an audio result is recycled, whatever extracted it
+    results = list(pool.run([Task(key=1, path=str(f), name="talk.txt", kind=kind)]))
+    assert results[0][1].status == "ok" and results[0][1].recycle
+    procs = [w.proc for w in pool._workers + pool._retiring]
+    assert len(procs) == 2
+    pool.close()
+    assert [p.exitcode for p in procs] == [0, 0]  # not -9

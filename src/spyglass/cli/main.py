@@ -72,12 +72,13 @@ def _fail(exc: Exception) -> None:
 
 
 def _run(fn):
-    """Run a command body, turning Spyglass errors into a message and exit code 2."""
+    """Run a command body, turning Spyglass errors (and a missing or unreadable file) into a message and exit
+    code 2."""
     from spyglass.core.errors import SpyglassError
 
     try:
         return fn()
-    except SpyglassError as exc:
+    except (SpyglassError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
         _fail(exc)
     except KeyboardInterrupt:
         raise typer.Exit(130)
