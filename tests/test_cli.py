@@ -4,6 +4,7 @@ brackets, a missing extra named with the command that installs it."""
 from __future__ import annotations
 
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -83,7 +84,7 @@ def test_index_with_home_first(tmp_path: Path):
     home = keyword_home(tmp_path / "home")
     res = spyglass("--home", str(home), "index", str(docs))
     assert res.returncode == 0, res.stderr
-    assert (home / "catalog.db").exists() or any(home.iterdir())
+    assert (home / "catalog.sqlite3").exists()
     assert "1 result" in spyglass("--home", str(home), "search", "hello").stdout
 
 
@@ -326,3 +327,66 @@ def test_recycled_and_closed_extraction_processes_exit_on_their_own(tmp_path: Pa
     assert len(procs) == 2
     pool.close()
     assert [p.exitcode for p in procs] == [0, 0]  # not -9
+
+
+# -- open a message inside a mailbox; photo search without a model ------------------------------------------------
+MBOX = """From alice@example.com Mon Jan  1 00:00:00 2024
+From: Alice <alice@example.com>
+To: Bob <bob@example.com>
+Subject: Lunch on Friday
+Date: Mon, 1 Jan 2024 10:00:00 +0000
+
+Shall we have lunch on Friday at the harbour?
+
+From carol@example.com Mon Jan  1 00:00:00 2024
+From: Carol <carol@example.com>
+To: Bob <bob@example.com>
+Subject: Budget
+Date: Mon, 1 Jan 2024 11:00:00 +0000
+
+The budget review is moved to Monday.
+"""
+
+
+def test_open_a_message_in_a_mailbox_shows_it(tmp_path: Path):
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "box.mbox").write_text(MBOX)
+    home = keyword_home(tmp_path / "home")
+    assert spyglass("index", str(tmp_path / "mail"), "--home", str(home)).returncode == 0
+    assert "Lunch on Friday" in spyglass("search", "harbour", "--home", str(home)).stdout
+    res = spyglass("open", "1", "--home", str(home))
+    assert res.returncode == 0, res.stderr
+    assert "Shall we have lunch on Friday at the harbour?" in res.stdout and "Subject: Lunch on Friday" in res.stdout
+    assert "budget review" not in res.stdout  # that message only
+    res = spyglass("--json", "open", "1", "--home", str(home))
+    assert '"text": "From: Alice' in res.stdout, res.stdout
+
+
+def test_photo_search_without_a_text_image_model_says_how_to_get_one(indexed: Path):
+    res = spyglass("search", "dog on a beach", "--type", "image", "--home", str(indexed))
+    assert res.returncode == 0
+    assert "clip_image_model" in res.stderr and "docs/media.md" in res.stderr
+    res = spyglass("search", "type:image dog", "--json", "--home", str(indexed))
+    assert '"hint": ' in res.stdout and "docs/media.md" in res.stdout
+    assert "clip_image_model" not in spyglass("search", "budget", "--home", str(indexed)).stderr
+
+
+def test_recordings_without_the_audio_extra_get_a_hint_and_are_retried(indexed: Path, tmp_path: Path):
+    from spyglass.core.install import install_command
+    from spyglass.index.pipeline import RETRYABLE, _media_missing
+
+    msg = _hidden("faster_whisper", "from spyglass.extraction.audio import extract_audio; "
+                                    "from spyglass.extraction.base import Blob, Context; "
+                                    "m = extract_audio(Blob('talk.wav', data=b'RIFF'), Context()).meta; "
+                                    "raise RuntimeError(m['asr'] + ' ' + m['asr_hint'])")
+    assert msg.startswith("RuntimeError missing") and install_command("audio") in msg
+    assert _media_missing({"asr": "missing"}) == "asr-missing" and "asr-missing" in RETRYABLE
+    home = tmp_path / "home"
+    shutil.copytree(indexed, home)
+    import sqlite3
+
+    with sqlite3.connect(home / "catalog.sqlite3") as db:  # as a run without the audio extra leaves a recording
+        db.execute("UPDATE items SET error_kind = 'asr-missing' WHERE name = 'note1.txt'")
+    res = spyglass("status", "--home", str(home))
+    assert "1 recordings were indexed without transcripts" in res.stdout and install_command("audio") in res.stdout
+    assert "spyglass index --retry-failed" in res.stdout

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import esc, fmt_time, out, print_json
+from spyglass.cli.output import err, esc, fmt_time, out, print_json
 
 _B = re.compile(r"</?b>")
 
@@ -59,6 +59,7 @@ def search(
 
         res = sg.search(query, limit=limit, offset=offset, filters=f, as_user=as_user, mode=mode, fusion=fusion,
                         rerank=rerank, log_user=as_user or getpass.getuser())
+        hint = _image_hint(sg, query, f)
         if json_:
             print_json({
                 "search_id": res.search_id,
@@ -84,6 +85,7 @@ def search(
                     }
                     for h in res.hits
                 ],
+                **({"hint": hint} if hint else {}),
             })
             return
         shown = f"{offset + 1}–{offset + len(res.hits)} of " if res.hits else ""
@@ -101,8 +103,23 @@ def search(
                 parts = text.split("\x00")
                 marked = "".join(p if i % 2 == 0 else f"[bold yellow]{p}[/bold yellow]" for i, p in enumerate(parts))
                 out.print("    " + " ".join(marked.split()))
+        if hint:
+            err.print(f"\n[yellow]{esc(hint)}[/yellow]")
 
     _run(body)
+
+
+def _image_hint(sg, query: str, filters) -> str | None:
+    """What to configure when photos are searched by description without a model that sees them."""
+    from spyglass.app.spyglass import parse
+
+    m = sg.config.media
+    types = set(filters.types) | set(parse(query).filters.types)
+    if "image" not in types or (m.clip_image_model and m.clip_text_model) or m.caption_endpoint:
+        return None
+    return ("Images are found by their text (OCR) and names only: to find a photo by what it shows, set a text-image "
+            "model ([media] clip_image_model and clip_text_model) or a captioning endpoint ([media] caption_endpoint) "
+            "in config.toml, then run `spyglass index` (docs/media.md).")
 
 
 def _unescape(s: str) -> str:

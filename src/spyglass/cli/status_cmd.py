@@ -43,7 +43,7 @@ def status(
         if media.get("images_embedded") is not None:
             out.print(f"Photo search by description: {media['images_embedded']} of {media['images']} images "
                       f"embedded with {esc(media['image_model'])}")
-        for key in ("hint", "caption_hint"):
+        for key in ("hint", "caption_hint", "asr_hint"):
             if media.get(key):
                 out.print(f"[yellow]{esc(media[key])}[/yellow]")
         out.print("\n[bold]By type[/bold]")
