@@ -22,12 +22,15 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 known=$("$PY" -c 'import tomllib; print(",".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]))')
 stamp=".venv/.spyglass-installed"  # "<hash of pyproject.toml + constraints.txt>-<extras, comma-separated>"
-had=$(cut -d- -f2- "$stamp" 2>/dev/null || true)
-if [ -n "$with" ]; then want_extras="$had,$with"; else want_extras="$had,${SPYGLASS_EXTRAS:-test,ltr,eval,server,media,audio}"; fi
-EXTRAS=$(tr ',' '\n' <<<"$want_extras" | sed '/^$/d' | sort -u | paste -sd, -)
-for e in ${EXTRAS//,/ }; do
+asked=${with:-${SPYGLASS_EXTRAS:-test,ltr,eval,server,media,audio}}
+for e in ${asked//,/ }; do
   [[ ",$known," == *",$e,"* ]] || { echo "no extra named '$e' (the extras: $known)" >&2; exit 2; }
 done
+had=""  # the extras installed before that this pyproject.toml still declares
+for e in $(cut -d- -f2- "$stamp" 2>/dev/null | tr ',' ' '); do
+  if [[ ",$known," == *",$e,"* ]]; then had="$had,$e"; fi
+done
+EXTRAS=$(tr ',' '\n' <<<"$had,$asked" | sed '/^$/d' | sort -u | paste -sd, -)
 pipi() { .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v '^WARNING: Location' >&2 || true; }; }
 failed() { echo "installation failed (pip install $*): see the messages above; fix them and run scripts/bootstrap.sh again" >&2; exit 1; }
 if [ "${SPYGLASS_SKIP_INSTALL:-}" = 1 ]; then

@@ -165,3 +165,35 @@ def test_fresh_pip_install_without_constraints_imports_every_extractor(tmp_path:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = run_import_check(py, env=env)
     assert "imported" in out
+
+
+@pytest.mark.skipif(not FRESH, reason="slow (a fresh clone, a new .venv and its packages from PyPI, several minutes): "
+                                      "set SPYGLASS_TEST_FRESH_INSTALL=1 to run it")
+def test_bootstrap_adds_an_extra_in_a_fresh_clone(tmp_path: Path):
+    """The route every install hint of a clone names: `scripts/bootstrap.sh --with EXTRA` adds an extra to the
+    ones installed, and a later plain run keeps it."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPYGLASS_EXTRAS")}
+    boot = str(clone / "scripts" / "bootstrap.sh")
+    res = subprocess.run([boot], env={**env, "SPYGLASS_EXTRAS": "ltr"}, capture_output=True, text=True,
+                         timeout=3600)
+    assert res.returncode == 0, res.stderr
+    py = str(clone / ".venv" / "bin" / "python")
+    hidden = "import importlib.util as u; print(u.find_spec('fastapi') is None)"
+    assert subprocess.run([py, "-c", hidden], capture_output=True, text=True, env=env).stdout.strip() == "True"
+    res = subprocess.run([str(clone / ".venv" / "bin" / "spyglass"), "serve", "--home", str(tmp_path / "h")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 2 and f"{boot} --with server" in res.stderr, res.stderr  # the hint names this route
+    res = subprocess.run([boot, "--with", "server"], env=env, capture_output=True, text=True, timeout=3600)
+    assert res.returncode == 0, res.stderr
+    assert subprocess.run([py, "-c", hidden], capture_output=True, text=True, env=env).stdout.strip() == "False"
+    assert (clone / ".venv" / ".spyglass-installed").read_text().strip().endswith("-ltr,server")
+    res = subprocess.run([boot], env={**env, "SPYGLASS_EXTRAS": "ltr"}, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and "Installing" not in res.stderr, res.stderr  # nothing to do: server stays
+
+
+def test_bootstrap_refuses_an_unknown_extra_before_installing_anything(tmp_path: Path):
+    res = subprocess.run([str(ROOT / "scripts" / "bootstrap.sh"), "--with", "nosuch"], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 2 and "no extra named 'nosuch'" in res.stderr and "server" in res.stderr
