@@ -20,7 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-SHARED = Path(os.environ.get("SPYGLASS_SHARED", ROOT.parent / "shared"))
+from spyglass.evaluation.registry import data_dir  # noqa: E402
+SHARED = data_dir().parent  # $SPYGLASS_DATA/.. or ../shared
 
 
 def main() -> None:

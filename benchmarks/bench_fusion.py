@@ -27,11 +27,12 @@ OUT = Path(__file__).resolve().parent / "out" / "fusion"
 def suite(data: Path, cache: Path) -> dict[str, Path]:
     from spyglass.evaluation.beir import squad_to_beir
 
-    out = {"scifact": data / "beir" / "scifact",
-           "squad": squad_to_beir(data / "qa" / "squad2-dev" / "dev-v2.0.json", cache / "squad2-dev-beir")}
-    for name in ("cranfield", "cisi", "xquad-en", "xquad-de", "xquad-zh"):
+    out = {}
+    for name in ("xquad-en", "xquad-de", "xquad-zh", "cranfield", "cisi"):  # the small ones first
         if (data / "retrieval-dev" / name).is_dir():
             out[name] = data / "retrieval-dev" / name
+    out["squad"] = squad_to_beir(data / "qa" / "squad2-dev" / "dev-v2.0.json", cache / "squad2-dev-beir")
+    out["scifact"] = data / "beir" / "scifact"
     return out
 
 

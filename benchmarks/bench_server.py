@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SPYGLASS_SHARED", ROOT.parent / "shared"))
+from spyglass.evaluation.registry import data_dir  # noqa: E402
+SHARED = data_dir().parent  # $SPYGLASS_DATA/.. or ../shared
 SCIFACT = SHARED / "data" / "beir" / "scifact"
 OUT = ROOT / "benchmarks" / "out"
 HOME = OUT / "home-scifact-server"

