@@ -20,9 +20,9 @@ from spyglass.index.catalog import Source
 from spyglass.index.connector_sync import is_connector, sync_connector
 from spyglass.index.pipeline import Indexer, RunStats
 from spyglass.index.store import DataDir
-from spyglass.retrieval.query import Filters, apply_filter
+from spyglass.retrieval.query import Filters, apply_filter, parse
 
-__all__ = ["Spyglass", "Filters", "apply_filter", "EVERYTHING"]
+__all__ = ["Spyglass", "Filters", "apply_filter", "parse", "EVERYTHING"]
 
 
 class Spyglass:

@@ -24,8 +24,8 @@ def _vobject():
     try:
         import vobject
     except ImportError:
-        raise ExtractionError("unsupported", "calendar and contact files need vobject: "
-                                             "pip install 'spyglass[connectors]'") from None
+        raise ExtractionError("unsupported", "calendar and contact files need vobject, a dependency of Spyglass: "
+                                             "reinstall Spyglass (scripts/bootstrap.sh)") from None
     return vobject
 
 
