@@ -340,7 +340,7 @@ def test_organize_plans_are_reviewed_and_applied_by_admins_only(tmp_path):
         for bad in ("..%2F..%2Fconfig", "20260101-000000-zzzz", "x"):
             assert admin.get(f"/api/organize/plans/{bad}").status_code == 404, bad
         assert alice.post(f"/api/organize/plans/{plan['id']}/apply", json={"keep": []}).status_code == 403
-        assert admin.post(f"/api/organize/plans/{plan['id']}/apply", json={"keep": [999]}).status_code == 422
+        assert admin.post(f"/api/organize/plans/{plan['id']}/apply", json={"keep": [999]}).status_code == 400  # a bad request: one status per error kind
         src = moves[0]["path"]
         r = admin.post(f"/api/organize/plans/{plan['id']}/apply", json={"keep": [moves[0]["n"]]})
         assert r.status_code == 200 and r.json()["done"] == 1, r.text

@@ -80,3 +80,25 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         "last_run": data.catalog.last_run(),
         "manifest": data.manifest,
     }
+
+
+def collect_member_status(data: DataDir, principals: list[str]) -> dict[str, Any]:
+    """What a member may know of the index: counts over the documents ``principals`` may read (checked in the
+    query), the model, and when the index last finished a run. No global count, failure, path or source leaves."""
+    if not principals:
+        raise ValueError("principals must not be empty (fail closed)")
+    db = data.catalog.db
+    acl = f"EXISTS (SELECT 1 FROM acl a WHERE a.item_id = i.id AND a.principal IN ({','.join('?' * len(principals))}))"
+    by_type = {t: n for t, n in db.execute(
+        f"SELECT type, count(*) FROM items i WHERE status IN ('ok', 'metadata') AND {acl} GROUP BY 1 ORDER BY 1",
+        principals)}
+    passages = db.execute(f"SELECT coalesce(sum(n_chunks), 0) FROM items i WHERE status = 'ok' AND {acl}",
+                          principals).fetchone()[0]
+    last = data.catalog.last_run()
+    return {
+        "documents": sum(by_type.values()),
+        "by_type": by_type,
+        "passages": passages,
+        "semantic": {"model": (data.manifest.get("vectors") or {}).get("model")},
+        "last_run": {"finished": last["finished"]} if last else None,
+    }

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 from spyglass.app.spyglass import Filters, apply_filter
 from spyglass.core.errors import NotFoundError, SpyglassError
 from spyglass.server.auth import COOKIE, Caller, admin, caller
+from spyglass.server.files import fd_response, open_indexed
+from spyglass.server.guards import client_address
 
 router = APIRouter(prefix="/api")
 
@@ -36,9 +38,13 @@ class Login(BaseModel):
 @router.post("/login", tags=["auth"], summary="Log in (web app); sets an HttpOnly session cookie")
 def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
     st = _state(request)
+    address = client_address(request.scope)
+    st.logins.check(address, body.user)  # 429 while this address or account is in its back-off
     user = st.accounts.check_password(body.user, body.password)
     if user is None:
+        st.logins.failed(address, body.user)
         raise HTTPException(401, "wrong user name or password")
+    st.logins.succeeded(address, body.user)
     ttl = st.config.server.session_hours * 3600
     sid, csrf = st.accounts.create_session(user.name, ttl)
     response.set_cookie(COOKIE, sid, max_age=int(ttl), httponly=True, samesite="strict",
@@ -134,53 +140,64 @@ def autocomplete(request: Request, q: str = Query(..., min_length=1, max_length=
 
 
 # -- documents --------------------------------------------------------------------------------------------------
-def _document(request: Request, doc_id: str, c: Caller, passages: int = 50) -> dict[str, Any]:
+def _check_id(doc_id: str) -> None:
     if not (len(doc_id) == 16 and all(ch in "0123456789abcdef" for ch in doc_id)):
-        raise HTTPException(404, f"no document {doc_id!r}")
+        raise NotFoundError(f"no document {doc_id!r}")
+
+
+def _document(request: Request, doc_id: str, c: Caller, passages: int = 50) -> dict[str, Any]:
+    _check_id(doc_id)
     with _state(request).pool.reader() as sg:
-        try:
-            return sg.document(doc_id, c.principals, passages)
-        except NotFoundError as exc:
-            raise HTTPException(404, str(exc)) from None
+        return sg.document(doc_id, c.principals, passages)
 
 
 @router.get("/documents/{doc_id}", tags=["documents"], summary="A document's metadata and text (preview)")
 def document(doc_id: str, request: Request, passages: int = Query(50, ge=0, le=500),
              c: Caller = Depends(caller)) -> dict[str, Any]:
+    from spyglass.app.download import WITHHELD, whole_readable
+
     d = _document(request, doc_id, c, passages)
     d.pop("file", None)  # the server's file path is not the caller's business
-    d["downloadable"] = bool(d.get("parent_id") is None)
+    with _state(request).pool.reader() as sg:
+        whole = whole_readable(sg, doc_id, c.principals)
+    d["downloadable"] = bool(d.get("parent_id") is None and whole)
+    if not whole:  # a container holding items the caller may not read: no preview of the whole
+        d["passages"], d["withheld"] = [], WITHHELD
     return d
 
 
 @router.get("/documents/{doc_id}/file", tags=["documents"], summary="The original file (download or inline view)",
             response_class=FileResponse)
 def document_file(doc_id: str, request: Request, c: Caller = Depends(caller)) -> Response:
-    d = _document(request, doc_id, c, 0)
-    path = d.get("file")
-    if not path or not os.path.isfile(path):
-        raise HTTPException(404, "this item has no file of its own (a message or attachment), or the file is gone")
-    mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    from spyglass.app.download import file_record
+
+    _check_id(doc_id)
+    with _state(request).pool.reader() as sg:
+        rec = file_record(sg, doc_id, c.principals)
+    fd, st = open_indexed(rec["path_raw"], rec, c.principals)  # no symlink followed; still the indexed file
+    name = rec["name"]
+    mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
     inline = mime in INLINE_TYPES
-    return FileResponse(
-        path, media_type=mime if inline else "application/octet-stream",
-        filename=d["name"], content_disposition_type="inline" if inline else "attachment",
+    return fd_response(
+        fd, st, media_type=mime if inline else "application/octet-stream",
+        filename=name, content_disposition_type="inline" if inline else "attachment",
         # The file is the user's content, never a page of this site: no scripts, no same-origin access. PDFs are
         # shown by the browser's own viewer, which a sandboxed document may not use; they cannot run our scripts.
         headers={"content-security-policy": "frame-ancestors 'self'" if mime == "application/pdf"
                  else "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'self'",
-                 "x-content-type-options": "nosniff"},
+                 "x-content-type-options": "nosniff", "cache-control": "private, no-store"},
     )
 
 
 # -- index administration ---------------------------------------------------------------------------------------
 @router.get("/status", tags=["index"], summary="Index status (admins see sources and errors)")
 def status(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+    from spyglass.app.status import collect_member_status
+
     with _state(request).pool.reader() as sg:
-        s = sg.status()
-    if c.user.is_admin:
-        return s
-    return {k: s[k] for k in ("documents", "passages", "semantic", "last_run") if k in s}
+        if c.user.is_admin:
+            return sg.status()
+        return collect_member_status(sg.reader(), c.principals)  # counts over what the caller may read only
 
 
 @router.get("/sources", tags=["index"], summary="Indexed sources")
@@ -198,7 +215,7 @@ class SourceIn(BaseModel):
 def add_source(body: SourceIn, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
     path = os.path.abspath(os.path.expanduser(body.path))
     if "\x00" in path or not os.path.exists(path):
-        raise HTTPException(422, f"{body.path} does not exist on the server")
+        raise SpyglassError(f"{body.path} does not exist on the server")
     return _state(request).start_job("index", lambda sg: sg.index([path]).as_dict())
 
 
@@ -208,7 +225,7 @@ def remove_source(source_id: int, request: Request, c: Caller = Depends(admin)) 
     with st.pool.reader() as sg:
         src = next((s for s in sg.sources() if s.id == source_id), None)
     if src is None:
-        raise HTTPException(404, f"no source {source_id}")
+        raise NotFoundError(f"no source {source_id} (GET /api/sources lists them)")
     return st.start_job("remove-source", lambda sg: {"removed": sg.remove_source(src.root)})
 
 
@@ -221,7 +238,7 @@ def reindex(request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
 def job(job_id: str, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
     j = _state(request).jobs.get(job_id)
     if j is None:
-        raise HTTPException(404, f"no job {job_id!r}")
+        raise NotFoundError(f"no job {job_id!r}")
     return j
 
 
@@ -241,21 +258,15 @@ def users(request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
 
 @router.post("/users", tags=["users"], status_code=201, summary="Add a user (admins)")
 def add_user(body: UserIn, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
-    from spyglass.app.accounts import AccountError
-
-    try:
-        u = _state(request).accounts.add_user(body.name, body.role, body.password, body.groups, body.emails)
-    except AccountError as exc:
-        raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
-    return u.as_dict()
+    return _state(request).accounts.add_user(body.name, body.role, body.password, body.groups, body.emails).as_dict()
 
 
 @router.delete("/users/{name}", tags=["users"], summary="Remove a user, their tokens and sessions (admins)")
 def remove_user(name: str, request: Request, c: Caller = Depends(admin)) -> dict[str, bool]:
     if name == c.user.name:
-        raise HTTPException(422, "you cannot remove yourself")
+        raise SpyglassError("you cannot remove yourself: another admin can")
     if not _state(request).accounts.remove_user(name):
-        raise HTTPException(404, f"no user {name!r}")
+        raise NotFoundError(f"no user {name!r}")
     return {"removed": True}
 
 
@@ -276,7 +287,7 @@ def create_token(body: TokenIn, request: Request, c: Caller = Depends(caller)) -
 @router.delete("/tokens/{token_id}", tags=["users"], summary="Revoke one of the caller's tokens")
 def revoke_token(token_id: str, request: Request, c: Caller = Depends(caller)) -> dict[str, bool]:
     if not _state(request).accounts.revoke_token(token_id, c.user.name):
-        raise HTTPException(404, f"no token {token_id!r}")
+        raise NotFoundError(f"no token {token_id!r}")
     return {"revoked": True}
 
 
@@ -308,9 +319,14 @@ def ask_stream(request: Request, q: str = Query(..., min_length=1, max_length=20
 @router.get("/summarize/{doc_id}", tags=["ask"], summary="Summarize a readable document (in parts, then combined)")
 def summarize(doc_id: str, request: Request, sentences: int = Query(5, ge=1, le=30),
               c: Caller = Depends(caller)) -> dict[str, Any]:
-    d = _document(request, doc_id, c, 0)
+    from spyglass.app.ask import summarize_item
+    from spyglass.app.download import require_whole
+
+    _check_id(doc_id)
     with _state(request).pool.reader() as sg:
-        return sg.summarize(d["path"], principals=c.principals, sentences=sentences)
+        require_whole(sg, doc_id, c.principals)  # a mailbox holding others' messages is not summarized whole
+        # this document only (a message, not its mailbox); stops at the request's deadline
+        return summarize_item(sg, doc_id, c.principals, n_sentences=sentences)
 
 
 class EventIn(BaseModel):
@@ -408,34 +424,21 @@ def list_plans(request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
 @router.get("/organize/plans/{plan_id}", tags=["organize"], summary="One kept plan with its actions (admins)")
 def get_plan(plan_id: str, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
     with _organizer(request) as org:
-        try:
-            return org.plan_view(plan_id)
-        except NotFoundError as exc:
-            raise HTTPException(404, str(exc)) from None
+        return org.plan_view(plan_id)
 
 
 @router.post("/organize/plans/{plan_id}/apply", tags=["organize"],
              summary="Apply the reviewed actions of a kept plan, journalled (admins)")
 def apply_plan(plan_id: str, body: ReviewIn, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
     with _organizer(request) as org:
-        try:
-            return org.apply_reviewed(plan_id, body.keep, c.principals)
-        except NotFoundError as exc:
-            raise HTTPException(404, str(exc)) from None
-        except SpyglassError as exc:
-            raise HTTPException(422, str(exc)) from None
+        return org.apply_reviewed(plan_id, body.keep, c.principals)
 
 
 @router.post("/organize/plans/{plan_id}/undo", tags=["organize"], summary="Revert what a plan did (admins)")
 def undo_plan(plan_id: str, request: Request, c: Caller = Depends(admin)) -> dict[str, Any]:
     with _organizer(request) as org:
-        try:
-            org._plan_file(plan_id)
-            return org.undo(plan_id, c.principals)
-        except NotFoundError as exc:
-            raise HTTPException(404, str(exc)) from None
-        except SpyglassError as exc:
-            raise HTTPException(422, str(exc)) from None
+        org._plan_file(plan_id)  # NotFoundError for an unknown plan id
+        return org.undo(plan_id, c.principals)
 
 
 class TagIn(BaseModel):
@@ -455,10 +458,7 @@ def doc_tags(doc_id: str, request: Request, c: Caller = Depends(caller)) -> dict
 def add_doc_tag(doc_id: str, body: TagIn, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
     _document(request, doc_id, c, 0)
     with _organizer(request) as org:
-        try:
-            org.add_tag(doc_id, body.tag, c.principals, body.origin)
-        except SpyglassError as exc:
-            raise HTTPException(422, str(exc)) from None
+        org.add_tag(doc_id, body.tag, c.principals, body.origin, by=_tag_user(c))
         return {"tags": org.tags(c.principals, doc_id)}
 
 
@@ -466,13 +466,15 @@ def add_doc_tag(doc_id: str, body: TagIn, request: Request, c: Caller = Depends(
 def remove_doc_tag(doc_id: str, tag: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
     _document(request, doc_id, c, 0)
     with _organizer(request) as org:
-        try:
-            removed = org.remove_tag(doc_id, tag, c.principals)
-        except SpyglassError as exc:
-            raise HTTPException(422, str(exc)) from None
+        removed = org.remove_tag(doc_id, tag, c.principals, by=_tag_user(c))  # its author or an admin only
     if not removed:
-        raise HTTPException(404, f"no tag {tag!r} on this document")
+        raise NotFoundError(f"no tag {tag!r} on this document")
     return {"removed": True}
+
+
+def _tag_user(c: Caller) -> str | None:
+    """Who sets or removes a tag: an admin may change any tag (None), a member only their own."""
+    return None if c.user.is_admin else c.user.name
 
 
 @router.get("/documents/{doc_id}/tag-suggestions", tags=["organize"],
@@ -491,10 +493,7 @@ def doc_similar(doc_id: str, request: Request, limit: int = Query(10, ge=1, le=2
                 c: Caller = Depends(caller)) -> dict[str, Any]:
     _document(request, doc_id, c, 0)
     with _organizer(request) as org:
-        try:
-            return org.similar(doc_id, c.principals, limit, by=by)
-        except SpyglassError as exc:
-            raise HTTPException(422, str(exc)) from None
+        return org.similar(doc_id, c.principals, limit, by=by)
 
 
 @router.get("/documents/{doc_id}/where", tags=["organize"],
