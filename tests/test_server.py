@@ -210,6 +210,33 @@ def test_oversized_and_malformed_input_gets_4xx(srv):
         assert c.get("/api/related/not-an-id").status_code == 404
 
 
+def test_free_text_queries_never_get_a_server_error(srv):
+    """Property test: free text in the query language (fields, filters with huge or odd values, operators, quotes,
+    any unicode) is answered 200 or a 400 with a message, never a 5xx, in every mode and with facets."""
+    from hypothesis import HealthCheck, given, settings
+
+    from query_strategy import query_text
+
+    c = client(srv, "bob")
+
+    @settings(max_examples=150, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(q=query_text())
+    def check(q: str) -> None:
+        for mode in ("keyword", "hybrid"):
+            r = c.get("/api/search", params={"q": q, "mode": mode, "facets": "true"})
+            assert r.status_code in (200, 400), (q, mode, r.status_code, r.text[:300])
+            if r.status_code == 400:
+                assert r.json()["detail"]
+        r = c.get("/api/autocomplete", params={"q": q[:200]})
+        assert r.status_code in (200, 400), (q, r.status_code)
+
+    try:
+        check()
+    finally:
+        c.close()
+
+
 def test_rate_limit_answers_429(tmp_path):
     from serverutil import build_team_home as build
 
@@ -243,7 +270,10 @@ def test_schemathesis_finds_no_server_errors(tmp_path, role):
                "--generation-deterministic",
                # starting index jobs over arbitrary server paths is not a property test's business
                "--exclude-path", "/api/sources", "--exclude-path", "/api/reindex"]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
+        # q= parameters (format spyglass-query) are generated as free text in the query language
+        env = {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
+               "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])}
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=800, env=env)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
 
 

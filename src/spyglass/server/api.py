@@ -103,7 +103,8 @@ def _hit(h: Any) -> dict[str, Any]:
 @router.get("/search", tags=["search"], summary="Search what the caller may read")
 def search(
     request: Request,
-    q: str = Query(..., min_length=1, max_length=2000, description="Query (docs/query-language.md)"),
+    q: str = Query(..., min_length=1, max_length=2000, description="Query (docs/query-language.md)",
+                   json_schema_extra={"format": "spyglass-query"}),
     limit: int = Query(10, ge=1, le=100),
     offset: int = Query(0, ge=0, le=10000),
     mode: Mode | None = Query(None, description="keyword, semantic or hybrid [default: hybrid once embeddings exist]"),

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from spyglass.core.config import Config
-from spyglass.server import api, errors
+from spyglass.server import accesslog, api, errors
 from spyglass.server.auth import resolve_token
 from spyglass.server.guards import Guards, TokenBucket
 from spyglass.server.mcp import build_mcp
@@ -87,6 +87,7 @@ def create_app(home: Path, config: Config | None = None) -> Any:
     app.mount("/mcp", mcp_entry)
 
     s = state.config.server
+    accesslog.install(s.log_queries)
     return Guards(app, max_body=s.max_body_kb * 1024, bucket=TokenBucket(s.rate_per_s, s.rate_burst),
                   timeout_s=s.timeout_s, known=state.callers.known)
 
