@@ -421,3 +421,54 @@ def test_recording_hits_carry_their_time_offset_for_the_player():
 
     assert _offset("@ 12:31") == 751.0 and _offset("@ 1:02:05") == 3725.0 and _offset("@ 0:00") == 0.0
     assert _offset("page 3") is None and _offset(None) is None and _offset("@ x:1") is None
+
+
+def test_searches_never_fail_while_an_index_run_holds_the_writer(tmp_path):
+    """Issue 14.5: `spyglass search` and /api/search while `spyglass index` runs in another process (holding the write
+    lock and the catalog's write transactions): every search answers, and its activity-log row is written later by
+    the background writer rather than on the search's path."""
+    import os
+    import random
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from spyglass.app.spyglass import Spyglass
+
+    home, root = build_team_home(tmp_path, embeddings=False)
+    big = root / "bulk"
+    big.mkdir()
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(500)]
+    for i in range(1500):
+        (big / f"f{i:04d}.md").write_text(f"# Note {i}\n\nzebra{i % 7} " + " ".join(rng.choices(words, k=300)))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    cli = [sys.executable, "-m", "spyglass"]
+    with LiveServer(home) as s:
+        tok = s.state.accounts.create_token("bob", "t")
+        index = subprocess.Popen([*cli, "index", str(root), "--home", str(home), "--json"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            while not (home / "write.lock").exists() or index.poll() is not None:
+                time.sleep(0.05)
+                assert index.poll() is None, "the index run ended before the searches"
+            searched = 0
+            with httpx.Client(base_url=s.url, headers={"authorization": f"Bearer {tok}"}, timeout=60) as c:
+                while index.poll() is None and searched < 12:
+                    r = c.get("/api/search", params={"q": "zebra handbook", "mode": "keyword"})
+                    assert r.status_code == 200, r.text
+                    if searched % 4 == 0:
+                        out = subprocess.run([*cli, "search", "zebra", "--home", str(home), "--json"], env=env,
+                                             capture_output=True, text=True, timeout=60)
+                        assert out.returncode == 0 and "locked" not in out.stderr, out.stderr[-2000:]
+                        assert json.loads(out.stdout)["results"]
+                    searched += 1
+            assert searched >= 4, "the index run was too short to search during it"
+        finally:
+            assert index.wait(300) == 0, index.stderr.read().decode()[-2000:]
+    sg = Spyglass(home)
+    try:
+        assert sg.activity().counts("bob")["searches"] >= searched  # written once the writer was free
+    finally:
+        sg.close_all()

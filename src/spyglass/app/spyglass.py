@@ -332,7 +332,7 @@ class Spyglass:
 
             if not (self.home / "catalog.sqlite3").exists():
                 raise SpyglassError(f"no index at {self.home}: run `spyglass index FOLDER` first")
-            self._activity = ActivityLog(Catalog(self.home / "catalog.sqlite3"))
+            self._activity = ActivityLog(Catalog(self.home / "catalog.sqlite3", init=False))  # no write on open
         return self._activity
 
     def ask(self, question: str, as_user: str | None = None, principals: list[str] | None = None,
