@@ -24,7 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_server import HOME, SCIFACT, prepare  # noqa: E402
+from bench_server import HOME, SCIFACT, prepare
+
+
+def _queries() -> list[str]:
+    with open(SCIFACT / "queries.jsonl") as fh:
+        return [json.loads(line)["text"] for line in fh]
 
 
 def timed(fn, queries, n) -> dict[str, float]:
@@ -41,13 +46,12 @@ def timed(fn, queries, n) -> dict[str, float]:
 def stages(mode: str, n: int, token: str) -> dict[str, dict[str, float]]:
     import orjson
 
-    from spyglass.app.spyglass import Spyglass
     from spyglass.retrieval.query import parse
     from spyglass.server.api import _hit
     from spyglass.server.auth import resolve_token
     from spyglass.server.state import ServerState
 
-    queries = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl")]
+    queries = _queries()
     state = ServerState(HOME)
     out: dict[str, dict[str, float]] = {}
     out["auth_uncached"] = timed(lambda q: (state.callers._entries.clear(), resolve_token(state, token)), queries, n)
@@ -73,10 +77,9 @@ def stages(mode: str, n: int, token: str) -> dict[str, dict[str, float]]:
 
 def end_to_end(mode: str, n: int, token: str, facets: bool) -> dict[str, float]:
     import httpx
-
     from serverutil import LiveServer
 
-    queries = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl")]
+    queries = _queries()
     with LiveServer(HOME) as srv, httpx.Client(base_url=srv.url, headers={"authorization": f"Bearer {token}"}) as c:
         for q in queries[:20]:
             c.get("/api/search", params={"q": q, "mode": mode})

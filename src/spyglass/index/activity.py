@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from spyglass.index.catalog import Catalog
 
@@ -37,8 +37,8 @@ _INSERT = "INSERT OR IGNORE INTO activity_searches(id, user, at, query, mode, sh
 class SearchWriter:
     """Queues search rows and inserts them in batches from a daemon thread; never raises into a search."""
 
-    _by_path: dict[Path, SearchWriter] = {}
-    _lock = threading.Lock()
+    _by_path: ClassVar[dict[Path, SearchWriter]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
 
     @classmethod
     def for_catalog(cls, path: Path) -> SearchWriter:

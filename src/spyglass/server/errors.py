@@ -17,8 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from spyglass.core.errors import (BusyError, ConflictError, DeadlineError, ForbiddenError, IndexLockedError,
-                                  MissingExtraError, NotFoundError, SpyglassError)
+from spyglass.core.errors import (
+    BusyError,
+    ConflictError,
+    DeadlineError,
+    ForbiddenError,
+    IndexLockedError,
+    MissingExtraError,
+    NotFoundError,
+    SpyglassError,
+)
 
 STATUS: tuple[tuple[type[SpyglassError], int], ...] = (
     (NotFoundError, 404),

@@ -72,7 +72,7 @@ class UserSlots:
             sem = self._sems[user] = asyncio.Semaphore(self.cap)
         try:
             await asyncio.wait_for(sem.acquire(), max(0.0, timeout_s))
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise BusyError(f"you have {self.cap} requests running: wait for one to finish", 1.0) from None
         try:
             yield
