@@ -472,3 +472,27 @@ def test_searches_never_fail_while_an_index_run_holds_the_writer(tmp_path):
         assert sg.activity().counts("bob")["searches"] >= searched  # written once the writer was free
     finally:
         sg.close_all()
+
+
+def test_the_allowed_vector_keys_follow_the_catalog(tmp_path):
+    """The semantic retriever keeps the allowed-key set per principals; a commit from another connection (an index
+    run taking a reader off a document's ACL) must make it recompute: the document disappears at once."""
+    import sqlite3
+
+    from spyglass.app.spyglass import Spyglass
+
+    home, _ = build_team_home(tmp_path, embeddings=True)
+    reader = Spyglass(home)
+    bob = reader.principals_for("bob")
+    try:
+        plan = [h for h in reader.search("zebra project", mode="semantic", principals=bob).hits
+                if h.path.endswith("public-plan.txt")]
+        assert plan
+        db = sqlite3.connect(home / "catalog.sqlite3")  # what an index run does when the file's mode narrows
+        db.execute("DELETE FROM acl WHERE item_id = ? AND principal = 'everyone'", (plan[0].id,))
+        db.commit()
+        db.close()
+        hits = reader.search("zebra project", mode="semantic", principals=bob).hits
+        assert not any(h.path.endswith("public-plan.txt") for h in hits)
+    finally:
+        reader.close_all()
