@@ -82,7 +82,8 @@ class SearchWriter:
             if not rows:
                 return True
             try:
-                db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
+                db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, timeout=busy_timeout_s,
+                                     isolation_level=None)  # never creates a catalog that is gone
                 try:
                     db.execute("BEGIN IMMEDIATE")
                     db.executemany(_INSERT, rows)
