@@ -222,15 +222,29 @@ class Organizer:
         return it
 
     # -- tags ---------------------------------------------------------------------------------------------------
-    def add_tag(self, ref: str, tag: str, principals: Principals = EVERYTHING, origin: str = "user") -> str:
+    def add_tag(self, ref: str, tag: str, principals: Principals = EVERYTHING, origin: str = "user",
+                by: str | None = None) -> str:
+        """``by``: the user setting it (None: the local owner or an admin, who may change any tag)."""
         tag = normalize_tag(tag)
         it = self.resolve(ref, principals)
-        self.store.set_tag(it["id"], tag, origin)
+        if by is not None and origin != "user":  # accepting or rejecting changes the tag: like removing it
+            self._check_tag_author(it["id"], tag, by)
+        self.store.set_tag(it["id"], tag, origin, by)
         return it["id"]
 
-    def remove_tag(self, ref: str, tag: str, principals: Principals = EVERYTHING) -> bool:
+    def remove_tag(self, ref: str, tag: str, principals: Principals = EVERYTHING, by: str | None = None) -> bool:
+        """Only the tag's author (``by``) or an admin/local owner (``by=None``) may remove a tag."""
         it = self.resolve(ref, principals)
+        if by is not None:
+            self._check_tag_author(it["id"], normalize_tag(tag), by)
         return self.store.remove_tag(it["id"], normalize_tag(tag))
+
+    def _check_tag_author(self, iid: str, tag: str, by: str) -> None:
+        from spyglass.core.errors import ForbiddenError
+
+        exists, author = self.store.tag_author(iid, tag)
+        if exists and author != by:
+            raise ForbiddenError(f"the tag {tag!r} was set by someone else: only its author or an admin may change it")
 
     def tags(self, principals: Principals = EVERYTHING, ref: str | None = None) -> list[dict[str, str]]:
         iid = self.resolve(ref, principals)["id"] if ref else None

@@ -107,3 +107,27 @@ def _semantic(data: DataDir) -> dict[str, Any]:
         if pending and not bg.get("running"):
             out["hint"] = "semantic search is incomplete and nothing is embedding: run `spyglass index` to resume"
     return out
+
+
+def collect_member_status(data: DataDir, principals: list[str]) -> dict[str, Any]:
+    """What a member may know of the index: counts over the documents ``principals`` may read (checked in the
+    query), the model, and when the index last finished a run. No global count, failure, path or source leaves."""
+    if not principals:
+        raise ValueError("principals must not be empty (fail closed)")
+    from spyglass.index.catalog import acl_condition
+
+    db = data.catalog.db
+    acl, params = acl_condition(principals)
+    by_type = {t: n for t, n in db.execute(
+        f"SELECT type, count(*) FROM items i WHERE status IN ('ok', 'metadata') AND {acl} GROUP BY 1 ORDER BY 1",
+        params)}
+    passages = db.execute(f"SELECT coalesce(sum(n_chunks), 0) FROM items i WHERE status = 'ok' AND {acl}",
+                          params).fetchone()[0]
+    last = data.catalog.last_run()
+    return {
+        "documents": sum(by_type.values()),
+        "by_type": by_type,
+        "passages": passages,
+        "semantic": {"model": (data.manifest.get("vectors") or {}).get("model")},
+        "last_run": {"finished": last["finished"]} if last else None,
+    }

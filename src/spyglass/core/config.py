@@ -145,6 +145,10 @@ class ServerSettings:
     session_hours: float = 12.0
     secure_cookies: bool = False  # set true behind HTTPS (the cookie is then sent over HTTPS only)
     max_query_chars: int = 2000
+    user_requests: int = 0  # requests one user may have running at once (more wait, then 429); 0: readers - 1
+    login_free_failures: int = 5  # failed logins per address and per account before the back-off starts
+    login_lockout_max_s: float = 900.0  # the longest back-off after failed logins (it doubles per failure)
+    log_queries: bool = False  # access log lines keep the query string (?q=...); off: the path only
 
 
 @dataclass

@@ -572,6 +572,25 @@ class Catalog:
         r = cur.fetchone()
         return dict(zip([d[0] for d in cur.description], r)) if r else None
 
+    def file_record(self, iid: str) -> dict[str, Any] | None:
+        """A live top-level item's file as indexed: ``path_raw``, ``size``, ``mtime_ns`` (and ``dev``/``ino`` when the
+        catalog records them), for checking that a file about to be served is still that file."""
+        cur = self.db.execute("SELECT * FROM items WHERE id = ? AND parent_id IS NULL AND status IN ('ok', 'metadata')",
+                              (iid,))
+        r = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], r)) if r else None
+
+    def unreadable_descendants(self, iid: str, principals: list[str]) -> int:
+        """How many live items inside ``iid`` (messages, channels, archive members, at any depth) ``principals``
+        may not read: a container is served whole only when this is 0."""
+        marks = ",".join("?" * len(principals)) or "NULL"
+        return self.db.execute(
+            "WITH RECURSIVE d(id) AS (SELECT id FROM items WHERE parent_id = ? "
+            "UNION SELECT i.id FROM items i JOIN d ON i.parent_id = d.id) "
+            "SELECT count(*) FROM d JOIN items i ON i.id = d.id WHERE i.status != 'deleted' AND NOT EXISTS "
+            f"(SELECT 1 FROM acl a WHERE a.item_id = i.id AND a.principal IN ({marks}))",
+            [iid, *principals]).fetchone()[0]
+
     def chunks_of(self, iid: str, limit: int = 200) -> list[Chunk]:
         return [Chunk(*r) for r in self.db.execute(
             'SELECT ord, text, page, start, "end", label FROM chunks WHERE item_id = ? ORDER BY ord LIMIT ?',

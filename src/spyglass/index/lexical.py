@@ -104,6 +104,8 @@ class LexicalIndex:
         self.index.register_tokenizer(ANALYZER, analyzer())
         self.index.register_tokenizer(BIGRAMS, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
         self._writer: tantivy.IndexWriter | None = None
+        self._searcher: tantivy.Searcher | None = None
+        self._stamp: object = None
 
     @staticmethod
     def destroy(path: Path) -> None:
@@ -179,5 +181,14 @@ class LexicalIndex:
 
     # -- reading ------------------------------------------------------------------------------------------------
     def searcher(self) -> tantivy.Searcher:
-        self.index.reload()
-        return self.index.searcher()
+        """A searcher over the latest commit: reloaded only when ``meta.json`` changed (a commit, here or in another
+        process), so a search costs no reload."""
+        try:
+            st = os.stat(self.path / "meta.json")
+            stamp: object = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if self._searcher is None or stamp != self._stamp or self._writer is not None or stamp is None:
+            self.index.reload()
+            self._searcher, self._stamp = self.index.searcher(), stamp
+        return self._searcher

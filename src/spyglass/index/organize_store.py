@@ -26,6 +26,15 @@ class OrganizeStore:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.db = catalog.db
+        self._add_tag_author()
+
+    def _add_tag_author(self) -> None:
+        """Catalogs from before tag authors get the column (NULL: removable by an admin only)."""
+        if "author" not in {r[1] for r in self.db.execute("PRAGMA table_info(tags)")}:
+            try:
+                self.db.execute("ALTER TABLE tags ADD COLUMN author TEXT")
+            except sqlite3.OperationalError:  # a read-only handle: tags are only read through it
+                pass
 
     # -- documents ------------------------------------------------------------------------------------------
     def files(self, principals: Principals, with_text: bool = False) -> list[dict[str, Any]]:
@@ -118,11 +127,18 @@ class OrganizeStore:
         return [r[0] for r in self.db.execute(f"SELECT item_id FROM item_topics WHERE topic_id IN ({q})", topics)]
 
     # -- tags -----------------------------------------------------------------------------------------------
-    def set_tag(self, iid: str, tag: str, origin: str) -> None:
+    def set_tag(self, iid: str, tag: str, origin: str, author: str | None = None) -> None:
+        """Set a tag; the first author keeps it (a second user setting the same tag changes only its origin)."""
         if origin not in TAG_ORIGINS:
             raise ValueError(f"tag origin must be one of {TAG_ORIGINS}")
-        self.db.execute("INSERT INTO tags(item_id, tag, origin, at) VALUES (?,?,?,?) ON CONFLICT(item_id, tag) "
-                        "DO UPDATE SET origin = excluded.origin, at = excluded.at", (iid, tag, origin, time.time()))
+        self.db.execute("INSERT INTO tags(item_id, tag, origin, at, author) VALUES (?,?,?,?,?) ON CONFLICT(item_id, tag) "
+                        "DO UPDATE SET origin = excluded.origin, at = excluded.at",
+                        (iid, tag, origin, time.time(), author))
+
+    def tag_author(self, iid: str, tag: str) -> tuple[bool, str | None]:
+        """``(exists, author)`` of one tag on one document."""
+        r = self.db.execute("SELECT author FROM tags WHERE item_id = ? AND tag = ?", (iid, tag)).fetchone()
+        return (r is not None, r[0] if r else None)
 
     def remove_tag(self, iid: str, tag: str, origin: str | None = None) -> bool:
         sql = "DELETE FROM tags WHERE item_id = ? AND tag = ?" + (" AND origin = ?" if origin else "")

@@ -122,6 +122,7 @@ CREATE TABLE IF NOT EXISTS tags (
     tag TEXT NOT NULL,
     origin TEXT NOT NULL,        -- user | accepted | rejected | plan
     at REAL NOT NULL,
+    author TEXT,                 -- the user who set it (NULL: the local owner or an admin); only they or an admin remove it
     PRIMARY KEY (item_id, tag)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);

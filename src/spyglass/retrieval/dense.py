@@ -29,6 +29,7 @@ class DenseRetriever:
         self.vectors = vectors
         self.embedder = embedder
         self._queries: OrderedDict[str, Any] = OrderedDict()
+        self._allowed: OrderedDict[tuple, tuple[int, Any]] = OrderedDict()
         register_functions(catalog.db)
 
     def embed_query(self, text: str) -> Any:
@@ -43,14 +44,29 @@ class DenseRetriever:
             self._queries.move_to_end(text)
         return v
 
+    ALLOWED_CACHE_BYTES = 64 * 1024 * 1024  # allowed-key sets kept per (filters, principals), newest first
+
     def allowed_vkeys(self, filters: Filters, principals: acl.Principals, source_ids: dict[str, str]) -> Any:
+        """The vector keys ``principals`` may see under ``filters`` (an SQL scan of the catalog). Kept per
+        (filters, principals) until the catalog changes (SQLite's ``data_version``, which another process's commit
+        bumps): a team's searches repeat the same few principal sets, and the scan is most of a hybrid search."""
         import numpy as np
 
+        key = (repr(filters), acl.require(principals), tuple(sorted(source_ids.items())))
+        version = self.catalog.db.execute("PRAGMA data_version").fetchone()[0]
+        hit = self._allowed.get(key)
+        if hit is not None and hit[0] == version:
+            self._allowed.move_to_end(key)
+            return hit[1]
         where, params = predicate(filters, principals, source_ids)
         rows = self.catalog.db.execute(
             f"SELECT e.vkey FROM embeddings e JOIN items i ON i.id = e.item_id WHERE {where}", params
         ).fetchall()
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        self._allowed[key] = (version, keys)
+        while sum(v[1].nbytes for v in self._allowed.values()) > self.ALLOWED_CACHE_BYTES and len(self._allowed) > 1:
+            self._allowed.popitem(last=False)
+        return keys
 
     def score_items(self, query_vector: Any, item_ids: list[str]) -> dict[str, float]:
         """Cosine of the query and each listed document's closest passage."""

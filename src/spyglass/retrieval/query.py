@@ -54,11 +54,13 @@ def parse_date(value: str, end: bool = False) -> float:
         if end and re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value):
             d += timedelta(days=1)
         return d.timestamp()
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         raise QuerySyntaxError(f"not a date: {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
 
 
-_SIZE = re.compile(r"(?i)^(\d+(?:\.\d+)?)\s*(b|k|kb|m|mb|g|gb)?$")
+_SIZE = re.compile(r"(?i)^(\d{1,30}(?:\.\d{1,30})?)\s*(b|k|kb|m|mb|g|gb|t|tb)?$")
+MAX_SIZE = 2**53  # bytes (8 PiB): larger sizes are refused rather than overflow the indexes' 64-bit integers
+MAX_TOPIC = 2**31 - 1
 
 
 def parse_size(value: str) -> int:
@@ -67,7 +69,16 @@ def parse_size(value: str) -> int:
         raise QuerySyntaxError(f"not a size: {value!r} (examples: 500kb, 10mb, 1gb)")
     n = float(m.group(1))
     unit = (m.group(2) or "b").lower()[0]
-    return int(n * {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+    size = n * {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}[unit]
+    if not size <= MAX_SIZE:
+        raise QuerySyntaxError(f"size {value!r} is too large (at most 8192tb)")
+    return int(size)
+
+
+def parse_topic(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_TOPIC:
+        raise QuerySyntaxError(f"topic: needs a topic number (see `spyglass topics`), not {value!r}")
+    return int(value)
 
 
 def normalize_folder(value: str) -> str:
@@ -90,15 +101,15 @@ def apply_filter(filters: Filters, name: str, value: str) -> None:
     elif name == "author":
         filters.authors.append(value)
     elif name == "source":
+        if value.isdigit() and int(value) > MAX_TOPIC:  # a source number (ids are small), not a name
+            raise QuerySyntaxError(f"source: no source numbered {value[:20]!r} (see `spyglass sources`)")
         filters.sources.append(value)
     elif name == "larger":
         filters.min_size = parse_size(value)
     elif name == "smaller":
         filters.max_size = parse_size(value)
     elif name == "topic":
-        if not value.isdigit():
-            raise QuerySyntaxError(f"topic: needs a topic number (see `spyglass topics`), not {value!r}")
-        filters.topics.append(int(value))
+        filters.topics.append(parse_topic(value))
     elif name == "tag":
         filters.tags.append(value.lower())
     elif name == "camera":
@@ -110,7 +121,10 @@ def apply_filter(filters: Filters, name: str, value: str) -> None:
     elif name == "taken":
         # EXIF times are wall-clock times without a zone, read as local time: so are the bounds of the period
         def local(t: float) -> float:
-            return datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None).timestamp()
+            try:
+                return datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None).timestamp()
+            except (ValueError, OverflowError, OSError):
+                raise QuerySyntaxError(f"taken: {value!r} is out of range") from None
 
         filters.taken = (local(parse_date(value)), local(parse_date(value, end=True)))
 
