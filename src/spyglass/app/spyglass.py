@@ -42,15 +42,17 @@ class Spyglass:
         return DataDir(self.home, write=True)
 
     def index(self, paths: list[str] | None = None, progress: Progress | None = None,
-              retry_failed: bool = False) -> RunStats:
-        """Index ``paths`` (adding them as sources), or every known source when ``paths`` is empty."""
+              retry_failed: bool = False, follow_links_outside: bool | None = None) -> RunStats:
+        """Index ``paths`` (adding them as sources), or every known source when ``paths`` is empty.
+        ``follow_links_outside``: follow symbolic links that leave each root (kept with the source)."""
         with self.open_writer() as data:
             indexer = Indexer(data, self.config, progress)
             run = data.catalog.start_run("index")
             total = RunStats()
             try:
                 indexer.sync_lexical()  # finish whatever a killed run left behind
-                sources = [indexer.add_source(p) for p in paths] if paths else data.catalog.sources()
+                sources = ([indexer.add_source(p, follow_links_outside) for p in paths] if paths
+                           else data.catalog.sources())
                 if not sources:
                     raise SpyglassError("nothing to index: give a folder, e.g. `spyglass index ~/Documents`")
                 for src in sources:

@@ -25,6 +25,10 @@ def index(
     paths: list[str] = typer.Argument(None, help="Folders, mailboxes (.mbox/.eml) or chat exports (Slack .zip or "
                                                  "folder). Without paths: re-index every known source."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry files that failed before."),
+    follow_links_outside: Optional[bool] = typer.Option(
+        None, "--follow-links-outside/--no-follow-links-outside",
+        help="Follow symbolic links whose target lies outside the folder (off by default: such links are recorded, "
+             "not read). Kept with the source for later runs.", show_default=False),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
@@ -34,7 +38,8 @@ def index(
     def body() -> None:
         sg = _sg(home)
         progress = RichProgress(enabled=None)
-        stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed)
+        stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed,
+                         follow_links_outside=follow_links_outside)
         if json_:
             print_json({"home": str(sg.home), **stats.as_dict()})
             return

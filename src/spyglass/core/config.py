@@ -21,6 +21,7 @@ ENV_HOME = "SPYGLASS_HOME"
 class IndexSettings:
     chunk_max_words: int = 300
     follow_symlinks: bool = True
+    follow_links_outside: bool = False  # follow links leaving the source root (per source: --follow-links-outside)
     include_hidden: bool = False
     skip_dirs: list[str] = field(
         default_factory=lambda: ["node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"]

@@ -28,6 +28,7 @@ class Source:
     name: str
     added: float
     last_indexed: float | None
+    follow_links_outside: bool = False  # follow symbolic links that leave the root (`index --follow-links-outside`)
 
 
 @dataclass(slots=True)
@@ -80,6 +81,8 @@ class Catalog:
             if "emb_dirty" not in cols:
                 self.db.execute("ALTER TABLE items ADD COLUMN emb_dirty INTEGER NOT NULL DEFAULT 1")
         self.db.execute("CREATE INDEX IF NOT EXISTS items_emb_dirty ON items(emb_dirty) WHERE emb_dirty = 1")
+        if "follow_links_outside" not in {r[1] for r in self.db.execute("PRAGMA table_info(sources)")}:
+            self.db.execute("ALTER TABLE sources ADD COLUMN follow_links_outside INTEGER NOT NULL DEFAULT 0")
         self.set_meta("catalog_schema", str(CATALOG_SCHEMA))
 
     def close(self) -> None:
@@ -107,6 +110,9 @@ class Catalog:
         src = self.source_by_root(root)
         assert src is not None
         return src
+
+    def set_follow_links_outside(self, source_id: int, follow: bool) -> None:
+        self.db.execute("UPDATE sources SET follow_links_outside = ? WHERE id = ?", (int(follow), source_id))
 
     def source_by_root(self, root: str) -> Source | None:
         row = self.db.execute("SELECT * FROM sources WHERE root = ?", (root,)).fetchone()

@@ -101,20 +101,29 @@ class Indexer:
         self._since_commit = 0
 
     # -- public ---------------------------------------------------------------------------------------------
-    def add_source(self, root: str) -> Source:
+    def add_source(self, root: str, follow_links_outside: bool | None = None) -> Source:
         root = os.path.abspath(os.path.expanduser(root))
         if not os.path.exists(root):
             from spyglass.core.errors import SpyglassError
 
             raise SpyglassError(f"{root}: no such file or folder")
-        return self.cat.add_source(source_kind(root), root, os.path.basename(root.rstrip("/")) or root)
+        known = self.cat.source_by_root(root) is not None
+        src = self.cat.add_source(source_kind(root), root, os.path.basename(root.rstrip("/")) or root)
+        follow = follow_links_outside
+        if follow is None and not known:
+            follow = self.config.index.follow_links_outside
+        if follow is not None and bool(src.follow_links_outside) != follow:  # kept with the source for later runs
+            self.cat.set_follow_links_outside(src.id, follow)
+            src.follow_links_outside = follow
+        return src
 
     def index_source(self, source: Source, retry_failed: bool = False) -> RunStats:
         stats = RunStats()
         t0 = time.perf_counter()
         self.progress.start(f"Scanning {source.root}", None)
         entries: list[FileEntry] = []
-        for e in walk(source.root, self.config.index, exclude=(str(self.data.home),)):
+        for e in walk(source.root, self.config.index, exclude=(str(self.data.home),),
+                      follow_outside=bool(source.follow_links_outside)):
             entries.append(e)
             if len(entries) % 500 == 0:
                 self.progress.advance(500)
@@ -142,7 +151,8 @@ class Indexer:
 
                     if not is_slack_export_dir(p):
                         # a folder appeared or moved in: walk it; its vanished children show up as missing below
-                        entries.extend(walk(p, self.config.index, exclude=(str(self.data.home),)))
+                        entries.extend(walk(p, self.config.index, exclude=(str(self.data.home),),
+                                            follow_outside=bool(source.follow_links_outside), source_root=source.root))
                         for raw, st in self._states_under(source, p).items():
                             states[raw] = st
                         continue
@@ -151,7 +161,7 @@ class Indexer:
                     entries.append(_container_entry(p, os.stat(p)))
                 else:
                     try:
-                        entries.append(stat_entry(p))
+                        entries.append(stat_entry(p, source.root, bool(source.follow_links_outside)))
                     except FileNotFoundError:
                         pass
             states.update(self._states_under(source, p))
