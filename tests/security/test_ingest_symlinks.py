@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from secutil import cli, keyword_home, open_sg, rows, texts, top_row
+from .secutil import cli, keyword_home, open_sg, rows, texts, top_row
 
 
 def _tree(tmp_path: Path) -> tuple[Path, Path]:

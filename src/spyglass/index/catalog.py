@@ -156,6 +156,19 @@ class Catalog:
         ).fetchone()
         return tuple(r) if r else None  # type: ignore[return-value]
 
+    def file_principals(self, source_id: int) -> dict[bytes, tuple[str, ...]]:
+        """path bytes -> principals of the files of a source whose readers come from the file system (mail files
+        name their readers in their content and are left out)."""
+        out: dict[bytes, list[str]] = {}
+        for raw, p in self.db.execute(
+            "SELECT i.path_raw, a.principal FROM items i LEFT JOIN acl a ON a.item_id = i.id WHERE i.source_id = ? "
+            "AND i.parent_id IS NULL AND i.status != 'deleted' AND i.type != 'email' ORDER BY 1, 2", (source_id,)
+        ):
+            lst = out.setdefault(bytes(raw), [])
+            if p is not None:
+                lst.append(p)
+        return {k: tuple(v) for k, v in out.items()}
+
     def new_file_id(self, source_id: int, raw: bytes) -> str:
         base = item_id(str(source_id), raw)
         candidate, n = base, 0

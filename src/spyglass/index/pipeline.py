@@ -242,6 +242,9 @@ class Indexer:
         work: list[tuple[FileEntry, tuple | None]] = []
         direct: list[tuple[FileEntry, tuple | None, tuple[str, str]]] = []
         stats.scanned += len(entries)
+        # who may read each file as recorded: a file whose readers changed (a folder's mode, a chmod) is read again
+        held = self.cat.file_principals(source.id) if states else {}
+        reread: set[bytes] = set()
         for e in entries:
             st = states.get(e.raw)
             if e.error is not None:
@@ -252,7 +255,11 @@ class Indexer:
             elif st is not None and st[1] == e.size and st[2] == e.mtime_ns and not (
                 retry_failed and (st[4] == "error" or st[5] in RETRYABLE)
             ):
-                stats.unchanged += 1
+                if e.raw in held and held[e.raw] != tuple(sorted(e.principals)):
+                    reread.add(e.raw)
+                    work.append((e, st))
+                else:
+                    stats.unchanged += 1
             elif e.size > limit:
                 if st is not None and st[5] == "too-large" and st[1] == e.size:
                     stats.unchanged += 1
@@ -282,7 +289,9 @@ class Indexer:
                     cands = by_size.get(e.size)
                     if cands and not e.is_dir_container:
                         digest = _hash_file(e.path)
-                        match = next((r for r in cands if missing[r][3] == digest), None)
+                        # a move keeps the recorded readers: only when they are still the file's readers
+                        match = next((r for r in cands if missing[r][3] == digest
+                                      and held.get(r) == tuple(sorted(e.principals))), None)
                         if match is not None:
                             iid = missing.pop(match)[0]
                             cands.remove(match)
@@ -324,7 +333,8 @@ class Indexer:
                 path=e.path,
                 name=e.name,
                 kind=SLACK_EXPORT if e.is_dir_container else file_type(e.name),
-                known_hash=st[3] if st and st[5] not in RETRYABLE else None,
+                # a missing OCR/caption or new readers: extract again even when the bytes are the same
+                known_hash=None if not st or st[5] in RETRYABLE or e.raw in reread else st[3],
                 is_dir=e.is_dir_container,
             )
             for i, (e, st) in enumerate(work)

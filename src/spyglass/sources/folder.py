@@ -9,6 +9,10 @@ target (fully resolved) lies outside is recorded as an ``outside-root`` entry an
 added with ``--follow-links-outside``. Real folders are walked before linked ones, so content reached both ways is
 indexed under its real path. Each entry carries the device and inode of what it names (``st_dev``, ``st_ino``), so
 the catalog can tell later whether a path still names the file that was indexed.
+
+Who may read a file is decided by its whole path, as on Unix: search (execute) permission on every folder from ``/``
+down — the root's own ancestors included — and read permission on the file (:func:`spyglass.core.acl.path_principals`).
+For a followed link both paths count: the link's folders and the target's.
 """
 
 from __future__ import annotations
@@ -59,6 +63,29 @@ def entry_from_stat(path: str, st: os.stat_result, principals: tuple[str, ...] |
     )
 
 
+Steps = frozenset  # of acl.Perm: the folders a path passes through (see spyglass.core.acl)
+
+
+def folder_steps(directory: str, cache: dict[str, Steps] | None = None) -> Steps:
+    """The search steps of ``directory`` and every folder above it (resolved: the real folders a path passes)."""
+    real = os.path.realpath(directory)
+    if cache is not None and real in cache:
+        return cache[real]
+    parent = os.path.dirname(real)
+    try:
+        own = acl.perm(os.stat(real), "x")
+    except OSError:
+        own = (-1, -1, 0)  # cannot stat a folder on the way: nobody is known to pass
+    steps = frozenset({own}) if parent == real else folder_steps(parent, cache) | {own}
+    if cache is not None:
+        cache[real] = steps
+    return steps
+
+
+def _readers(st: os.stat_result, steps: Steps) -> tuple[str, ...]:
+    return acl.path_principals(steps | {acl.perm(st, "r")})
+
+
 def _inside(real: str, real_root: str) -> bool:
     return real == real_root or real.startswith(real_root.rstrip("/") + "/")
 
@@ -96,13 +123,20 @@ def stat_entry(path: str, root: str | None = None, follow_outside: bool = True) 
         raise
     except PermissionError:
         return FileEntry(path=path, error=("permission", "permission denied"))
-    e = entry_from_stat(path, st)
+    acl.refresh()
+    steps = folder_steps(os.path.dirname(os.path.abspath(path)))
+    if os.path.islink(path):
+        steps = steps | folder_steps(os.path.dirname(os.path.realpath(path)))
+    e = entry_from_stat(path, st, _readers(st, steps))
     if not os.access(path, os.R_OK):
         e.error = ("permission", "permission denied (not readable by the indexing user)")
     return e
 
 
-def _container_entry(path: str, st: os.stat_result) -> FileEntry:
+def _container_entry(path: str, st: os.stat_result, steps: Steps | None = None) -> FileEntry:
+    """A folder read as one document (a Slack export): readable by those who may list and enter it."""
+    if steps is None:
+        steps = folder_steps(os.path.dirname(os.path.abspath(path)))
     size, mtime = 0, st.st_mtime_ns
     for dirpath, _dirs, files in os.walk(path):
         for f in files:
@@ -112,7 +146,7 @@ def _container_entry(path: str, st: os.stat_result) -> FileEntry:
                 continue
             size += s.st_size
             mtime = max(mtime, s.st_mtime_ns)
-    e = entry_from_stat(path, st)
+    e = entry_from_stat(path, st, acl.path_principals(steps | {acl.perm(st, "x"), acl.perm(st, "r")}))
     e.size, e.mtime_ns, e.is_dir_container = size, mtime, True
     return e
 
@@ -134,6 +168,7 @@ def walk(root: str, settings: IndexSettings, exclude: tuple[str, ...] = (), foll
     if os.path.isfile(root):
         yield stat_entry(root, base, follow)
         return
+    acl.refresh()
     if is_slack_export_dir(root):
         yield _container_entry(root, os.stat(root))
         return
@@ -158,14 +193,18 @@ class _Walker:
                 continue
             self.excluded_ids.add((st.st_dev, st.st_ino))
         self.visited: set[tuple[int, int]] = set()
-        self.linked: list[tuple[str, str, IgnoreRules]] = []  # symlinked folders, walked after the real tree
+        # symlinked folders, walked after the real tree: (path, rel, ignore rules, steps of the folder holding the link)
+        self.linked: list[tuple[str, str, IgnoreRules, Steps]] = []
+        self.steps_cache: dict[str, Steps] = {}
 
     def run(self, root: str) -> Iterator[FileEntry]:
         rel = os.path.relpath(root, self.base) if root != self.base else ""
-        yield from self._dir(root, "" if rel.startswith("..") else rel, self._rules_to(rel))
+        steps = folder_steps(root, self.steps_cache)
+        yield from self._dir(root, "" if rel.startswith("..") else rel, self._rules_to(rel), steps)
         while self.linked:
-            path, rel, rules = self.linked.pop(0)
-            yield from self._dir(path, rel, rules, linked=True)
+            path, rel, rules, via = self.linked.pop(0)
+            steps = via | folder_steps(path, self.steps_cache)  # the link's way and the target's both count
+            yield from self._dir(path, rel, rules, steps, linked=True)
 
     def _rules_to(self, rel: str) -> IgnoreRules:
         """The ignore rules in effect in the folder ``rel`` (relative to the source root): those of its ancestors."""
@@ -179,7 +218,9 @@ class _Walker:
             rules = rules.enter(Path(self.base) / sub, sub)
         return rules
 
-    def _dir(self, directory: str, rel: str, rules: IgnoreRules, linked: bool = False) -> Iterator[FileEntry]:
+    def _dir(self, directory: str, rel: str, rules: IgnoreRules, steps: Steps,
+             linked: bool = False) -> Iterator[FileEntry]:
+        """``steps``: the search steps down to and including ``directory``."""
         try:
             st = os.stat(directory)
         except OSError:
@@ -189,7 +230,7 @@ class _Walker:
             return
         self.visited.add(key)
         if linked and is_slack_export_dir(directory):
-            yield _container_entry(directory, st)
+            yield _container_entry(directory, st, steps)
             return
         rules = rules.enter(Path(directory), rel)
         try:
@@ -202,9 +243,9 @@ class _Walker:
             yield FileEntry(path=directory, error=("io", f"cannot list folder: {exc.strerror}"))
             return
         for e in entries:
-            yield from self._entry(e, rel, rules)
+            yield from self._entry(e, rel, rules, steps)
 
-    def _entry(self, e: os.DirEntry, rel: str, rules: IgnoreRules) -> Iterator[FileEntry]:
+    def _entry(self, e: os.DirEntry, rel: str, rules: IgnoreRules, steps: Steps) -> Iterator[FileEntry]:
         name, path = e.name, e.path
         settings = self.settings
         if name in VCS_DIRS or name == IGNORE_FILE:
@@ -237,19 +278,22 @@ class _Walker:
             if name in self.skip:
                 return
             if is_link:
-                self.linked.append((path, child_rel, rules))
+                self.linked.append((path, child_rel, rules, steps))
+                return
+            try:
+                dst = os.stat(path)
+            except OSError:
                 return
             if is_slack_export_dir(path):
-                try:
-                    yield _container_entry(path, os.stat(path))
-                except OSError:
-                    pass
+                yield _container_entry(path, dst, steps)
                 return
-            yield from self._dir(path, child_rel, rules)
+            yield from self._dir(path, child_rel, rules, steps | {acl.perm(dst, "x")})
             return
-        yield from self._file(e, path, is_link)
+        if is_link:  # a linked file: its target's folders count too
+            steps = steps | folder_steps(os.path.dirname(os.path.realpath(path)), self.steps_cache)
+        yield from self._file(e, path, is_link, steps)
 
-    def _file(self, e: os.DirEntry, path: str, is_link: bool) -> Iterator[FileEntry]:
+    def _file(self, e: os.DirEntry, path: str, is_link: bool, steps: Steps) -> Iterator[FileEntry]:
         try:
             st = e.stat(follow_symlinks=True)
         except FileNotFoundError:
@@ -264,7 +308,7 @@ class _Walker:
             return
         if not statmod.S_ISREG(st.st_mode):
             return  # sockets, fifos, devices
-        entry = entry_from_stat(path, st)
+        entry = entry_from_stat(path, st, _readers(st, steps))
         if not os.access(path, os.R_OK):
             entry.error = ("permission", "permission denied (not readable by the indexing user)")
         yield entry
