@@ -12,6 +12,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import resource
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -98,15 +99,34 @@ def _flatten(ex: Extracted, rec: DocRecord, max_words: int, out: list[DocRecord]
             out.append(crec)
 
 
-def _hash_dir(path: Path) -> tuple[str, int]:
+def _hash_dir(path: Path, limits: LimitSettings) -> tuple[str, int]:
+    """Content hash of a folder read as one document (an export): its regular files, in name order, without
+    following links out of it; refuses more than ``limits.max_file_mb`` in all."""
     h = content_hasher()
     total = 0
-    for p in sorted(path.rglob("*")):
-        if p.is_file():
-            data = p.read_bytes()
-            total += len(data)
-            h.update(str(p.relative_to(path)).encode("utf-8", "surrogateescape") + b"\0")
-            h.update(data)
+    cap = int(limits.max_file_mb * 1024 * 1024)
+    real_root = os.path.realpath(path)
+    files = []
+    for dirpath, dirs, names in os.walk(path):  # os.walk does not descend into linked folders
+        dirs.sort()
+        files.extend(os.path.join(dirpath, n) for n in names)
+    for f in sorted(files):
+        real = os.path.realpath(f)
+        if not real.startswith(real_root.rstrip("/") + "/"):
+            continue  # a link out of the folder: the export's reader refuses it too
+        try:
+            st = os.stat(real)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        with open(real, "rb") as fh:
+            data = fh.read(cap - total + 1)
+        total += len(data)
+        if total > cap:
+            raise ExtractionError("too-large", f"folder holds over {limits.max_file_mb:g} MB (limits.max_file_mb)")
+        h.update(os.path.relpath(f, path).encode("utf-8", "surrogateescape") + b"\0")
+        h.update(data)
     return h.hexdigest(), total
 
 
@@ -120,7 +140,7 @@ def process(task: Task, limits: LimitSettings, max_words: int, media: MediaSetti
     digest: str | None = None
     try:
         if task.is_dir:
-            digest, size = _hash_dir(path)
+            digest, size = _hash_dir(path, limits)
             data = None
         else:
             with open(path, "rb") as fh:
