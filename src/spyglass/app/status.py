@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spyglass.index.store import DataDir
+from spyglass.index.store import DataDir, wide_modes
 
 
 def collect_status(data: DataDir) -> dict[str, Any]:
@@ -66,6 +66,7 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         media["images_embedded"] = db.execute("SELECT count(*) FROM image_vectors WHERE done = 1").fetchone()[0]
     return {
         "home": str(data.home),
+        "private": _privacy(data),
         "documents": sum(totals.values()),
         "by_status": totals,
         "by_type": dict(sorted(by_type.items())),
@@ -80,3 +81,14 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         "last_run": data.catalog.last_run(),
         "manifest": data.manifest,
     }
+
+
+def _privacy(data: DataDir) -> dict[str, Any]:
+    """Whether the data directory is the user's alone (0700, files 0600): it holds every indexed passage."""
+    n, examples = wide_modes(data.home)
+    out: dict[str, Any] = {"ok": n == 0, "wider": n}
+    if n:
+        out["examples"] = examples
+        out["hint"] = (f"the data directory {data.home} is readable by other users ({n} folders or files wider than "
+                       f"0700/0600): run `chmod -R go-rwx {data.home}` (any `spyglass index` also fixes it)")
+    return out

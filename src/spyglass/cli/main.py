@@ -67,6 +67,7 @@ del ask_cmd, eval_cmd, index_cmd, learning_cmd, organize_cmd, search_cmd, server
 
 
 def main() -> None:
+    os.umask(0o077)  # everything Spyglass writes (data directory, models, plans, accounts) is the user's alone
     try:
         app()
     except BrokenPipeError:  # `spyglass search ... | head`

@@ -151,12 +151,14 @@ class VectorIndex:
         self.path.mkdir(parents=True, exist_ok=True)
         tmp = self.path / f".index.faiss.{os.getpid()}.tmp"
         faiss.write_index(self.index, str(tmp))
+        os.chmod(tmp, 0o600)  # the data directory is private (index/store.py)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         ts = self.path / "tombstones.npy"
         if self.tombstones:
             tts = self.path / f".tombstones.{os.getpid()}.npy"
             np.save(tts, np.fromiter(self.tombstones, dtype=np.int64))
+            os.chmod(tts, 0o600)
             os.replace(tts, ts)
         elif ts.exists():
             ts.unlink()

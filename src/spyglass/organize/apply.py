@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,8 @@ def _made_dirs(target_dir: str) -> list[str]:
         d = parent
     for m in reversed(missing):
         os.mkdir(m)
+        # like its parent, whatever this process's umask (the command line runs with 077 for the data directory)
+        os.chmod(m, stat.S_IMODE(os.stat(os.path.dirname(m)).st_mode) & 0o2777)
     return list(reversed(missing))
 
 
