@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .secutil import open_sg, top_row
-
 from spyglass.core.config import UserSettings
+
+from .secutil import open_sg, top_row
 
 
 def _mk(path: Path, mode: int, owner, group=None, text: str | None = None) -> Path:

@@ -34,6 +34,7 @@ class IndexSettings:
 class LimitSettings:
     max_file_mb: float = 256.0  # files above this are recorded and skipped
     max_text_mb: float = 16.0  # extracted text kept per document
+    max_passages: int = 20000  # passages kept per file, over all the documents inside it
     timeout_s: float = 60.0  # per-file extraction time limit
     memory_mb: int = 2048  # address-space limit of an extraction process
     max_archive_mb: float = 1024.0  # total uncompressed size allowed in a zip-based file

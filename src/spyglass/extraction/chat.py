@@ -193,7 +193,7 @@ def extract_slack_export(blob: Blob, ctx: Context) -> Extracted:
                 lines.append(f"[{when}] {who}: {m['text']}")
             if not lines:
                 continue
-            text = "\n".join(lines)[: ctx.max_text_chars]
+            text = "\n".join(lines)[: ctx.text_budget]
             ex = Extracted(
                 segments=[Segment(text)],
                 title=f"#{folder} {day[:-5]}",

@@ -22,7 +22,7 @@ from typing import Any
 from spyglass.core.config import LimitSettings, MediaSettings
 from spyglass.core.errors import ExtractionError
 from spyglass.core.ids import content_hasher
-from spyglass.core.types import Chunk, Extracted
+from spyglass.core.types import Chunk, Extracted, Segment
 from spyglass.extraction.base import Blob, Context
 from spyglass.extraction.chunking import chunk_segments
 
@@ -70,14 +70,59 @@ class FileResult:
     recycle: bool = False
 
 
-def _flatten(ex: Extracted, rec: DocRecord, max_words: int, out: list[DocRecord]) -> None:
+@dataclass(slots=True)
+class _Caps:
+    """The size caps of one file: text per document, passages over the whole file (what is left of them)."""
+
+    limits: LimitSettings
+    passages_left: int
+
+    @property
+    def text_chars(self) -> int:
+        return int(self.limits.max_text_mb * 1024 * 1024)
+
+
+def cap_text(segments: list[Segment], cap: int) -> tuple[list[Segment], int]:
+    """The segments cut to ``cap`` characters in all (counting the blank line that joins two); returns them with
+    the number of characters there were (equal to what is kept when nothing was cut)."""
+    total = sum(len(s.text) for s in segments) + 2 * max(0, len(segments) - 1)
+    if total <= cap:
+        return segments, total
+    out: list[Segment] = []
+    used = 0
+    for seg in segments:
+        room = cap - used
+        if room <= 0:
+            break
+        out.append(seg if len(seg.text) <= room else Segment(seg.text[:room], seg.page, seg.label))
+        used += len(seg.text) + 2
+    return out, total
+
+
+def _note(meta: dict[str, Any], why: str) -> dict[str, Any]:
+    meta = dict(meta)
+    meta["truncated"] = f"{meta['truncated']}; {why}" if meta.get("truncated") else why
+    return meta
+
+
+def _flatten(ex: Extracted, rec: DocRecord, max_words: int, out: list[DocRecord], caps: _Caps) -> None:
     rec.title = ex.title
     rec.author = ex.author
     rec.created = ex.created
     rec.meta = ex.meta
     if ex.acl is not None:
         rec.acl = ex.acl
-    rec.chunks = chunk_segments(ex.segments, max_words)
+    segments, total = cap_text(ex.segments, caps.text_chars)
+    if total > caps.text_chars:
+        rec.meta = _note(rec.meta, f"text cut at {caps.limits.max_text_mb:g} MB (limits.max_text_mb): "
+                                   f"{caps.text_chars:,} of {total:,} characters kept")
+    chunks = chunk_segments(segments, max_words) if caps.passages_left > 0 else []
+    if len(chunks) > caps.passages_left or (segments and caps.passages_left <= 0):
+        rec.meta = _note(rec.meta, f"passages past the file's {caps.limits.max_passages:,} not indexed "
+                                   "(limits.max_passages)")
+        chunks = chunks[: max(0, caps.passages_left)]
+    caps.passages_left -= len(chunks)
+    rec.chunks = chunks
     out.append(rec)
     for child in ex.children:
         loc = f"{rec.locator}/{child.locator}" if rec.locator else child.locator
@@ -94,7 +139,7 @@ def _flatten(ex: Extracted, rec: DocRecord, max_words: int, out: list[DocRecord]
             error=child.error,
         )
         if child.extracted is not None:
-            _flatten(child.extracted, crec, max_words, out)
+            _flatten(child.extracted, crec, max_words, out, caps)
         else:
             out.append(crec)
 
@@ -163,7 +208,7 @@ def process(task: Task, limits: LimitSettings, max_words: int, media: MediaSetti
         docs: list[DocRecord] = []
         top = DocRecord(locator="", parent=None, name=task.name, type=extracted.type or task.kind[0], size=size,
                         content_hash=digest)
-        _flatten(extracted, top, max_words, docs)
+        _flatten(extracted, top, max_words, docs, _Caps(limits, limits.max_passages))
         return FileResult("ok", digest, size, docs, ms=(time.perf_counter() - t0) * 1000)
     except ExtractionError as exc:
         return FileResult("error", digest, error=(exc.kind, exc.message), ms=(time.perf_counter() - t0) * 1000)

@@ -1,10 +1,11 @@
 """The embedding pass: bring the vector index in line with the catalog, after the keyword index.
 
 Keyword search is usable as soon as the lexical sync commits; this pass then embeds the passages of every item marked
-``emb_dirty`` (new, changed, or deleted items), in length-sorted batches, and commits in the same order as the
-lexical sync: vectors are saved (atomic file replace) before the catalog marks the items clean, so a kill at any
-point only repeats some idempotent work. A different embedding model than the one recorded in the manifest clears
-every vector first: an index never mixes two models.
+``emb_dirty`` (new, changed, or deleted items) and commits in the same order as the lexical sync: vectors are saved
+(atomic file replace) before the catalog marks the items clean, so a kill at any point only repeats some idempotent
+work. Passages are read and embedded in batches of at most ``EMBED_BATCH``, however many one document has, so the
+process's memory does not grow with the largest file. A different embedding model than the one recorded in the
+manifest clears every vector first: an index never mixes two models.
 """
 
 from __future__ import annotations
@@ -49,6 +50,24 @@ def open_vectors(data: DataDir, model_id: str, dim: int, exact_max: int, write: 
                           data.catalog.reset_vectors)
 
 
+EMBED_BATCH = 512  # passages read from the catalog and embedded at once
+
+
+def _passages(data: DataDir, ids: list[str], limit: int = EMBED_BATCH):
+    """(item id, ord, text) of the live passages of ``ids``, in pages of at most ``limit`` rows."""
+    q = ",".join("?" * len(ids))
+    after: tuple[str, int] = ("", -1)
+    while True:
+        page = data.catalog.db.execute(
+            f"SELECT c.item_id, c.ord, c.text FROM chunks c JOIN items i ON i.id = c.item_id "
+            f"WHERE c.item_id IN ({q}) AND i.status = 'ok' AND (c.item_id, c.ord) > (?, ?) "
+            f"ORDER BY c.item_id, c.ord LIMIT ?", (*ids, *after, limit)).fetchall()
+        if not page:
+            return
+        yield page
+        after = (page[-1][0], page[-1][1])
+
+
 def sync_vectors(data: DataDir, embedder: Any, exact_max: int = 50_000, progress: Progress | None = None,
                  batch_items: int = 256, save_every_s: float = 30.0) -> dict[str, Any]:
     """Embed what is pending. Returns counts and the embedding rate."""
@@ -74,13 +93,14 @@ def sync_vectors(data: DataDir, embedder: Any, exact_max: int = 50_000, progress
             ids = [b[0] for b in batch]
             after = ids[-1]
             old = cat.vkeys(ids)
-            rows = cat.chunk_texts(ids)
             cat.begin()
             cat.drop_vkeys(ids)
-            keys = cat.assign_vkeys([(r[0], r[1]) for r in rows])
             cat.commit()
             vecs.remove(old)
-            if rows:
+            for rows in _passages(data, ids):
+                cat.begin()
+                keys = cat.assign_vkeys([(r[0], r[1]) for r in rows])
+                cat.commit()
                 te = time.perf_counter()
                 v = embedder.embed([r[2] for r in rows])
                 embed_s += time.perf_counter() - te
