@@ -36,6 +36,10 @@ def extract_zip(blob: Blob, ctx: Context) -> Extracted:
     if any(i.flag_bits & 0x1 for i in infos):
         raise ExtractionError("encrypted", "password-protected zip archive")
     children: list[ChildDoc] = []
+    seen: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for info in infos:
+        counts[info.filename] = counts.get(info.filename, 0) + 1
     for n, info in enumerate(infos):
         name = info.filename
         base = name.rsplit("/", 1)[-1]
@@ -49,7 +53,10 @@ def extract_zip(blob: Blob, ctx: Context) -> Extracted:
                                                                  "(names inside an archive are never paths)")))
             continue
         kind = file_type(base)
-        child = ChildDoc(locator=name, name=name, type=kind[0], size=info.file_size, mime=mime_type(base))
+        seen[name] = seen.get(name, 0) + 1
+        # a zip may hold one name twice: the second is another document, never a replacement of the first
+        locator = name if seen[name] == 1 else f"{name}#{seen[name]}"
+        child = ChildDoc(locator=locator, name=name, type=kind[0], size=info.file_size, mime=mime_type(base))
         child.modified = None
         if kind[1] is None or ctx.depth >= ctx.max_depth:
             child.extracted = Extracted(meta={"metadata_only": True})
@@ -60,5 +67,9 @@ def extract_zip(blob: Blob, ctx: Context) -> Extracted:
                 child.extracted = extract_blob(Blob(name=base, data=member), ctx.child(), kind)
             except ExtractionError as exc:
                 child.error = (exc.kind, exc.message)
+        if counts[name] > 1:
+            if child.extracted is None:
+                child.extracted = Extracted()
+            child.extracted.meta["name_collision"] = {"name": name, "members": counts[name]}
         children.append(child)
     return Extracted(segments=[], children=children, meta={"members": len(infos)}, type="zip")
