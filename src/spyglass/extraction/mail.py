@@ -109,7 +109,7 @@ def message_to_extracted(msg: EmailMessage, ctx: Context) -> Extracted:
         },
         children=children,
         type="email",
-        acl=principals or None,
+        acl=principals,  # may be empty: a message naming no valid address (readable by the file's owner alone)
     )
 
 
@@ -127,6 +127,7 @@ def _attachments(msg: EmailMessage, ctx: Context) -> list[ChildDoc]:
             inner = part.get_payload(0) if part.is_multipart() else None
             if isinstance(inner, EmailMessage):
                 ex = message_to_extracted(inner, ctx.child())
+                ex.acl = None  # a forwarded message is read by whoever received the message carrying it
                 out.append(ChildDoc(f"att/{n}/message", ex.title or name, "email", extracted=ex, acl=None,
                                     modified=ex.created, mime="message/rfc822", size=len(inner.as_bytes())))
                 continue
@@ -182,7 +183,8 @@ def extract_mbox(blob: Blob, ctx: Context) -> Extracted:
             try:
                 raw = box.get_bytes(key)
             except Exception as exc:  # a torn message does not spoil the mailbox
-                children.append(ChildDoc(f"msg/{n}", f"message {n + 1}", "email", error=("corrupt", str(exc))))
+                children.append(ChildDoc(f"msg/{n}", f"message {n + 1}", "email", error=("corrupt", str(exc)),
+                                         acl=[]))
                 continue
             msg = _parse_bytes(raw)
             ex = message_to_extracted(msg, ctx.child())
@@ -286,7 +288,7 @@ def extract_msg(blob: Blob, ctx: Context) -> Extracted:
             meta={"from": [a for _, a in sender], "to": [a for _, a in to], "cc": [a for _, a in cc]},
             children=children,
             type="email",
-            acl=principals or None,
+            acl=principals,
         )
     finally:
         try:

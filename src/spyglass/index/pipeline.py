@@ -447,8 +447,9 @@ class Indexer:
                     "owner": e.owner,
                     "content_hash": doc.content_hash,
                 }
-                if doc.acl:
-                    principals = list(doc.acl) + ([f"user:{e.owner}"] if e.owner else [])
+                if doc.acl is not None:  # the content names its readers (docs/security.md): them only, and
+                    # when it names none, the file's owner alone (default-deny), never the file's readers
+                    principals = list(doc.acl) or ([f"user:{e.owner}"] if e.owner else [])
                 else:
                     principals = effective_acl[doc.parent or ""]
                 status = "metadata" if doc.meta.get("metadata_only") else "ok"
