@@ -175,6 +175,22 @@ def _hash_dir(path: Path, limits: LimitSettings) -> tuple[str, int]:
     return h.hexdigest(), total
 
 
+def _open_regular(path: Path):
+    """Open for reading without blocking (a FIFO or device put in the file's place after the walk would block or
+    never end) and only when what was opened is a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ExtractionError("special-file", "not a regular file when read: not read (only regular files are "
+                                                  "indexed)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def process(task: Task, limits: LimitSettings, max_words: int, media: MediaSettings | None = None) -> FileResult:
     """Read, hash and extract one file. Never raises for bad input: errors come back in the result."""
     from spyglass.extraction.registry import extract_blob
@@ -188,7 +204,7 @@ def process(task: Task, limits: LimitSettings, max_words: int, media: MediaSetti
             digest, size = _hash_dir(path, limits)
             data = None
         else:
-            with open(path, "rb") as fh:
+            with _open_regular(path) as fh:
                 cap = int(limits.max_file_mb * 1024 * 1024)
                 data = fh.read(cap + 1)
             if len(data) > cap:

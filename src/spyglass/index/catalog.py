@@ -331,7 +331,11 @@ class Catalog:
         ).fetchall()
 
     def assign_vkeys(self, rows: list[tuple[str, int]]) -> list[int]:
-        first = self.db.execute("SELECT coalesce(max(vkey), 0) FROM embeddings").fetchone()[0] + 1
+        # never reuse a key (sqlite_sequence keeps the highest ever given): a vector index may still hold a removed
+        # key until it is compacted, and a new vector under that key would be confused with it
+        first = self.db.execute(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'embeddings'), 0), "
+            "coalesce((SELECT max(vkey) FROM embeddings), 0))").fetchone()[0] + 1
         keys = list(range(first, first + len(rows)))
         self.db.executemany(
             "INSERT INTO embeddings(vkey, item_id, ord) VALUES (?, ?, ?)", [(k, i, o) for k, (i, o) in zip(keys, rows)]

@@ -68,16 +68,48 @@ def _passages(data: DataDir, ids: list[str], limit: int = EMBED_BATCH):
         after = (page[-1][0], page[-1][1])
 
 
+def reclaim(data: DataDir, vecs: VectorIndex) -> dict[str, int]:
+    """Bring the vector index and the catalog back in agreement after a crash (the writer calls it on open).
+
+    A run killed between the catalog's commit of new vkeys and the save of the index leaves vectors whose keys the
+    catalog no longer holds (orphans: removed here) and, the other way round, items marked embedded whose vectors
+    are not in the saved index (marked for embedding again). Half-written index files are removed."""
+    import numpy as np
+
+    for tmp in list(vecs.path.glob(".index.faiss.*.tmp")) + list(vecs.path.glob(".tombstones.*.npy")):
+        tmp.unlink(missing_ok=True)  # the writer holds the lock: nobody else is writing these
+    cat = data.catalog
+    held = vecs.keys()
+    known = np.fromiter((r[0] for r in cat.db.execute("SELECT vkey FROM embeddings")), dtype=np.int64)
+    orphans = np.setdiff1d(held, known)
+    done = np.fromiter((r[0] for r in cat.db.execute(
+        "SELECT e.vkey FROM embeddings e JOIN items i ON i.id = e.item_id WHERE i.emb_dirty = 0")), dtype=np.int64)
+    missing = np.setdiff1d(done, held)
+    if len(orphans):
+        vecs.remove(orphans.tolist())
+        vecs.save()
+    if len(missing):
+        cat.begin()
+        for k in range(0, len(missing), 500):
+            part = missing[k : k + 500].tolist()
+            cat.db.execute(f"UPDATE items SET emb_dirty = 1 WHERE id IN (SELECT item_id FROM embeddings WHERE vkey "
+                           f"IN ({','.join('?' * len(part))}))", part)
+        cat.commit()
+    return {"orphan_vectors": int(len(orphans)), "missing_vectors": int(len(missing))}
+
+
 def sync_vectors(data: DataDir, embedder: Any, exact_max: int = 50_000, progress: Progress | None = None,
                  batch_items: int = 256, save_every_s: float = 30.0) -> dict[str, Any]:
-    """Embed what is pending. Returns counts and the embedding rate."""
+    """Embed what is pending. Returns counts and the embedding rate (and what :func:`reclaim` put right)."""
     progress = progress or NullProgress()
     cat = data.catalog
-    docs, passages = cat.emb_pending()
     vecs = open_vectors(data, embedder.model_id, embedder.dim, exact_max, write=True)
     assert vecs is not None
+    fixed = reclaim(data, vecs)
+    extra = {"reclaimed": fixed} if any(fixed.values()) else {}
+    docs, passages = cat.emb_pending()
     if docs == 0 and cat.db.execute("SELECT count(*) FROM items WHERE emb_dirty = 1").fetchone()[0] == 0:
-        return {"documents": 0, "passages": 0, "seconds": 0.0, "passages_per_s": 0.0}
+        return {"documents": 0, "passages": 0, "seconds": 0.0, "passages_per_s": 0.0, **extra}
     progress.start("Embedding passages", passages)
     t0 = time.perf_counter()
     embed_s = 0.0
@@ -118,7 +150,7 @@ def sync_vectors(data: DataDir, embedder: Any, exact_max: int = 50_000, progress
     seconds = time.perf_counter() - t0
     return {"documents": docs, "passages": n_pass, "seconds": round(seconds, 2),
             "passages_per_s": round(n_pass / seconds, 1) if seconds else 0.0,
-            "model_passages_per_s": round(n_pass / embed_s, 1) if embed_s else 0.0}
+            "model_passages_per_s": round(n_pass / embed_s, 1) if embed_s else 0.0, **extra}
 
 
 def _checkpoint(data: DataDir, vecs: VectorIndex, done: list[str]) -> None:

@@ -70,11 +70,24 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self.index.ntotal) - len(self.tombstones)
 
+    def keys(self) -> Any:
+        """The vkeys the index holds (tombstoned ones left out), as an int64 array."""
+        import numpy as np
+
+        if self.index.ntotal == 0:
+            return np.zeros(0, dtype=np.int64)
+        ids = _faiss().vector_to_array(self.index.id_map).astype(np.int64)
+        if self.tombstones:
+            ids = ids[~np.isin(ids, np.fromiter(self.tombstones, dtype=np.int64))]
+        return ids
+
     def add(self, keys: Any, vectors: Any) -> None:
         import numpy as np
 
         if len(keys) == 0:
             return
+        if self.tombstones and not self.tombstones.isdisjoint(int(k) for k in keys):
+            self._rebuild(exact=self.is_exact)  # a key coming back must not stay hidden by its old tombstone
         self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(keys, dtype=np.int64))
         if self.is_exact and self.index.ntotal > self.exact_max:
             self._rebuild(exact=False)
@@ -88,7 +101,8 @@ class VectorIndex:
         if self.is_exact:
             self.index.remove_ids(faiss.IDSelectorBatch(np.asarray(keys, dtype=np.int64)))
         else:
-            self.tombstones.update(keys)
+            held = faiss.vector_to_array(self.index.id_map)
+            self.tombstones.update(int(k) for k in np.asarray(keys, dtype=np.int64)[np.isin(keys, held)])
             if len(self.tombstones) > 0.2 * max(1, self.index.ntotal):
                 self._rebuild(exact=len(self) <= self.exact_max)
 

@@ -86,6 +86,17 @@ def _readers(st: os.stat_result, steps: Steps) -> tuple[str, ...]:
     return acl.path_principals(steps | {acl.perm(st, "r")})
 
 
+_SPECIAL = ((statmod.S_ISFIFO, "a named pipe (FIFO)"), (statmod.S_ISSOCK, "a socket"),
+            (statmod.S_ISCHR, "a character device"), (statmod.S_ISBLK, "a block device"), (statmod.S_ISDIR, "a folder"))
+
+
+def special_entry(path: str, st: os.stat_result) -> FileEntry:
+    """The record for a path that is no regular file (reading a FIFO or a device would block or never end)."""
+    what = next((w for test, w in _SPECIAL if test(st.st_mode)), "not a regular file")
+    link = f" (a link to {os.path.realpath(path)!r})" if os.path.islink(path) else ""
+    return FileEntry(path=path, error=("special-file", f"{what}{link}: not read (only regular files are indexed)"))
+
+
 def _inside(real: str, real_root: str) -> bool:
     return real == real_root or real.startswith(real_root.rstrip("/") + "/")
 
@@ -123,6 +134,8 @@ def stat_entry(path: str, root: str | None = None, follow_outside: bool = True) 
         raise
     except PermissionError:
         return FileEntry(path=path, error=("permission", "permission denied"))
+    if not statmod.S_ISREG(st.st_mode) and not statmod.S_ISDIR(st.st_mode):
+        return special_entry(path, st)
     acl.refresh()
     steps = folder_steps(os.path.dirname(os.path.abspath(path)))
     if os.path.islink(path):
@@ -307,7 +320,8 @@ class _Walker:
             yield FileEntry(path=path, error=("io", f"cannot stat: {exc.strerror}"))
             return
         if not statmod.S_ISREG(st.st_mode):
-            return  # sockets, fifos, devices
+            yield special_entry(path, st)
+            return
         entry = entry_from_stat(path, st, _readers(st, steps))
         if not os.access(path, os.R_OK):
             entry.error = ("permission", "permission denied (not readable by the indexing user)")
