@@ -62,3 +62,7 @@ def keyword_home(home: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text("[embedding]\nenabled = false\n")
     return home
+
+
+SHARED = Path(os.environ.get("SPYGLASS_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+DATA = SHARED / "data"

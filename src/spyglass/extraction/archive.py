@@ -58,7 +58,7 @@ def extract_zip(blob: Blob, ctx: Context) -> Extracted:
         locator = name if seen[name] == 1 else f"{name}#{seen[name]}"
         child = ChildDoc(locator=locator, name=name, type=kind[0], size=info.file_size, mime=mime_type(base))
         child.modified = None
-        if kind[1] is None or ctx.depth >= ctx.max_depth:
+        if (kind[1] is None and kind[0] != "other") or ctx.depth >= ctx.max_depth:  # "other": sniffed for text
             child.extracted = Extracted(meta={"metadata_only": True})
         else:
             try:

@@ -169,6 +169,15 @@ class Catalog:
                 lst.append(p)
         return {k: tuple(v) for k, v in out.items()}
 
+    def files_with_children_in(self, source_id: int, kinds: tuple[str, ...]) -> set[bytes]:
+        """path bytes of the files of a source holding a document (message, attachment, member) whose error kind is
+        one of ``kinds`` (``index --retry-failed`` reads them again)."""
+        q = ",".join("?" * len(kinds))
+        return {bytes(r[0]) for r in self.db.execute(
+            f"SELECT DISTINCT t.path_raw FROM items c JOIN items t ON t.source_id = c.source_id AND t.path = c.path "
+            f"AND t.parent_id IS NULL AND t.status != 'deleted' WHERE c.source_id = ? AND c.parent_id IS NOT NULL "
+            f"AND c.status != 'deleted' AND c.error_kind IN ({q})", (source_id, *kinds))}
+
     def new_file_id(self, source_id: int, raw: bytes) -> str:
         base = item_id(str(source_id), raw)
         candidate, n = base, 0

@@ -245,6 +245,8 @@ class Indexer:
         # who may read each file as recorded: a file whose readers changed (a folder's mode, a chmod) is read again
         held = self.cat.file_principals(source.id) if states else {}
         reread: set[bytes] = set()
+        # files holding a document that waits for OCR or a caption (an image attached to a mail, in a zip)
+        retry_inside = self.cat.files_with_children_in(source.id, RETRYABLE) if retry_failed and states else set()
         for e in entries:
             st = states.get(e.raw)
             if e.error is not None:
@@ -252,8 +254,8 @@ class Indexer:
                     direct.append((e, st, e.error))
                 else:
                     stats.unchanged += 1
-            elif st is not None and st[1] == e.size and st[2] == e.mtime_ns and not (
-                retry_failed and (st[4] == "error" or st[5] in RETRYABLE)
+            elif st is not None and st[1] == e.size and st[2] == e.mtime_ns and st[5] != "missing-extra" and not (
+                retry_failed and (st[4] == "error" or st[5] in RETRYABLE or e.raw in retry_inside)
             ):
                 if e.raw in held and held[e.raw] != tuple(sorted(e.principals)):
                     reread.add(e.raw)
@@ -333,8 +335,9 @@ class Indexer:
                 path=e.path,
                 name=e.name,
                 kind=SLACK_EXPORT if e.is_dir_container else file_type(e.name),
-                # a missing OCR/caption or new readers: extract again even when the bytes are the same
-                known_hash=None if not st or st[5] in RETRYABLE or e.raw in reread else st[3],
+                # a failure, a missing OCR/caption or new readers: extract again even when the bytes are the same
+                known_hash=None if not st or st[4] == "error" or st[5] in RETRYABLE or e.raw in reread
+                or e.raw in retry_inside else st[3],
                 is_dir=e.is_dir_container,
             )
             for i, (e, st) in enumerate(work)
