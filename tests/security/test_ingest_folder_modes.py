@@ -151,3 +151,36 @@ def test_configured_users_with_raw_uids_still_match(tmp_path):
     assert sg.search("tamarind", as_user="old").total == 1
     assert sg.search("tamarind", as_user="eve").total == 0
     sg.close()
+
+
+def _posix_acl(entries: list[tuple[int, int, int]]) -> bytes:
+    """The kernel's binary form of an access ACL (what ``setfacl`` writes): version 2, then (tag, perm, id)."""
+    import struct
+
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, p, i) for t, p, i in entries)
+
+
+def test_an_extended_acl_refusing_a_user_is_not_read_as_everyone(tmp_path, accounts):
+    """``setfacl -m u:eve:- file`` on a 0644 file: Unix refuses eve although the mode bits say "others read"."""
+    import subprocess
+    import sys
+
+    alice, eve = accounts.user("alice"), accounts.user("eve")
+    base = _base(tmp_path)
+    f = _mk(base / "minutes.txt", 0o644, alice, text="board minutes nectarine")
+    USER_OBJ, USER, GROUP_OBJ, MASK, OTHER, NO_ID = 0x01, 0x02, 0x04, 0x10, 0x20, 0xFFFFFFFF
+    try:
+        os.setxattr(f, "system.posix_acl_access", _posix_acl([
+            (USER_OBJ, 6, NO_ID), (USER, 0, eve.uid), (GROUP_OBJ, 4, NO_ID), (MASK, 4, NO_ID), (OTHER, 4, NO_ID)]))
+    except OSError as exc:
+        import pytest
+
+        pytest.skip(f"the temporary folder's file system takes no POSIX ACLs: {exc}")
+    probe = "import sys\ntry:\n    open(sys.argv[1]).read(); print('read')\nexcept PermissionError: print('refused')"
+    out = subprocess.run(["setpriv", f"--reuid={eve.uid}", f"--regid={eve.gid}", "--clear-groups", sys.executable,
+                          "-c", probe, str(f)], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "refused", out  # the kernel enforces the ACL
+    sg = _index(tmp_path, base)
+    assert top_row(sg, f)["principals"] == [f"user:{alice.name}"]
+    assert sg.search("nectarine", as_user=eve.name).total == 0
+    sg.close()

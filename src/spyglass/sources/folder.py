@@ -66,6 +66,25 @@ def entry_from_stat(path: str, st: os.stat_result, principals: tuple[str, ...] |
 Steps = frozenset  # of acl.Perm: the folders a path passes through (see spyglass.core.acl)
 
 
+def _has_extended_acl(path: str) -> bool:
+    """Whether ``path`` carries a POSIX access ACL beyond its mode bits (named users or groups, ``setfacl``)."""
+    try:
+        os.getxattr(path, "system.posix_acl_access")
+    except OSError:  # none (ENODATA), or a file system without ACLs
+        return False
+    return True
+
+
+def step(path: str, st: os.stat_result, need: str) -> acl.Perm:
+    """The step ``path`` puts on the way to a file (:func:`spyglass.core.acl.perm`). An extended ACL can refuse a
+    named user or group what the mode bits grant, and Spyglass does not evaluate ACLs: such a step lets the owner
+    alone pass (default-deny)."""
+    p = acl.perm(st, need)
+    if p[2] & ~acl.OWNER and _has_extended_acl(path):
+        return (p[0], p[1], p[2] & acl.OWNER)
+    return p
+
+
 def folder_steps(directory: str, cache: dict[str, Steps] | None = None) -> Steps:
     """The search steps of ``directory`` and every folder above it (resolved: the real folders a path passes)."""
     real = os.path.realpath(directory)
@@ -73,7 +92,7 @@ def folder_steps(directory: str, cache: dict[str, Steps] | None = None) -> Steps
         return cache[real]
     parent = os.path.dirname(real)
     try:
-        own = acl.perm(os.stat(real), "x")
+        own = step(real, os.stat(real), "x")
     except OSError:
         own = (-1, -1, 0)  # cannot stat a folder on the way: nobody is known to pass
     steps = frozenset({own}) if parent == real else folder_steps(parent, cache) | {own}
@@ -82,8 +101,8 @@ def folder_steps(directory: str, cache: dict[str, Steps] | None = None) -> Steps
     return steps
 
 
-def _readers(st: os.stat_result, steps: Steps) -> tuple[str, ...]:
-    return acl.path_principals(steps | {acl.perm(st, "r")})
+def _readers(path: str, st: os.stat_result, steps: Steps) -> tuple[str, ...]:
+    return acl.path_principals(steps | {step(path, st, "r")})
 
 
 _SPECIAL = ((statmod.S_ISFIFO, "a named pipe (FIFO)"), (statmod.S_ISSOCK, "a socket"),
@@ -140,7 +159,7 @@ def stat_entry(path: str, root: str | None = None, follow_outside: bool = True) 
     steps = folder_steps(os.path.dirname(os.path.abspath(path)))
     if os.path.islink(path):
         steps = steps | folder_steps(os.path.dirname(os.path.realpath(path)))
-    e = entry_from_stat(path, st, _readers(st, steps))
+    e = entry_from_stat(path, st, _readers(path, st, steps))
     if not os.access(path, os.R_OK):
         e.error = ("permission", "permission denied (not readable by the indexing user)")
     return e
@@ -159,7 +178,7 @@ def _container_entry(path: str, st: os.stat_result, steps: Steps | None = None) 
                 continue
             size += s.st_size
             mtime = max(mtime, s.st_mtime_ns)
-    e = entry_from_stat(path, st, acl.path_principals(steps | {acl.perm(st, "x"), acl.perm(st, "r")}))
+    e = entry_from_stat(path, st, acl.path_principals(steps | {step(path, st, "x"), step(path, st, "r")}))
     e.size, e.mtime_ns, e.is_dir_container = size, mtime, True
     return e
 
@@ -300,7 +319,7 @@ class _Walker:
             if is_slack_export_dir(path):
                 yield _container_entry(path, dst, steps)
                 return
-            yield from self._dir(path, child_rel, rules, steps | {acl.perm(dst, "x")})
+            yield from self._dir(path, child_rel, rules, steps | {step(path, dst, "x")})
             return
         if is_link:  # a linked file: its target's folders count too
             steps = steps | folder_steps(os.path.dirname(os.path.realpath(path)), self.steps_cache)
@@ -322,7 +341,7 @@ class _Walker:
         if not statmod.S_ISREG(st.st_mode):
             yield special_entry(path, st)
             return
-        entry = entry_from_stat(path, st, _readers(st, steps))
+        entry = entry_from_stat(path, st, _readers(path, st, steps))
         if not os.access(path, os.R_OK):
             entry.error = ("permission", "permission denied (not readable by the indexing user)")
         yield entry
