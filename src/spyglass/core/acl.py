@@ -16,6 +16,7 @@ import functools
 import grp
 import pwd
 import stat
+import time
 
 EVERYONE = "everyone"
 
@@ -100,8 +101,16 @@ def perm(st, need: str) -> Perm:
     return (st.st_uid, st.st_gid, bits)
 
 
-def refresh() -> None:
-    """Forget cached user and group names and memberships (accounts change while a watcher runs)."""
+_refreshed = [0.0]
+
+
+def refresh(older_than: float = 0.0) -> None:
+    """Forget cached user and group names and memberships (accounts change while a watcher runs); with
+    ``older_than``, only when they were read more than that many seconds ago."""
+    now = time.monotonic()
+    if older_than and now - _refreshed[0] < older_than:
+        return
+    _refreshed[0] = now
     for f in (_uid_name, _gid_name, _principals, _groupdb, path_principals):
         f.cache_clear()
 

@@ -155,7 +155,7 @@ def stat_entry(path: str, root: str | None = None, follow_outside: bool = True) 
         return FileEntry(path=path, error=("permission", "permission denied"))
     if not statmod.S_ISREG(st.st_mode) and not statmod.S_ISDIR(st.st_mode):
         return special_entry(path, st)
-    acl.refresh()
+    acl.refresh(older_than=5.0)  # watch calls this for every changed path
     steps = folder_steps(os.path.dirname(os.path.abspath(path)))
     if os.path.islink(path):
         steps = steps | folder_steps(os.path.dirname(os.path.realpath(path)))
