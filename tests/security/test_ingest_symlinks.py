@@ -119,3 +119,23 @@ def test_file_entries_carry_device_and_inode(tmp_path):
         st = os.stat(path)
         assert (e.st_dev, e.st_ino) == (st.st_dev, st.st_ino), path
     assert entries[str(root / "alias.txt")].st_ino == entries[str(root / "sub" / "inside.txt")].st_ino
+
+
+def test_a_file_swapped_for_a_link_after_the_walk_is_not_read(tmp_path):
+    """Between the walk and the read, a member replaces an indexed file with a link to a secret: the extraction
+    process checks that what it opened is the file the walk saw (device and inode) and reads nothing else."""
+    from spyglass.core.config import IndexSettings, LimitSettings
+    from spyglass.extraction.worker import Task, process
+    from spyglass.sources.folder import walk
+
+    root, outside = _tree(tmp_path)
+    f = root / "report.txt"
+    f.write_text("the real report")
+    (e,) = [x for x in walk(str(root), IndexSettings()) if x.path == str(f)]
+    f.unlink()
+    f.symlink_to(outside / "secret.txt")
+    task = Task(key=1, path=e.path, name=e.name, kind=("text", "spyglass.extraction.text:extract_text"),
+                st_dev=e.st_dev, st_ino=e.st_ino)
+    res = process(task, LimitSettings(), 300)
+    assert res.status == "error" and res.error[0] == "changed", res
+    assert not res.docs

@@ -35,6 +35,8 @@ class Task:
     kind: tuple[str, str | None]
     known_hash: str | None = None
     is_dir: bool = False
+    st_dev: int = 0  # the identity the walk saw (0: unknown); another file at the path is not read
+    st_ino: int = 0
 
 
 @dataclass(slots=True)
@@ -175,15 +177,19 @@ def _hash_dir(path: Path, limits: LimitSettings) -> tuple[str, int]:
     return h.hexdigest(), total
 
 
-def _open_regular(path: Path):
+def _open_regular(path: Path, task: Task):
     """Open for reading without blocking (a FIFO or device put in the file's place after the walk would block or
-    never end) and only when what was opened is a regular file."""
+    never end), and only when what was opened is a regular file and the one the walk saw (device and inode: a file
+    swapped for a link to another after the walk is not read)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ExtractionError("special-file", "not a regular file when read: not read (only regular files are "
                                                   "indexed)")
+        if task.st_ino and (st.st_dev, st.st_ino) != (task.st_dev, task.st_ino):
+            raise ExtractionError("changed", "replaced by another file between the walk and the read: not read "
+                                             "(the next run indexes what is there then)")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -204,7 +210,7 @@ def process(task: Task, limits: LimitSettings, max_words: int, media: MediaSetti
             digest, size = _hash_dir(path, limits)
             data = None
         else:
-            with _open_regular(path) as fh:
+            with _open_regular(path, task) as fh:
                 cap = int(limits.max_file_mb * 1024 * 1024)
                 data = fh.read(cap + 1)
             if len(data) > cap:

@@ -339,6 +339,8 @@ class Indexer:
                 known_hash=None if not st or st[4] == "error" or st[5] in RETRYABLE or e.raw in reread
                 or e.raw in retry_inside else st[3],
                 is_dir=e.is_dir_container,
+                st_dev=e.st_dev,  # the worker reads only the file the walk saw
+                st_ino=e.st_ino,
             )
             for i, (e, st) in enumerate(work)
         )
@@ -402,6 +404,9 @@ class Indexer:
         if result.status == "unchanged" and st is not None:
             self.cat.update_stat(st[0], e.mtime_ns, e.size, e.mtime_ns / 1e9)
             stats.unchanged += 1
+            return
+        if result.status == "error" and result.error and result.error[0] == "changed" and st is not None:
+            stats.unchanged += 1  # replaced between walk and read: keep what is indexed, the next run reads anew
             return
         if result.status == "error":
             assert result.error is not None
