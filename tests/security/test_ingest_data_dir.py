@@ -142,3 +142,21 @@ def test_folders_a_plan_creates_keep_their_parents_mode_under_the_private_umask(
     assert stat.S_IMODE((root / "2024").stat().st_mode) == 0o755
     assert stat.S_IMODE((root / "2024" / "q1").stat().st_mode) == 0o755
     assert stat.S_IMODE((root / "2024" / "q1" / "report.txt").stat().st_mode) == stat.S_IMODE(st.st_mode)
+
+
+def test_only_spyglass_files_are_tightened_in_a_shared_home(tmp_path):
+    """Someone points --home at a folder that also holds their own files: Spyglass's stores are made private and the
+    folder itself 0700 (nobody else gets in), their own subfolders keep their modes."""
+    home = tmp_path / "home"
+    mine = home / "my-notes"
+    mine.mkdir(parents=True)
+    mine.chmod(0o755)
+    (mine / "n.txt").write_text("mine")
+    (mine / "n.txt").chmod(0o644)
+    sg = open_sg(home)
+    sg.index([str(_corpus(tmp_path))])
+    sg.close()
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o755 and stat.S_IMODE((mine / "n.txt").stat().st_mode) == 0o644
+    assert [w for w in _wide(home) if "my-notes" not in w] == []
+    assert open_sg(home).status()["private"]["ok"] is True

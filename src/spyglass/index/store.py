@@ -62,11 +62,29 @@ def make_private(home: Path) -> int:
     return fixed
 
 
+# The folders Spyglass keeps in a data directory (add a new store here). Only they are tightened recursively, with
+# every file at the top: if someone points --home at a folder that also holds their own files, those stay as they
+# are — the directory's own 0700 keeps every other user out of all of it anyway.
+STORE_DIRS = ("lexical", "vectors", "vectors-image", "models", "organize", "plans", "journals", "thumbnails", "tmp",
+              "connectors")
+
+
 def _tree(home: Path):
     yield str(home)
-    for dirpath, dirs, files in os.walk(home):  # does not follow links
-        for name in dirs + files:
-            yield os.path.join(dirpath, name)
+    try:
+        top = list(os.scandir(home))
+    except OSError:
+        return
+    for e in top:
+        if e.is_dir(follow_symlinks=False):
+            if e.name not in STORE_DIRS:
+                continue
+            yield e.path
+            for dirpath, dirs, files in os.walk(e.path):  # does not follow links
+                for name in dirs + files:
+                    yield os.path.join(dirpath, name)
+        else:
+            yield e.path
 
 
 def _touch_private(path: Path) -> None:
