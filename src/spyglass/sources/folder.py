@@ -197,10 +197,10 @@ def walk(root: str, settings: IndexSettings, exclude: tuple[str, ...] = (), foll
     root = os.path.abspath(root)
     base = os.path.abspath(source_root) if source_root else root
     follow = settings.follow_links_outside if follow_outside is None else follow_outside
+    acl.refresh()  # accounts may have changed since the last walk
     if os.path.isfile(root):
         yield stat_entry(root, base, follow)
         return
-    acl.refresh()
     if is_slack_export_dir(root):
         yield _container_entry(root, os.stat(root))
         return
