@@ -64,14 +64,14 @@ def _max_vkey(home: Path) -> int:
 def test_kill_9_mid_embedding_leaves_no_orphan_vectors(tmp_path):
     root = tmp_path / "d"
     root.mkdir()
-    for i in range(600):
+    for i in range(300):
         (root / f"f{i:03d}.txt").write_text(f"document {i} about topic {i % 17} and subject {i % 23}")
     home = tmp_path / "home"
     p = _index_cmd(root, home)
     assert p.wait(timeout=600) == 0, p.stderr.read()
     ids, keys, live = _vectors_state(home)
-    assert ids == keys and len(keys) == live == 600
-    for i in range(600):  # every file changes: every passage is embedded again
+    assert ids == keys and len(keys) == live == 300
+    for i in range(300):  # every file changes: every passage is embedded again
         (root / f"f{i:03d}.txt").write_text(f"document {i} revised about topic {i % 19}")
     high = max(keys)
     p = _index_cmd(root, home)
@@ -85,9 +85,9 @@ def test_kill_9_mid_embedding_leaves_no_orphan_vectors(tmp_path):
     p = _index_cmd(root, home)
     assert p.wait(timeout=600) == 0, p.stderr.read()
     ids, keys, live = _vectors_state(home)
-    assert live == 600
+    assert live == 300
     assert ids == keys, f"{len(ids - keys)} vectors no passage points at, {len(keys - ids)} passages without one"
-    assert len(keys) == 600
+    assert len(keys) == 300
 
 
 def test_vectors_of_passages_the_catalog_forgot_are_reclaimed_on_open(tmp_path):

@@ -100,6 +100,13 @@ def test_images_attached_to_mail_get_ocr_on_a_retry_like_image_files(tmp_path):
     sg.close()
 
 
+def _no_ocr_home(home: Path) -> Path:
+    """These tests are about decoding HEIC, not reading its text: OCR off keeps them short."""
+    keyword_home(home)
+    (home / "config.toml").write_text("[embedding]\nenabled = false\n[media]\nocr = false\n")
+    return home
+
+
 def test_a_heic_photo_is_read_once_pillow_heif_is_installed(tmp_path):
     if not HEIC.exists():
         pytest.skip(f"shared data not present: {HEIC}")
@@ -111,7 +118,7 @@ def test_a_heic_photo_is_read_once_pillow_heif_is_installed(tmp_path):
     hide = tmp_path / "hide"
     hide.mkdir()
     (hide / "pillow_heif.py").write_text("raise ImportError('pillow-heif is not installed (hidden by the test)')\n")
-    home = keyword_home(tmp_path / "home")
+    home = _no_ocr_home(tmp_path / "home")
     out = cli("index", str(root), "--home", str(home), "--json",
               env={"PYTHONPATH": f"{hide}{os.pathsep}{Path(__file__).resolve().parents[2] / 'src'}"})
     assert out.returncode == 0, out.stderr
@@ -137,7 +144,7 @@ def test_a_missing_extra_is_retried_without_being_asked(tmp_path):
     hide = tmp_path / "hide"
     hide.mkdir()
     (hide / "pillow_heif.py").write_text("raise ImportError('hidden')\n")
-    home = keyword_home(tmp_path / "home")
+    home = _no_ocr_home(tmp_path / "home")
     src = str(Path(__file__).resolve().parents[2] / "src")
     assert cli("index", str(root), "--home", str(home), env={"PYTHONPATH": f"{hide}{os.pathsep}{src}"}).returncode == 0
     assert cli("index", "--home", str(home)).returncode == 0
