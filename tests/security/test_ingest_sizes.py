@@ -175,3 +175,28 @@ def test_embedding_streams_bounded_batches_of_one_huge_document(tmp_path):
         res = sync_vectors(data, emb)
     assert res["passages"] == sum(emb.calls) >= 3000
     assert max(emb.calls) <= EMBED_BATCH
+
+
+def test_the_model_never_runs_more_than_the_token_budget_at_once():
+    """16 passages of 256 tokens held 700 MB in the model runtime: long passages go in smaller batches (short ones
+    still 16 at a time), so the indexing process stays bounded however long the passages are."""
+    from spyglass.core.errors import MissingExtraError
+    from spyglass.models.embedder import MAX_BATCH_TOKENS, OnnxEmbedder
+
+    e = OnnxEmbedder()
+    try:
+        e.warm_up()
+    except MissingExtraError as exc:
+        pytest.skip(str(exc))
+    shapes: list[tuple[int, int]] = []
+    run = e._run
+
+    def recording(ids):
+        shapes.append((len(ids), max(len(x) for x in ids)))
+        return run(ids)
+
+    e._run = recording
+    vecs = e.embed([_words(3000)] * 20 + ["a short passage"] * 40)
+    assert vecs.shape == (60, e.dim)
+    assert max(b * n for b, n in shapes) <= MAX_BATCH_TOKENS, shapes
+    assert max(b for b, _ in shapes) == e.batch_size, shapes
