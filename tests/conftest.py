@@ -32,6 +32,33 @@ def keyword_home(home: Path) -> Path:
     return home
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _traversable_tmp(tmp_path_factory):
+    """Folder modes count for who may read a file (docs/security.md), and pytest makes its temporary folders 0700:
+    every file a test writes would be readable by the test's user alone. Let others pass through them (0711: enter,
+    not list), as through a shared folder's parents, so a test's 0644 file is everyone's, as the test means."""
+    import functools
+
+    def opened(p: Path) -> Path:
+        top = tmp_path_factory.getbasetemp().parent  # /tmp/pytest-of-USER, the highest folder pytest makes
+        for d in (p, *p.parents):
+            d.chmod(d.stat().st_mode | 0o011)
+            if d == top or top not in d.parents:
+                break
+        return p
+
+    opened(tmp_path_factory.getbasetemp())
+    mktemp = tmp_path_factory.mktemp
+
+    @functools.wraps(mktemp)
+    def traversable_mktemp(*args, **kwargs):
+        return opened(mktemp(*args, **kwargs))
+
+    tmp_path_factory.mktemp = traversable_mktemp
+    yield
+    tmp_path_factory.mktemp = mktemp
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"

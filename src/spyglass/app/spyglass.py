@@ -38,17 +38,19 @@ class Spyglass:
         return DataDir(self.home, write=True)
 
     def index(self, paths: list[str] | None = None, progress: Progress | None = None,
-              retry_failed: bool = False, wait: bool = True) -> RunStats:
+              retry_failed: bool = False, wait: bool = True, follow_links_outside: bool | None = None) -> RunStats:
         """Index ``paths`` (adding them as sources), or every known source when ``paths`` is empty. The keyword index
         is committed first; then vectors are made in this call (``wait``) or by the background embedder
-        (:mod:`spyglass.app.background`), and this call returns at once (``RunStats.semantic`` says how far it is)."""
+        (:mod:`spyglass.app.background`), and this call returns at once (``RunStats.semantic`` says how far it is).
+        ``follow_links_outside``: follow symbolic links that leave each root (kept with the source)."""
         with self.open_writer() as data:
             indexer = Indexer(data, self.config, progress)
             run = data.catalog.start_run("index")
             total = RunStats()
             try:
                 indexer.sync_lexical()  # finish whatever a killed run left behind
-                sources = [indexer.add_source(p) for p in paths] if paths else data.catalog.sources()
+                sources = ([indexer.add_source(p, follow_links_outside) for p in paths] if paths
+                           else data.catalog.sources())
                 if not sources:
                     raise SpyglassError("nothing to index: give a folder, e.g. `spyglass index ~/Documents`")
                 for src in sources:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spyglass.index.connector_sync import connector_sources
-from spyglass.index.store import DataDir
+from spyglass.index.store import DataDir, wide_modes
 
 
 def collect_status(data: DataDir) -> dict[str, Any]:
@@ -70,6 +70,7 @@ def collect_status(data: DataDir) -> dict[str, Any]:
         media["images_embedded"] = db.execute("SELECT count(*) FROM image_vectors WHERE done = 1").fetchone()[0]
     return {
         "home": str(data.home),
+        "private": _privacy(data),
         "documents": sum(totals.values()),
         "by_status": totals,
         "by_type": dict(sorted(by_type.items())),
@@ -131,3 +132,12 @@ def collect_member_status(data: DataDir, principals: list[str]) -> dict[str, Any
         "semantic": {"model": (data.manifest.get("vectors") or {}).get("model")},
         "last_run": {"finished": last["finished"]} if last else None,
     }
+def _privacy(data: DataDir) -> dict[str, Any]:
+    """Whether the data directory is the user's alone (0700, files 0600): it holds every indexed passage."""
+    n, examples = wide_modes(data.home)
+    out: dict[str, Any] = {"ok": n == 0, "wider": n}
+    if n:
+        out["examples"] = examples
+        out["hint"] = (f"the data directory {data.home} is readable by other users ({n} folders or files wider than "
+                       f"0700/0600): run `chmod -R go-rwx {data.home}` (any `spyglass index` also fixes it)")
+    return out

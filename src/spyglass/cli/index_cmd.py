@@ -27,6 +27,10 @@ def index(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry files that failed before."),
     wait: bool = typer.Option(False, "--wait", help="Also make every vector before returning (else a background "
                                                     "process makes them, best first; see `spyglass status`)."),
+    follow_links_outside: Optional[bool] = typer.Option(
+        None, "--follow-links-outside/--no-follow-links-outside",
+        help="Follow symbolic links whose target lies outside the folder (off by default: such links are recorded, "
+             "not read). Kept with the source for later runs.", show_default=False),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
@@ -38,7 +42,8 @@ def index(
         sg = _sg(home)
         progress = RichProgress(enabled=None)
         stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed,
-                         wait=wait or not sg.config.embedding.background)
+                         wait=wait or not sg.config.embedding.background,
+                         follow_links_outside=follow_links_outside)
         if json_:
             print_json({"home": str(sg.home), **stats.as_dict()})
             return

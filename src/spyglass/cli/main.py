@@ -137,6 +137,7 @@ def main() -> None:
     from spyglass.cli.output import closed_pipe_exit
 
     stdout_was_devnull = _is_devnull(sys.stdout)
+    os.umask(0o077)  # everything Spyglass writes (data directory, models, plans, accounts) is the user's alone
     try:
         app()
     except BrokenPipeError:  # `spyglass search ... | head`: the reader has what it wanted

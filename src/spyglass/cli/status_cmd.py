@@ -26,6 +26,8 @@ def status(
             return
         bs = st["by_status"]
         out.print(f"[bold]{esc(st['home'])}[/bold]")
+        if not st.get("private", {}).get("ok", True):
+            out.print(f"[red]Warning:[/red] {esc(st['private']['hint'])}", highlight=False)
         out.print(f"{st['documents']} documents ({bs.get('ok', 0)} with text, {bs.get('metadata', 0)} by name only, "
                   f"{bs.get('error', 0)} failed), {st['passages']} passages, "
                   f"index {fmt_size(st['size_bytes']['total'])}")

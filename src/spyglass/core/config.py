@@ -21,6 +21,7 @@ ENV_HOME = "SPYGLASS_HOME"
 class IndexSettings:
     chunk_max_words: int = 300
     follow_symlinks: bool = True
+    follow_links_outside: bool = False  # follow links leaving the source root (per source: --follow-links-outside)
     include_hidden: bool = False
     skip_dirs: list[str] = field(
         default_factory=lambda: ["node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"]
@@ -33,6 +34,7 @@ class IndexSettings:
 class LimitSettings:
     max_file_mb: float = 256.0  # files above this are recorded and skipped
     max_text_mb: float = 16.0  # extracted text kept per document
+    max_passages: int = 20000  # passages kept per file, over all the documents inside it
     timeout_s: float = 60.0  # per-file extraction time limit
     memory_mb: int = 2048  # address-space limit of an extraction process
     max_archive_mb: float = 1024.0  # total uncompressed size allowed in a zip-based file

@@ -44,7 +44,7 @@ def extract_audio(blob: Blob, ctx: Context) -> Extracted:
         if tmp:
             os.unlink(tmp)
     out.meta.update(asr="done", duration_s=round(float(info.duration), 2), language=info.language)
-    budget = ctx.max_text_chars
+    budget = ctx.text_budget
     for s in segments:
         text = s.text.strip()
         if text and budget > 0:

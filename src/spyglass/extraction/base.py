@@ -46,5 +46,11 @@ class Context:
     def max_text_chars(self) -> int:
         return int(self.limits.max_text_mb * 1024 * 1024)
 
+    @property
+    def text_budget(self) -> int:
+        """How much text an extractor need produce: one character past the cap, so that the cap is applied, and
+        recorded, in one place for every format (``extraction.worker``)."""
+        return self.max_text_chars + 1
+
     def child(self) -> Context:
         return Context(limits=self.limits, media=self.media, depth=self.depth + 1, max_depth=self.max_depth)

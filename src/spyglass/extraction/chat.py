@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 import zipfile
 from collections import Counter
 from datetime import datetime, timezone
@@ -17,8 +19,26 @@ from spyglass.extraction.base import Blob, Context
 from spyglass.extraction.guards import check_zip, read_member
 
 
+class RefusedName(Exception):
+    """A name from inside an export that is not a plain name, or a location that leaves the export."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+def plain_name(name: object, what: str) -> str:
+    """``name`` when it is one plain path component; raises :class:`RefusedName` otherwise. Names inside an export
+    are names, never paths: no separators, no ``.``/``..``, no NUL, nothing absolute."""
+    if not isinstance(name, str) or not name or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise RefusedName("unsafe-name", f"{what} name {name!r} is not a plain name: refused (names inside an export "
+                                         "are never read as paths)")
+    return name
+
+
 class _Tree:
-    """Read-only access to the export, whether a folder or a zip."""
+    """Read-only access to the export, whether a folder or a zip. Every location it reads is resolved and must lie
+    inside the export folder (a link inside the export that points out is refused)."""
 
     def __init__(self, blob: Blob, ctx: Context) -> None:
         self.root: Path | None = None
@@ -36,23 +56,47 @@ class _Tree:
             if tops:
                 self.prefix = tops[0][: -len("channels.json")]
 
-    def read(self, rel: str) -> bytes | None:
+    def _inside(self, *names: str) -> Path:
+        """The real location of ``root/names...``; raises :class:`RefusedName` when it leaves the export."""
+        assert self.root is not None
+        real_root = os.path.realpath(self.root)
+        p = os.path.realpath(os.path.join(real_root, *names))
+        if not (p == real_root or p.startswith(real_root.rstrip("/") + "/")):
+            raise RefusedName("outside-export", f"{'/'.join(names)!r} is a link to {p!r}, outside the export: "
+                                                "refused")
+        return Path(p)
+
+    def read(self, *names: str) -> bytes | None:
+        """The bytes of ``names`` joined (each a plain name), or None when absent; refused outside the export."""
         if self.root is not None:
-            p = self.root / rel
-            return p.read_bytes() if p.is_file() else None
+            p = self._inside(*names)
+            try:
+                st = os.stat(p)
+            except OSError:
+                return None
+            if not stat.S_ISREG(st.st_mode):  # a folder, FIFO or device named like a day file
+                return None
+            cap = int(self.ctx.limits.max_file_mb * 1024 * 1024)
+            with open(p, "rb") as fh:
+                data = fh.read(cap + 1)
+            if len(data) > cap:
+                raise ExtractionError("too-large", f"{'/'.join(names)} is over {self.ctx.limits.max_file_mb:g} MB "
+                                                   "(limits.max_file_mb)")
+            return data
         assert self.zf is not None
         try:
-            return read_member(self.zf, self.zf.getinfo(self.prefix + rel), self.ctx)
+            return read_member(self.zf, self.zf.getinfo(self.prefix + "/".join(names)), self.ctx)
         except KeyError:
             return None
 
     def day_files(self, channel: str) -> list[str]:
         if self.root is not None:
-            d = self.root / channel
+            d = self._inside(channel)
             return sorted(p.name for p in d.glob("*.json")) if d.is_dir() else []
         assert self.zf is not None
         base = f"{self.prefix}{channel}/"
-        return sorted(n[len(base):] for n in self.zf.namelist() if n.startswith(base) and n.endswith(".json"))
+        return sorted(n[len(base):] for n in self.zf.namelist()
+                      if n.startswith(base) and n.endswith(".json") and "/" not in n[len(base):])
 
 
 def is_slack_export(names: set[str]) -> bool:
@@ -60,7 +104,10 @@ def is_slack_export(names: set[str]) -> bool:
 
 
 def _load(tree: _Tree, name: str) -> list:
-    raw = tree.read(name)
+    try:
+        raw = tree.read(name)
+    except RefusedName as exc:
+        raise ExtractionError(exc.kind, exc.message) from exc
     if raw is None:
         return []
     try:
@@ -68,6 +115,14 @@ def _load(tree: _Tree, name: str) -> list:
     except json.JSONDecodeError as exc:
         raise ExtractionError("corrupt", f"{name}: invalid JSON ({exc.msg})") from exc
     return value if isinstance(value, list) else []
+
+
+def _refused(n: int, name: object, exc: RefusedName) -> ChildDoc:
+    """The record of an entry that was not read. Nobody but the export's owner (and administrators) sees it."""
+    label = repr(name)[:200]
+    key = hash_bytes(label.encode())[:8]
+    return ChildDoc(f"refused/{n}/{key}", f"refused entry {n + 1}.{key}", "chat", error=(exc.kind, exc.message),
+                    acl=[])
 
 
 def extract_slack_export(blob: Blob, ctx: Context) -> Extracted:
@@ -100,12 +155,21 @@ def extract_slack_export(blob: Blob, ctx: Context) -> Extracted:
     if not conversations:
         raise ExtractionError("corrupt", "Slack export without channels")
     children: list[ChildDoc] = []
-    for conv, kind in conversations:
-        folder = conv.get("name") or conv.get("id")
+    for n, (conv, kind) in enumerate(conversations):
         members = [m for m in conv.get("members") or [] if isinstance(m, str)]
         readers = principals(members)
-        for day in tree.day_files(folder):
-            raw = tree.read(f"{folder}/{day}") or b"[]"
+        try:
+            folder = plain_name(conv.get("name") or conv.get("id"), "channel")
+            days = tree.day_files(folder)
+        except RefusedName as exc:
+            children.append(_refused(n, conv.get("name") or conv.get("id"), exc))
+            continue
+        for day in days:
+            try:
+                raw = tree.read(folder, day) or b"[]"
+            except RefusedName as exc:
+                children.append(_refused(n, f"{folder}/{day}", exc))
+                continue
             try:
                 messages = json.loads(raw)
             except json.JSONDecodeError:
@@ -129,7 +193,7 @@ def extract_slack_export(blob: Blob, ctx: Context) -> Extracted:
                 lines.append(f"[{when}] {who}: {m['text']}")
             if not lines:
                 continue
-            text = "\n".join(lines)[: ctx.max_text_chars]
+            text = "\n".join(lines)[: ctx.text_budget]
             ex = Extracted(
                 segments=[Segment(text)],
                 title=f"#{folder} {day[:-5]}",

@@ -2,7 +2,9 @@
 
 Passages never cross a segment (page, slide, sheet) boundary, so every passage has one page. Inside a segment,
 paragraphs are packed greedily; a paragraph longer than the budget is cut at sentence ends, then at word
-boundaries. Offsets are character positions in ``Extracted.text`` (segments joined by a blank line).
+boundaries. No passage is longer than :func:`max_passage_chars` characters: a run without spaces (base64, a minified
+file, text in a script without spaces) is cut into pieces of that length, none dropped. Offsets are character
+positions in ``Extracted.text`` (segments joined by a blank line).
 """
 
 from __future__ import annotations
@@ -20,6 +22,23 @@ _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 def _words_run(n: int) -> re.Pattern[str]:
     """Matches up to ``n`` words (and the space after all but the last) from a position, in one C-level scan."""
     return re.compile(r"\S+(?:\s+\S+){0,%d}" % (n - 1))
+
+
+def max_passage_chars(max_words: int) -> int:
+    """The longest passage in characters: 16 characters a word (prose averages 6), at least 2,000."""
+    return max(2000, 16 * max_words)
+
+
+def _cut_chars(spans: list[tuple[int, int, int]], limit: int) -> list[tuple[int, int, int]]:
+    """Spans longer than ``limit`` characters cut into pieces of ``limit`` (each counted as a full passage)."""
+    out: list[tuple[int, int, int]] = []
+    for start, end, n in spans:
+        if end - start <= limit:
+            out.append((start, end, n))
+            continue
+        for s in range(start, end, limit):
+            out.append((s, min(end, s + limit), 1 << 30))
+    return out
 
 
 def _cut_words(text: str, base: int, max_words: int) -> list[tuple[int, int, int]]:
@@ -67,6 +86,7 @@ def _pieces(text: str, base: int, max_words: int) -> list[tuple[int, int, int]]:
 
 
 def chunk_segments(segments: list[Segment], max_words: int = 300) -> list[Chunk]:
+    limit = max_passage_chars(max_words)
     chunks: list[Chunk] = []
     full_pos = 0
     for seg in segments:
@@ -80,8 +100,8 @@ def chunk_segments(segments: list[Segment], max_words: int = 300) -> list[Chunk]
                 if body:
                     chunks.append(Chunk(len(chunks), body, seg.page, cur_start, cur_end, seg.label))
 
-        for start, end, n in _pieces(text, full_pos, max_words):
-            if cur_start >= 0 and count + n > max_words:
+        for start, end, n in _cut_chars(_pieces(text, full_pos, max_words), limit):
+            if cur_start >= 0 and (count + n > max_words or end - cur_start > limit):
                 flush()
                 cur_start, count = -1, 0
             if cur_start < 0:

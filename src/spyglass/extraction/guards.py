@@ -92,3 +92,30 @@ def looks_binary(sample: bytes) -> bool:
 
 
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+
+
+def sniff_text(sample: bytes) -> str | None:
+    """The encoding of ``sample`` when it is text (a BOM, UTF-16, UTF-8, or a single-byte encoding the charset
+    detector is sure of), else None. For files whose name says nothing (an unknown extension, none at all)."""
+    if not sample:
+        return None
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if sample.startswith(bom):
+            return enc
+    utf16 = sniff_utf16(sample)
+    if utf16:
+        return utf16
+    if looks_binary(sample):
+        return None
+    for cut in range(4):  # the sample may end inside a multi-byte character
+        try:
+            sample[: len(sample) - cut].decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None or best.chaos > 0.1:
+        return None
+    return best.encoding

@@ -49,7 +49,7 @@ def extract_html(blob: Blob, ctx: Context) -> Extracted:
     text, title, author = html_to_text(raw)
     if not text.strip():
         raise ExtractionError("empty", "no visible text in the page")
-    return Extracted(segments=[Segment(text[: ctx.max_text_chars])], title=title, author=author)
+    return Extracted(segments=[Segment(text[: ctx.text_budget])], title=title, author=author)
 
 
 def extract_xml(blob: Blob, ctx: Context) -> Extracted:
@@ -66,4 +66,4 @@ def extract_xml(blob: Blob, ctx: Context) -> Extracted:
     text = "\n".join(s.strip() for s in root.itertext() if s.strip())
     if not text:
         raise ExtractionError("empty", "no text in the XML document")
-    return Extracted(segments=[Segment(text[: ctx.max_text_chars])])
+    return Extracted(segments=[Segment(text[: ctx.text_budget])])

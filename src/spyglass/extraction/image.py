@@ -131,7 +131,7 @@ def extract_image(blob: Blob, ctx: Context) -> Extracted:
     if res.rotated:
         out.meta["ocr_rotated"] = res.rotated
     if res.text.strip():
-        out.segments.append(Segment(res.text[: ctx.max_text_chars], label="OCR"))
+        out.segments.append(Segment(res.text[: ctx.text_budget], label="OCR"))
     return out
 
 
@@ -146,4 +146,4 @@ def _caption(img: Any, ctx: Context, out: Extracted) -> None:
         return
     out.meta["caption"] = "done"
     if text:
-        out.segments.append(Segment(text[: ctx.max_text_chars], label="Caption"))
+        out.segments.append(Segment(text[: ctx.text_budget], label="Caption"))

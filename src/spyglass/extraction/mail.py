@@ -90,7 +90,7 @@ def message_to_extracted(msg: EmailMessage, ctx: Context) -> Extracted:
     if subject:
         lines.append(f"Subject: {subject}")
     body = _body_text(msg)
-    text = ("\n".join(lines) + "\n\n" + body).strip()[: ctx.max_text_chars]
+    text = ("\n".join(lines) + "\n\n" + body).strip()[: ctx.text_budget]
     principals = sorted({acl.email(a) for _, a in sender + to + cc + bcc})
     children: list[ChildDoc] = []
     if ctx.depth < ctx.max_depth:
@@ -109,7 +109,7 @@ def message_to_extracted(msg: EmailMessage, ctx: Context) -> Extracted:
         },
         children=children,
         type="email",
-        acl=principals or None,
+        acl=principals,  # may be empty: a message naming no valid address (readable by the file's owner alone)
     )
 
 
@@ -127,6 +127,7 @@ def _attachments(msg: EmailMessage, ctx: Context) -> list[ChildDoc]:
             inner = part.get_payload(0) if part.is_multipart() else None
             if isinstance(inner, EmailMessage):
                 ex = message_to_extracted(inner, ctx.child())
+                ex.acl = None  # a forwarded message is read by whoever received the message carrying it
                 out.append(ChildDoc(f"att/{n}/message", ex.title or name, "email", extracted=ex, acl=None,
                                     modified=ex.created, mime="message/rfc822", size=len(inner.as_bytes())))
                 continue
@@ -175,20 +176,26 @@ def extract_mbox(blob: Blob, ctx: Context) -> Extracted:
         tmp.close()
         path = tmp.name
     children: list[ChildDoc] = []
+    by_id: dict[str, list[int]] = {}  # Message-ID -> indexes in children
     try:
         box = mailbox.mbox(str(path), factory=None, create=False)
         for n, key in enumerate(box.iterkeys()):
             try:
                 raw = box.get_bytes(key)
             except Exception as exc:  # a torn message does not spoil the mailbox
-                children.append(ChildDoc(f"msg/{n}", f"message {n + 1}", "email", error=("corrupt", str(exc))))
+                children.append(ChildDoc(f"msg/{n}", f"message {n + 1}", "email", error=("corrupt", str(exc)),
+                                         acl=[]))
                 continue
             msg = _parse_bytes(raw)
             ex = message_to_extracted(msg, ctx.child())
-            mid = (ex.meta.get("message_id") or "").strip("<>") or f"#{n}"
+            ex.meta["position"] = n
+            mid = (ex.meta.get("message_id") or "").strip("<>")
+            if mid:
+                by_id.setdefault(mid, []).append(len(children))
             children.append(
                 ChildDoc(
-                    locator=f"msg/{mid}",
+                    # position and id: two messages with one Message-ID are two documents, appending keeps ids
+                    locator=f"msg/{n}/{mid}" if mid else f"msg/{n}",
                     name=ex.title or f"message {n + 1}",
                     type="email",
                     extracted=ex,
@@ -205,7 +212,26 @@ def extract_mbox(blob: Blob, ctx: Context) -> Extracted:
             os.unlink(tmp.name)
     if not children:
         raise ExtractionError("corrupt", "no messages found in the mailbox")
-    return Extracted(segments=[], children=children, meta={"messages": len(children)}, type="mailbox")
+    meta = {"messages": len(children)}
+    collisions = _record_collisions(children, by_id)
+    if collisions:
+        meta["message_id_collisions"] = collisions
+    return Extracted(segments=[], children=children, meta=meta, type="mailbox")
+
+
+def _record_collisions(children: list[ChildDoc], by_id: dict[str, list[int]]) -> int:
+    """Mark every message whose Message-ID another message of the mailbox also has (both stay indexed); returns
+    how many ids are shared."""
+    shared = 0
+    for mid, idx in by_id.items():
+        if len(idx) < 2:
+            continue
+        shared += 1
+        positions = [children[i].extracted.meta["position"] for i in idx]  # type: ignore[union-attr]
+        for i in idx:
+            children[i].extracted.meta["message_id_collision"] = {  # type: ignore[union-attr]
+                "message_id": mid, "positions": positions}
+    return shared
 
 
 def extract_msg(blob: Blob, ctx: Context) -> Extracted:
@@ -229,7 +255,7 @@ def extract_msg(blob: Blob, ctx: Context) -> Extracted:
             body = ""
         header = [f"From: {_fmt(sender)}" if sender else "", f"To: {_fmt(to)}" if to else "",
                   f"Cc: {_fmt(cc)}" if cc else "", f"Subject: {subject}" if subject else ""]
-        text = ("\n".join(h for h in header if h) + "\n\n" + body).strip()[: ctx.max_text_chars]
+        text = ("\n".join(h for h in header if h) + "\n\n" + body).strip()[: ctx.text_budget]
         created = None
         try:
             created = m.date.timestamp() if m.date else None
@@ -262,7 +288,7 @@ def extract_msg(blob: Blob, ctx: Context) -> Extracted:
             meta={"from": [a for _, a in sender], "to": [a for _, a in to], "cc": [a for _, a in cc]},
             children=children,
             type="email",
-            acl=principals or None,
+            acl=principals,
         )
     finally:
         try:

@@ -74,7 +74,7 @@ def extract_docx(blob: Blob, ctx: Context) -> Extracted:
             if t and t not in parts:
                 parts.append(t)
     cp = d.core_properties
-    text = "\n".join(parts)[: ctx.max_text_chars]
+    text = "\n".join(parts)[: ctx.text_budget]
     return Extracted(
         segments=[Segment(text)] if text else [],
         title=(cp.title or "").strip() or None,
@@ -143,7 +143,7 @@ def extract_xlsx(blob: Blob, ctx: Context) -> Extracted:
     except Exception as exc:
         raise _corrupt("Excel workbook", exc) from exc
     segments: list[Segment] = []
-    budget = ctx.max_text_chars
+    budget = ctx.text_budget
     try:
         for n, ws in enumerate(wb.worksheets, start=1):
             if n > ctx.limits.max_pages or budget <= 0:

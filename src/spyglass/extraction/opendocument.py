@@ -78,7 +78,7 @@ def extract_odt(blob: Blob, ctx: Context) -> Extracted:
                     if teletype.extractText(p).strip()
                 )
     title, author, created = _meta(doc)
-    body = "\n".join(parts)[: ctx.max_text_chars]
+    body = "\n".join(parts)[: ctx.text_budget]
     return Extracted(segments=[Segment(body)] if body else [], title=title, author=author, created=created)
 
 
@@ -108,6 +108,6 @@ def extract_ods(blob: Blob, ctx: Context) -> Extracted:
             if cells:
                 rows.append(" | ".join(cells))
         if rows:
-            segments.append(Segment("\n".join(rows)[: ctx.max_text_chars], page=n, label=sheet.getAttribute("name")))
+            segments.append(Segment("\n".join(rows)[: ctx.text_budget], page=n, label=sheet.getAttribute("name")))
     title, author, created = _meta(doc)
     return Extracted(segments=segments, title=title, author=author, created=created)

@@ -59,7 +59,7 @@ def extract_pdf(blob: Blob, ctx: Context) -> Extracted:
     try:
         meta = pdf.get_metadata_dict(skip_empty=True)
         segments: list[Segment] = []
-        budget = ctx.max_text_chars
+        budget = ctx.text_budget
         n = min(len(pdf), ctx.limits.max_pages)
         scanned: list[int] = []  # pages without a text layer
         for i in range(n):

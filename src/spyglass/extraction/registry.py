@@ -104,11 +104,32 @@ def load(path: str) -> Extractor:
     return getattr(importlib.import_module(module), func)
 
 
+SNIFF_BYTES = 65536  # how much of a file with an unknown name is looked at to tell text from binary
+
+
 def extract_blob(blob: Blob, ctx: Context, kind: tuple[str, str | None] | None = None) -> Extracted:
-    """Extract a document with the extractor its name selects. Raises :class:`ExtractionError`."""
+    """Extract a document with the extractor its name selects. Raises :class:`ExtractionError`.
+
+    A name that selects nothing (an unknown extension, none at all) is read as text when its bytes are text
+    (:func:`spyglass.extraction.guards.sniff_text`); binary is indexed by name and metadata only."""
     doc_type, extractor = kind or file_type(blob.name)
+    sniffed = False
+    if extractor is None and doc_type == "other":
+        from spyglass.extraction.guards import sniff_text
+
+        with blob.open() as fh:
+            sniffed = sniff_text(fh.read(SNIFF_BYTES)) is not None
+        if sniffed:
+            doc_type, extractor = "text", _TEXT
     if extractor is None:
         return Extracted(meta={"metadata_only": True})
+    out = _run(blob, ctx, doc_type, extractor)
+    if sniffed:
+        out.type = "text"
+    return out
+
+
+def _run(blob: Blob, ctx: Context, doc_type: str, extractor: str) -> Extracted:
     if blob.data is not None and not blob.data:
         raise ExtractionError("empty", "empty file (0 bytes)")
     try:

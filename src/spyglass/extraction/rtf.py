@@ -17,5 +17,5 @@ def extract_rtf(blob: Blob, ctx: Context) -> Extracted:
         text = rtf_to_text(raw.decode("latin-1"), errors="replace")
     except Exception as exc:  # striprtf raises on malformed control words
         raise ExtractionError("corrupt", f"unreadable RTF: {exc}") from exc
-    text = text.strip()[: ctx.max_text_chars]
+    text = text.strip()[: ctx.text_budget]
     return Extracted(segments=[Segment(text)] if text else [])

@@ -28,14 +28,14 @@ def flatten(value: Any, prefix: str = "", out: list[str] | None = None, budget: 
         for v in value:
             flatten(v, prefix, out, budget)
     elif value is not None and value != "":
-        line = f"{prefix}: {value}" if prefix else str(value)
+        line = (f"{prefix}: {value}" if prefix else str(value))[: budget[0]]
         budget[0] -= len(line)
         out.append(line)
     return out
 
 
 def _text_fallback(text: str, why: str, ctx: Context) -> Extracted:
-    return Extracted(segments=[Segment(text[: ctx.max_text_chars])], meta={"warning": why})
+    return Extracted(segments=[Segment(text[: ctx.text_budget])], meta={"warning": why})
 
 
 def extract_json(blob: Blob, ctx: Context) -> Extracted:
@@ -44,14 +44,14 @@ def extract_json(blob: Blob, ctx: Context) -> Extracted:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return _text_fallback(text, f"invalid JSON ({exc.msg} at line {exc.lineno}); indexed as text", ctx)
-    lines = flatten(value, budget=[ctx.max_text_chars])
+    lines = flatten(value, budget=[ctx.text_budget])
     return Extracted(segments=[Segment("\n".join(lines))] if lines else [])
 
 
 def extract_ndjson(blob: Blob, ctx: Context) -> Extracted:
     text = decode(blob.read(), "NDJSON")
     lines: list[str] = []
-    budget = [ctx.max_text_chars]
+    budget = [ctx.text_budget]
     for raw in text.splitlines():
         if not raw.strip():
             continue
@@ -73,7 +73,7 @@ def extract_yaml(blob: Blob, ctx: Context) -> Extracted:
     except yaml.YAMLError as exc:
         return _text_fallback(text, f"invalid YAML ({str(exc).splitlines()[0]}); indexed as text", ctx)
     lines: list[str] = []
-    budget = [ctx.max_text_chars]
+    budget = [ctx.text_budget]
     for d in docs:
         flatten(d, out=lines, budget=budget)
     return Extracted(segments=[Segment("\n".join(lines))] if lines else [])
@@ -90,10 +90,10 @@ def extract_csv(blob: Blob, ctx: Context) -> Extracted:
         except csv.Error:
             dialect = csv.excel
     rows: list[str] = []
-    budget = ctx.max_text_chars
+    budget = ctx.text_budget
     try:
         for row in csv.reader(io.StringIO(text), dialect):
-            line = " | ".join(c.strip() for c in row if c and c.strip())
+            line = " | ".join(c.strip() for c in row if c and c.strip())[:budget]  # one row can be all of it
             if line:
                 rows.append(line)
                 budget -= len(line)

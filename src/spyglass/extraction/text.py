@@ -48,7 +48,7 @@ _ORG_TITLE = re.compile(r"^#\+TITLE:\s*(.+)$", re.MULTILINE | re.IGNORECASE)
 
 def extract_text(blob: Blob, ctx: Context) -> Extracted:
     data = blob.read()
-    text = decode(data[: ctx.max_text_chars * 4])[: ctx.max_text_chars]
+    text = decode(data[: ctx.text_budget * 4])[: ctx.text_budget]
     if not text.strip():
         raise ExtractionError("empty", "no text (only whitespace)")
     return Extracted(segments=[Segment(text)])

@@ -12,6 +12,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import resource
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 from spyglass.core.config import LimitSettings, MediaSettings
 from spyglass.core.errors import ExtractionError
 from spyglass.core.ids import content_hasher
-from spyglass.core.types import Chunk, Extracted
+from spyglass.core.types import Chunk, Extracted, Segment
 from spyglass.extraction.base import Blob, Context
 from spyglass.extraction.chunking import chunk_segments
 
@@ -34,6 +35,8 @@ class Task:
     kind: tuple[str, str | None]
     known_hash: str | None = None
     is_dir: bool = False
+    st_dev: int = 0  # the identity the walk saw (0: unknown); another file at the path is not read
+    st_ino: int = 0
 
 
 @dataclass(slots=True)
@@ -69,14 +72,59 @@ class FileResult:
     recycle: bool = False
 
 
-def _flatten(ex: Extracted, rec: DocRecord, max_words: int, out: list[DocRecord]) -> None:
+@dataclass(slots=True)
+class _Caps:
+    """The size caps of one file: text per document, passages over the whole file (what is left of them)."""
+
+    limits: LimitSettings
+    passages_left: int
+
+    @property
+    def text_chars(self) -> int:
+        return int(self.limits.max_text_mb * 1024 * 1024)
+
+
+def cap_text(segments: list[Segment], cap: int) -> tuple[list[Segment], int]:
+    """The segments cut to ``cap`` characters in all (counting the blank line that joins two); returns them with
+    the number of characters there were (equal to what is kept when nothing was cut)."""
+    total = sum(len(s.text) for s in segments) + 2 * max(0, len(segments) - 1)
+    if total <= cap:
+        return segments, total
+    out: list[Segment] = []
+    used = 0
+    for seg in segments:
+        room = cap - used
+        if room <= 0:
+            break
+        out.append(seg if len(seg.text) <= room else Segment(seg.text[:room], seg.page, seg.label))
+        used += len(seg.text) + 2
+    return out, total
+
+
+def _note(meta: dict[str, Any], why: str) -> dict[str, Any]:
+    meta = dict(meta)
+    meta["truncated"] = f"{meta['truncated']}; {why}" if meta.get("truncated") else why
+    return meta
+
+
+def _flatten(ex: Extracted, rec: DocRecord, max_words: int, out: list[DocRecord], caps: _Caps) -> None:
     rec.title = ex.title
     rec.author = ex.author
     rec.created = ex.created
     rec.meta = ex.meta
     if ex.acl is not None:
         rec.acl = ex.acl
-    rec.chunks = chunk_segments(ex.segments, max_words)
+    segments, total = cap_text(ex.segments, caps.text_chars)
+    if total > caps.text_chars:
+        rec.meta = _note(rec.meta, f"text cut at {caps.limits.max_text_mb:g} MB (limits.max_text_mb): "
+                                   f"{caps.text_chars:,} of {total:,} characters kept")
+    chunks = chunk_segments(segments, max_words) if caps.passages_left > 0 else []
+    if len(chunks) > caps.passages_left or (segments and caps.passages_left <= 0):
+        rec.meta = _note(rec.meta, f"passages past the file's {caps.limits.max_passages:,} not indexed "
+                                   "(limits.max_passages)")
+        chunks = chunks[: max(0, caps.passages_left)]
+    caps.passages_left -= len(chunks)
+    rec.chunks = chunks
     out.append(rec)
     for child in ex.children:
         loc = f"{rec.locator}/{child.locator}" if rec.locator else child.locator
@@ -93,21 +141,60 @@ def _flatten(ex: Extracted, rec: DocRecord, max_words: int, out: list[DocRecord]
             error=child.error,
         )
         if child.extracted is not None:
-            _flatten(child.extracted, crec, max_words, out)
+            _flatten(child.extracted, crec, max_words, out, caps)
         else:
             out.append(crec)
 
 
-def _hash_dir(path: Path) -> tuple[str, int]:
+def _hash_dir(path: Path, limits: LimitSettings) -> tuple[str, int]:
+    """Content hash of a folder read as one document (an export): its regular files, in name order, without
+    following links out of it; refuses more than ``limits.max_file_mb`` in all."""
     h = content_hasher()
     total = 0
-    for p in sorted(path.rglob("*")):
-        if p.is_file():
-            data = p.read_bytes()
-            total += len(data)
-            h.update(str(p.relative_to(path)).encode("utf-8", "surrogateescape") + b"\0")
-            h.update(data)
+    cap = int(limits.max_file_mb * 1024 * 1024)
+    real_root = os.path.realpath(path)
+    files = []
+    for dirpath, dirs, names in os.walk(path):  # os.walk does not descend into linked folders
+        dirs.sort()
+        files.extend(os.path.join(dirpath, n) for n in names)
+    for f in sorted(files):
+        real = os.path.realpath(f)
+        if not real.startswith(real_root.rstrip("/") + "/"):
+            continue  # a link out of the folder: the export's reader refuses it too
+        try:
+            st = os.stat(real)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        with open(real, "rb") as fh:
+            data = fh.read(cap - total + 1)
+        total += len(data)
+        if total > cap:
+            raise ExtractionError("too-large", f"folder holds over {limits.max_file_mb:g} MB (limits.max_file_mb)")
+        h.update(os.path.relpath(f, path).encode("utf-8", "surrogateescape") + b"\0")
+        h.update(data)
     return h.hexdigest(), total
+
+
+def _open_regular(path: Path, task: Task):
+    """Open for reading without blocking (a FIFO or device put in the file's place after the walk would block or
+    never end), and only when what was opened is a regular file and the one the walk saw (device and inode: a file
+    swapped for a link to another after the walk is not read)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ExtractionError("special-file", "not a regular file when read: not read (only regular files are "
+                                                  "indexed)")
+        if task.st_ino and (st.st_dev, st.st_ino) != (task.st_dev, task.st_ino):
+            raise ExtractionError("changed", "replaced by another file between the walk and the read: not read "
+                                             "(the next run indexes what is there then)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def process(task: Task, limits: LimitSettings, max_words: int, media: MediaSettings | None = None) -> FileResult:
@@ -120,10 +207,10 @@ def process(task: Task, limits: LimitSettings, max_words: int, media: MediaSetti
     digest: str | None = None
     try:
         if task.is_dir:
-            digest, size = _hash_dir(path)
+            digest, size = _hash_dir(path, limits)
             data = None
         else:
-            with open(path, "rb") as fh:
+            with _open_regular(path, task) as fh:
                 cap = int(limits.max_file_mb * 1024 * 1024)
                 data = fh.read(cap + 1)
             if len(data) > cap:
@@ -143,7 +230,7 @@ def process(task: Task, limits: LimitSettings, max_words: int, media: MediaSetti
         docs: list[DocRecord] = []
         top = DocRecord(locator="", parent=None, name=task.name, type=extracted.type or task.kind[0], size=size,
                         content_hash=digest)
-        _flatten(extracted, top, max_words, docs)
+        _flatten(extracted, top, max_words, docs, _Caps(limits, limits.max_passages))
         return FileResult("ok", digest, size, docs, ms=(time.perf_counter() - t0) * 1000)
     except ExtractionError as exc:
         return FileResult("error", digest, error=(exc.kind, exc.message), ms=(time.perf_counter() - t0) * 1000)

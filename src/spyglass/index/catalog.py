@@ -42,6 +42,7 @@ class Source:
     name: str
     added: float
     last_indexed: float | None
+    follow_links_outside: bool = False  # follow symbolic links that leave the root (`index --follow-links-outside`)
 
 
 @dataclass(slots=True, frozen=True)
@@ -146,6 +147,8 @@ class Catalog:
         if "hash" not in {r[1] for r in self.db.execute("PRAGMA table_info(embeddings)")}:
             self.db.execute("ALTER TABLE embeddings ADD COLUMN hash TEXT")
         self.db.execute("CREATE INDEX IF NOT EXISTS embeddings_hash ON embeddings(hash)")
+        if "follow_links_outside" not in {r[1] for r in self.db.execute("PRAGMA table_info(sources)")}:
+            self.db.execute("ALTER TABLE sources ADD COLUMN follow_links_outside INTEGER NOT NULL DEFAULT 0")
         self.set_meta("catalog_schema", str(CATALOG_SCHEMA))
 
     def close(self) -> None:
@@ -173,6 +176,9 @@ class Catalog:
         src = self.source_by_root(root)
         assert src is not None
         return src
+
+    def set_follow_links_outside(self, source_id: int, follow: bool) -> None:
+        self.db.execute("UPDATE sources SET follow_links_outside = ? WHERE id = ?", (int(follow), source_id))
 
     def source_by_root(self, root: str) -> Source | None:
         row = self.db.execute("SELECT * FROM sources WHERE root = ?", (root,)).fetchone()
@@ -280,6 +286,31 @@ class Catalog:
     def todo_done(self, source_id: int, raws: list[bytes]) -> None:
         self.db.executemany("DELETE FROM index_todo WHERE source_id = ? AND path_raw = ?",
                             [(source_id, r) for r in raws])
+
+    def file_principals(self, source_id: int, raws: list[bytes]) -> dict[bytes, tuple[str, ...]]:
+        """path bytes -> principals of these files of a source whose readers come from the file system (mail files
+        name their readers in their content and are left out)."""
+        out: dict[bytes, list[str]] = {}
+        for k in range(0, len(raws), 500):
+            part = raws[k : k + 500]
+            for raw, p in self.db.execute(
+                "SELECT i.path_raw, a.principal FROM items i LEFT JOIN acl a ON a.item_id = i.id WHERE i.source_id = ? "
+                "AND i.parent_id IS NULL AND i.status != 'deleted' AND i.type != 'email' "
+                f"AND i.path_raw IN ({','.join('?' * len(part))}) ORDER BY 1, 2", (source_id, *part)
+            ):
+                lst = out.setdefault(bytes(raw), [])
+                if p is not None:
+                    lst.append(p)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def files_with_children_in(self, source_id: int, kinds: tuple[str, ...]) -> set[bytes]:
+        """path bytes of the files of a source holding a document (message, attachment, member) whose error kind is
+        one of ``kinds`` (``index --retry-failed`` reads them again)."""
+        q = ",".join("?" * len(kinds))
+        return {bytes(r[0]) for r in self.db.execute(
+            f"SELECT DISTINCT t.path_raw FROM items c JOIN items t ON t.source_id = c.source_id AND t.path = c.path "
+            f"AND t.parent_id IS NULL AND t.status != 'deleted' WHERE c.source_id = ? AND c.parent_id IS NOT NULL "
+            f"AND c.status != 'deleted' AND c.error_kind IN ({q})", (source_id, *kinds))}
 
     def new_file_id(self, source_id: int, raw: bytes) -> str:
         base = item_id(str(source_id), raw)

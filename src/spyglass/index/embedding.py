@@ -101,9 +101,12 @@ def open_vectors(data: DataDir, model_id: str, dim: int, exact_max: int, write: 
 
 def reconcile(data: DataDir, vecs: VectorIndex, policy: Policy) -> dict[str, int]:
     """Make the vector file and the catalog agree after a crash: vectors the catalog does not know are removed,
-    catalog rows whose vector was never saved are dropped and their passages queued again."""
+    catalog rows whose vector was never saved are dropped and their passages queued again; half-written vector files
+    are removed."""
     import numpy as np
 
+    for tmp in list(vecs.path.glob(".index.faiss.*.tmp")) + list(vecs.path.glob(".tombstones.*.npy")):
+        tmp.unlink(missing_ok=True)  # half-written by a killed writer; this writer holds the lock
     cat = data.catalog
     in_index = np.asarray(vecs.keys(), dtype=np.int64)
     in_catalog = np.asarray(cat.all_vkeys(), dtype=np.int64)
@@ -120,6 +123,9 @@ def reconcile(data: DataDir, vecs: VectorIndex, policy: Policy) -> dict[str, int
     return {"orphans_removed": len(orphans), "requeued": len(lost)}
 
 
+EMBED_BATCH = 64  # passages per model call: small, so the best are saved first, and memory is bounded
+
+
 @dataclass
 class Pass:
     """One embedding pass over a data directory's queue, which may stop early (a deadline, or another writer waiting)
@@ -130,7 +136,7 @@ class Pass:
     settings: Any  # spyglass.core.config.EmbeddingSettings
     progress: Progress = field(default_factory=NullProgress)
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None
-    batch: int = 64  # passages per model batch: small, so the best ones are saved first
+    batch: int = EMBED_BATCH
 
     def run(self, deadline: float | None = None, should_stop: Callable[[], bool] | None = None,
             promote: Callable[[], list[str]] | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ NAME = "manifest.json"
 
 def atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:  # private (index/store.py)
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

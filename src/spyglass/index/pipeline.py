@@ -105,13 +105,21 @@ class Indexer:
         self._since_commit = 0
 
     # -- public ---------------------------------------------------------------------------------------------
-    def add_source(self, root: str) -> Source:
+    def add_source(self, root: str, follow_links_outside: bool | None = None) -> Source:
         root = os.path.abspath(os.path.expanduser(root))
         if not os.path.exists(root):
             from spyglass.core.errors import SpyglassError
 
             raise SpyglassError(f"{root}: no such file or folder")
-        return self.cat.add_source(source_kind(root), root, os.path.basename(root.rstrip("/")) or root)
+        known = self.cat.source_by_root(root) is not None
+        src = self.cat.add_source(source_kind(root), root, os.path.basename(root.rstrip("/")) or root)
+        follow = follow_links_outside
+        if follow is None and not known:
+            follow = self.config.index.follow_links_outside
+        if follow is not None and bool(src.follow_links_outside) != follow:  # kept with the source for later runs
+            self.cat.set_follow_links_outside(src.id, follow)
+            src.follow_links_outside = follow
+        return src
 
     def index_source(self, source: Source, retry_failed: bool = False) -> RunStats:
         """Mark and sweep, in memory bounded by a chunk of files (not by the size of the source): the walk marks
@@ -149,7 +157,8 @@ class Indexer:
         self.progress.start(f"Scanning {source.root}", None)
         chunk: list[FileEntry] = []
         try:
-            for e in walk(source.root, self.config.index, exclude=(str(self.data.home),)):
+            for e in walk(source.root, self.config.index, exclude=(str(self.data.home),),
+                          follow_outside=bool(source.follow_links_outside)):
                 chunk.append(e)
                 if len(chunk) >= self.CHUNK:
                     self._mark_chunk(source, chunk, mark, stats, retry_failed)
@@ -162,12 +171,8 @@ class Indexer:
     def _mark_chunk(self, source: Source, chunk: list[FileEntry], mark: int, stats: RunStats,
                     retry_failed: bool) -> None:
         states = self.cat.file_states_of(source.id, [e.raw for e in chunk])
-        parked = []
-        for e in chunk:
-            st = states.get(e.raw)
-            if not (e.error is None and st is not None and st.size == e.size and st.mtime_ns == e.mtime_ns and not (
-                    retry_failed and (st.status == "error" or st.error_kind in RETRYABLE))):
-                parked.append(e)
+        again = self._again(source, list(states), retry_failed)
+        parked = [e for e in chunk if not _unchanged(e, states.get(e.raw), again, retry_failed)]
         with self._transaction():
             self.cat.mark_seen([st.id for st in states.values()], mark)
             self.cat.park(source.id, [(e.raw, _entry_json(e)) for e in parked])
@@ -189,7 +194,8 @@ class Indexer:
 
                     if not is_slack_export_dir(p):
                         # a folder appeared or moved in: walk it; its vanished children show up as missing below
-                        entries.extend(walk(p, self.config.index, exclude=(str(self.data.home),)))
+                        entries.extend(walk(p, self.config.index, exclude=(str(self.data.home),),
+                                            follow_outside=bool(source.follow_links_outside), source_root=source.root))
                         states.update(self.cat.file_states_under(source.id, p))
                         continue
                     from spyglass.sources.folder import _container_entry
@@ -197,7 +203,7 @@ class Indexer:
                     entries.append(_container_entry(p, os.stat(p)))
                 else:
                     try:
-                        entries.append(stat_entry(p))
+                        entries.append(stat_entry(p, source.root, bool(source.follow_links_outside)))
                     except FileNotFoundError:
                         pass
             states.update(self.cat.file_states_under(source.id, p))
@@ -263,27 +269,38 @@ class Indexer:
         (files not found any more) is consumed by the moves; with ``sync`` the rest is tombstoned and the lexical
         index committed."""
         stats.scanned += len(entries)
-        todo = self._decide(entries, states, stats, retry_failed)
-        new = self._follow_moves(todo.new, missing, stats)
+        again = self._again(source, list(states) + list(missing), retry_failed)
+        todo = self._decide(entries, states, again, stats, retry_failed)
+        new = self._follow_moves(todo.new, missing, again.held, stats)
         if sync:
             self._tombstone(missing, stats)
         self._record_errors(source, todo.failed, stats)
         if progress_started:  # the extracted files advance it one by one
             self.progress.advance(len(entries) - len(todo.changed) - len(new))
-        self._extract(source, todo.changed + [(e, None) for e in new], stats, progress_started)
+        self._extract(source, todo.changed + [(e, None) for e in new], todo.reread, stats, progress_started)
         if sync:
             self.sync_lexical()
 
-    def _decide(self, entries: list[FileEntry], states: dict[bytes, FileState], stats: RunStats,
+    def _again(self, source: Source, raws: list[bytes], retry_failed: bool) -> _Again:
+        """What makes an unchanged file be read again: readers that changed since (a folder's mode, a chmod), and,
+        with ``retry_failed``, a document inside it that waits for OCR or a caption (an image attached to a mail)."""
+        if not raws:
+            return _Again()
+        return _Again(held=self.cat.file_principals(source.id, raws),
+                      inside=self.cat.files_with_children_in(source.id, RETRYABLE) if retry_failed else set())
+
+    def _decide(self, entries: list[FileEntry], states: dict[bytes, FileState], again: _Again, stats: RunStats,
                 retry_failed: bool) -> _Todo:
-        """Sort the walk's entries: unchanged (counted), failed before reading (with their reason), new, changed."""
+        """Sort the walk's entries: unchanged (counted), failed before reading (with their reason), new, changed
+        (``reread``: the bytes are the same, but the readers or a document inside are not)."""
         todo = _Todo()
         for e in entries:
             st = states.get(e.raw)
-            if e.error is None and st is not None and st.size == e.size and st.mtime_ns == e.mtime_ns and not (
-                    retry_failed and (st.status == "error" or st.error_kind in RETRYABLE)):
+            if _unchanged(e, st, again, retry_failed):
                 stats.unchanged += 1
                 continue
+            if st is not None and e.error is None and (e.raw in again.inside or not again.readers_hold(e)):
+                todo.reread.add(e.raw)
             err = e.error or self._refusal(e)
             if err is not None:
                 if st is not None and st.error_kind == err[0] and (err[0] != "too-large" or st.size == e.size):
@@ -305,10 +322,11 @@ class Indexer:
             return "empty", "empty file (0 bytes)"
         return None
 
-    def _follow_moves(self, new: list[FileEntry], missing: dict[bytes, FileState], stats: RunStats
-                      ) -> list[FileEntry]:
+    def _follow_moves(self, new: list[FileEntry], missing: dict[bytes, FileState],
+                      held: dict[bytes, tuple[str, ...]], stats: RunStats) -> list[FileEntry]:
         """A new path with the size and content hash of a vanished file is a move or rename: the item keeps its id
-        and passages (nothing is re-read). Returns the entries that are really new; matched ones leave ``missing``."""
+        and passages (nothing is re-read), and its recorded readers only when they are still the file's readers.
+        Returns the entries that are really new; matched ones leave ``missing``."""
         if not missing or not new:
             return new
         by_size: dict[int, list[bytes]] = {}
@@ -320,7 +338,8 @@ class Indexer:
             for e in new:
                 cands = by_size.get(e.size)
                 digest = _hash_file(e.path) if cands and not e.is_dir_container else None
-                match = next((r for r in cands or [] if digest and missing[r].content_hash == digest), None)
+                match = next((r for r in cands or [] if digest and missing[r].content_hash == digest
+                              and held.get(r) == tuple(sorted(e.principals))), None)
                 if match is None:
                     still_new.append(e)
                     continue
@@ -348,17 +367,20 @@ class Indexer:
                 stats.failed += 1
                 stats.errors[err[0]] += 1
 
-    def _extract(self, source: Source, work: list[tuple[FileEntry, FileState | None]], stats: RunStats,
-                 progress_started: bool = False) -> None:
+    def _extract(self, source: Source, work: list[tuple[FileEntry, FileState | None]], reread: set[bytes],
+                 stats: RunStats, progress_started: bool = False) -> None:
         """Read the files in the worker pool and write what they hold, committing the catalog every 200 files or
         2 s (and the lexical index every ``commit_every`` passages), so a killed run loses little."""
         if not work:
             return
         work.sort(key=lambda w: w[0].path)
         by_key = dict(enumerate(work))
+        # a failure, a missing OCR/caption or new readers: extract again even when the bytes are the same; the
+        # worker reads only the file the walk saw (device and inode)
         tasks = (Task(key=i, path=e.path, name=e.name, kind=SLACK_EXPORT if e.is_dir_container else file_type(e.name),
-                      known_hash=st.content_hash if st and st.error_kind not in RETRYABLE else None,
-                      is_dir=e.is_dir_container) for i, (e, st) in enumerate(work))
+                      known_hash=None if not st or st.status == "error" or st.error_kind in RETRYABLE
+                      or e.raw in reread else st.content_hash,
+                      is_dir=e.is_dir_container, st_dev=e.st_dev, st_ino=e.st_ino) for i, (e, st) in enumerate(work))
         if not progress_started:
             self.progress.start(f"Indexing {source.name}", len(work))
         last_commit = time.monotonic()
@@ -415,6 +437,9 @@ class Indexer:
             self.cat.update_stat(st.id, e.mtime_ns, e.size, e.mtime_ns / 1e9)
             stats.unchanged += 1
             return
+        if result.status == "error" and result.error and result.error[0] == "changed" and st is not None:
+            stats.unchanged += 1  # replaced between walk and read: keep what is indexed, the next run reads anew
+            return
         if result.status == "error":
             assert result.error is not None
             self._write_error(source, e, st, result.error, result.content_hash)
@@ -461,7 +486,9 @@ class Indexer:
             return self._file_record(source, e, iid, content_hash=result.content_hash,
                                      extract_ms=round(result.ms, 2), **common), principals
         did = ids[doc.locator] = item_id(iid, doc.locator)
-        principals = list(doc.acl) + owner if doc.acl else effective_acl[doc.parent or ""]
+        # the content names its readers (docs/security.md): them only, and when it names none, the file's owner
+        # alone (default-deny), never the file's readers
+        principals = (list(doc.acl) or owner) if doc.acl is not None else effective_acl[doc.parent or ""]
         file_uri = _file_uri(e.path)
         return ItemRecord(
             id=did, source_id=source.id, parent_id=ids[doc.parent or ""], locator=doc.locator, path=_display(e.path),
@@ -477,6 +504,26 @@ class _Todo:
     new: list[FileEntry] = field(default_factory=list)
     changed: list[tuple[FileEntry, FileState]] = field(default_factory=list)
     failed: list[tuple[FileEntry, FileState | None, tuple[str, str]]] = field(default_factory=list)
+    reread: set[bytes] = field(default_factory=set)
+
+
+@dataclass
+class _Again:
+    """See :meth:`Indexer._again`: recorded readers per file, and files holding a document to retry."""
+
+    held: dict[bytes, tuple[str, ...]] = field(default_factory=dict)
+    inside: set[bytes] = field(default_factory=set)
+
+    def readers_hold(self, e: FileEntry) -> bool:
+        return e.raw not in self.held or self.held[e.raw] == tuple(sorted(e.principals))
+
+
+def _unchanged(e: FileEntry, st: FileState | None, again: _Again, retry_failed: bool) -> bool:
+    """Nothing to do for this file: same size and time, readers unchanged, and nothing to retry (a missing extra
+    is retried on every run: it may have been installed since)."""
+    return (e.error is None and st is not None and st.size == e.size and st.mtime_ns == e.mtime_ns
+            and st.error_kind != "missing-extra" and again.readers_hold(e)
+            and not (retry_failed and (st.status == "error" or st.error_kind in RETRYABLE or e.raw in again.inside)))
 
 
 def _entry_json(e: FileEntry) -> str:

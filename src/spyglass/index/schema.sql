@@ -8,7 +8,8 @@ CREATE TABLE IF NOT EXISTS sources (
     root TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     added REAL NOT NULL,
-    last_indexed REAL
+    last_indexed REAL,
+    follow_links_outside INTEGER NOT NULL DEFAULT 0  -- index --follow-links-outside (added in place by _migrate)
 );
 
 CREATE TABLE IF NOT EXISTS items (

@@ -8,10 +8,17 @@ HOME/
   lexical/           tantivy index (immutable segments + meta.json, committed atomically by tantivy)
   write.lock         held by the one process that writes
 ```
+
+The directory is private: it holds every indexed passage. It is created 0700 and every file in it is 0600 (the
+command line also runs with umask 077, so files are created that way); a writer tightens an existing directory when
+it opens and again when it closes (the keyword and vector stores add files while it works), and ``spyglass status``
+reports anything wider (:func:`wide_modes`).
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from pathlib import Path
 
@@ -22,6 +29,72 @@ from spyglass.index.lexical import LEX_SCHEMA, LexicalIndex
 from spyglass.index.lock import WriteLock
 
 
+PRIVATE_UMASK = 0o077
+
+
+def wide_modes(home: Path, limit: int = 10) -> tuple[int, list[str]]:
+    """(how many, some of) the folders and files in ``home``, itself included, that group or others may use.
+    Links are not followed (and their own modes do not matter)."""
+    n, examples = 0, []
+    for p in _tree(home):
+        try:
+            st = os.lstat(p)
+        except OSError:
+            continue
+        if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
+            n += 1
+            if len(examples) < limit:
+                examples.append(f"{stat.filemode(st.st_mode)} {p}")
+    return n, examples
+
+
+def make_private(home: Path) -> int:
+    """Folders 0700, files 0600 (group and other bits removed, nothing else changed); returns how many were fixed."""
+    fixed = 0
+    for p in _tree(home):
+        try:
+            st = os.lstat(p)
+            if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
+                os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o077 | (0o700 if stat.S_ISDIR(st.st_mode) else 0o600))
+                fixed += 1
+        except OSError:  # vanished meanwhile (a merged segment), or not ours
+            continue
+    return fixed
+
+
+# The folders Spyglass keeps in a data directory (add a new store here). Only they are tightened recursively, with
+# every file at the top: if someone points --home at a folder that also holds their own files, those stay as they
+# are — the directory's own 0700 keeps every other user out of all of it anyway.
+STORE_DIRS = ("lexical", "vectors", "vectors-image", "models", "organize", "plans", "journals", "thumbnails", "tmp",
+              "connectors")
+
+
+def _tree(home: Path):
+    yield str(home)
+    try:
+        top = list(os.scandir(home))
+    except OSError:
+        return
+    for e in top:
+        if e.is_dir(follow_symlinks=False):
+            if e.name not in STORE_DIRS:
+                continue
+            yield e.path
+            for dirpath, dirs, files in os.walk(e.path):  # does not follow links
+                for name in dirs + files:
+                    yield os.path.join(dirpath, name)
+        else:
+            yield e.path
+
+
+def _touch_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if it does not exist (SQLite gives its WAL the database's mode)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 class DataDir:
     def __init__(self, home: Path, write: bool = False, role: str = "index") -> None:
         self.home = home
@@ -29,7 +102,8 @@ class DataDir:
         self.lock: WriteLock | None = None
         self.open_vectors: dict[str, object] = {}  # vector indexes a writer keeps open between passes (by model)
         if write:
-            home.mkdir(parents=True, exist_ok=True)
+            home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private(home)  # before anything is written: an older or hand-made directory may be wide open
             self.lock = WriteLock(home, role)
             self.lock.acquire()
         try:
@@ -45,7 +119,9 @@ class DataDir:
         if self.write:
             cfg = home / "config.toml"
             if not cfg.exists():
+                _touch_private(cfg)
                 cfg.write_text(CONFIG_TEMPLATE)
+            _touch_private(home / "catalog.sqlite3")
             self.catalog = Catalog(home / "catalog.sqlite3")
             rebuild = m is not None and m.get("lexical", {}).get("schema") != LEX_SCHEMA
             if m is None and (home / "lexical").exists() and self.catalog.dirty_count() == 0:
@@ -80,6 +156,8 @@ class DataDir:
         if self.write:
             self.lexical.close_writer()
         self.catalog.close()
+        if self.write:
+            make_private(self.home)  # what the stores added while writing
         if self.lock:
             self.lock.release()
             self.lock = None

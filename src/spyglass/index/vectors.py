@@ -70,11 +70,24 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self.index.ntotal) - len(self.tombstones)
 
+    def keys(self) -> Any:
+        """The vkeys the index holds (tombstoned ones left out), as an int64 array."""
+        import numpy as np
+
+        if self.index.ntotal == 0:
+            return np.zeros(0, dtype=np.int64)
+        ids = _faiss().vector_to_array(self.index.id_map).astype(np.int64)
+        if self.tombstones:
+            ids = ids[~np.isin(ids, np.fromiter(self.tombstones, dtype=np.int64))]
+        return ids
+
     def add(self, keys: Any, vectors: Any) -> None:
         import numpy as np
 
         if len(keys) == 0:
             return
+        if self.tombstones and not self.tombstones.isdisjoint(int(k) for k in keys):
+            self._rebuild(exact=self.is_exact)  # a key coming back must not stay hidden by its old tombstone
         self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(keys, dtype=np.int64))
         if self.is_exact and self.index.ntotal > self.exact_max:
             self._rebuild(exact=False)
@@ -88,7 +101,8 @@ class VectorIndex:
         if self.is_exact:
             self.index.remove_ids(faiss.IDSelectorBatch(np.asarray(keys, dtype=np.int64)))
         else:
-            self.tombstones.update(keys)
+            held = faiss.vector_to_array(self.index.id_map)
+            self.tombstones.update(int(k) for k in np.asarray(keys, dtype=np.int64)[np.isin(keys, held)])
             if len(self.tombstones) > 0.2 * max(1, self.index.ntotal):
                 self._rebuild(exact=len(self) <= self.exact_max)
 
@@ -136,12 +150,6 @@ class VectorIndex:
         keys = [int(i) for i in ids[0] if i >= 0]
         return keys, [float(d) for d, i in zip(dist[0], ids[0]) if i >= 0]
 
-    def keys(self) -> list[int]:
-        """Every live vector key (removed ones excluded)."""
-        n = self.index.ntotal
-        ids = _faiss().vector_to_array(self.index.id_map).tolist() if n else []
-        return [i for i in ids if i not in self.tombstones] if self.tombstones else ids
-
     def get(self, keys: list[int]) -> Any:
         """The stored vectors of ``keys`` (rows in the same order)."""
         import numpy as np
@@ -157,12 +165,14 @@ class VectorIndex:
         self.path.mkdir(parents=True, exist_ok=True)
         tmp = self.path / f".index.faiss.{os.getpid()}.tmp"
         faiss.write_index(self.index, str(tmp))
+        os.chmod(tmp, 0o600)  # the data directory is private (index/store.py)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         ts = self.path / "tombstones.npy"
         if self.tombstones:
             tts = self.path / f".tombstones.{os.getpid()}.npy"
             np.save(tts, np.fromiter(self.tombstones, dtype=np.int64))
+            os.chmod(tts, 0o600)
             os.replace(tts, ts)
         elif ts.exists():
             ts.unlink()

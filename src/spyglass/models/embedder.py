@@ -24,6 +24,7 @@ from spyglass.core.install import install_no_deps
 
 DEFAULT_MODEL = "minilm-l6-int8"
 WINDOW_STRIDE = 32  # tokens shared by consecutive windows of a long text
+MAX_BATCH_TOKENS = 2048  # tokens per model batch at most (8 texts of 256): bounds the runtime's working memory
 _PINNED = {
     "model.onnx": (22_928_619, "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"),
     "tokenizer.json": (466_247, "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
@@ -111,6 +112,7 @@ class OnnxEmbedder:
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.enable_mem_pattern = False  # with it, batches of 16 x 256 tokens held 270 MB more (measured)
         self._session = ort.InferenceSession(str(self.files.model), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         tok = Tokenizer.from_file(str(self.files.tokenizer))
@@ -152,6 +154,14 @@ class OnnxEmbedder:
                 ids.append(w.ids)
                 owner.append(i)
         return ids, owner
+    def _batch_len(self, lengths: list[int]) -> int:
+        """How many of the next texts (sorted by length, ascending) to run at once: at most ``batch_size``, and no more
+        than ``MAX_BATCH_TOKENS`` tokens at the longest one's length — attention memory grows with batch × length²,
+        and 16 texts of 256 tokens held 700 MB in the runtime (8 hold under half; the rate is the same)."""
+        n = len(lengths)
+        while n > 1 and n * lengths[n - 1] > MAX_BATCH_TOKENS:
+            n -= 1
+        return max(1, n)
 
     def embed(self, texts: list[str]) -> Any:
         """Unit vectors, float32, shape (len(texts), dim): one per text, over all of its windows."""
@@ -175,8 +185,10 @@ class OnnxEmbedder:
 
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         chunks = []
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b : b + self.batch_size]
+        b = 0
+        while b < len(order):
+            idx = order[b : b + self._batch_len([len(ids[i]) for i in order[b : b + self.batch_size]])]
+            b += len(idx)
             hidden, mask = self._run([ids[i] for i in idx])
             m = mask[..., None].astype(np.float32)
             pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)

@@ -8,7 +8,9 @@ Rules (docs/organize.md):
 * A file whose size or modified time differ from the plan's record is skipped ("changed since the plan").
 * Before each step the journal gets a ``begin`` line (flushed and fsynced), after it a ``done`` line. After a crash,
   ``apply`` again resumes: a step with ``begin`` but no ``done`` is settled by looking at the disk (moved, not moved,
-  or half-way with both names on one inode); ``undo`` settles it the same way first, then reverts.
+  half-way with both names on one inode, or — across file systems — a complete copy beside the source, which is
+  then removed); a half-written ``.NAME.spyglass-partial`` copy is removed. ``undo`` settles it the same way first,
+  then reverts.
 * Undo walks the ``done`` steps backwards, moving each file back only when it is still where the plan put it, with the
   same size, and its old name is free; folders the plan created are removed only when empty.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +94,7 @@ def _no_overwrite_move(src: str, dst: str) -> None:
     except OSError as exc:
         if isinstance(exc, FileExistsError) or exc.errno not in (18, 1, 38, 95):  # EXDEV, EPERM, ENOSYS, EOPNOTSUPP
             raise
-        part = os.path.join(os.path.dirname(dst), f".{os.path.basename(dst)}.spyglass-partial")
+        part = _partial(dst)
         shutil.copy2(src, part)
         with open(part, "rb") as f:
             os.fsync(f.fileno())
@@ -105,8 +108,39 @@ def _no_overwrite_move(src: str, dst: str) -> None:
     os.unlink(src)
 
 
+def _partial(dst: str) -> str:
+    return os.path.join(os.path.dirname(dst), f".{os.path.basename(dst)}.spyglass-partial")
+
+
+def _drop_partial(dst: str) -> None:
+    """Remove the half-written copy an interrupted move across file systems left beside ``dst`` (ours by its name)."""
+    part = _partial(dst)
+    try:
+        if stat.S_ISREG(os.lstat(part).st_mode):
+            os.unlink(part)
+    except FileNotFoundError:
+        pass
+
+
+def _same_content(a: str, b: str) -> bool:
+    import hashlib
+
+    if os.path.getsize(a) != os.path.getsize(b):
+        return False
+    digests = []
+    for p in (a, b):
+        h = hashlib.blake2b()
+        with open(p, "rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+        digests.append(h.digest())
+    return digests[0] == digests[1]
+
+
 def _settle(src: str, dst: str) -> str:
-    """Where an interrupted move stands: ``moved``, ``not-moved`` or ``unclear``; a half-way link is completed."""
+    """Where an interrupted move stands: ``moved``, ``not-moved`` or ``unclear``; a half-way move is completed and its
+    half-written copy removed."""
+    _drop_partial(dst)
     s, d = os.path.lexists(src), os.path.lexists(dst)
     if d and not s:
         return "moved"
@@ -114,6 +148,9 @@ def _settle(src: str, dst: str) -> str:
         return "not-moved"
     if s and d and os.path.samefile(src, dst):
         os.unlink(src)  # both names on one inode: the move's link happened, its unlink did not
+        return "moved"
+    if s and d and os.path.isfile(src) and os.path.isfile(dst) and _same_content(src, dst):
+        os.unlink(src)  # across file systems: the copy was linked into place, the source not yet removed
         return "moved"
     return "unclear"
 
@@ -130,6 +167,8 @@ def _made_dirs(target_dir: str) -> list[str]:
         d = parent
     for m in reversed(missing):
         os.mkdir(m)
+        # like its parent, whatever this process's umask (the command line runs with 077 for the data directory)
+        os.chmod(m, stat.S_IMODE(os.stat(os.path.dirname(m)).st_mode) & 0o2777)
     return list(reversed(missing))
 
 
@@ -242,8 +281,10 @@ def undo_plan(journals: Path, plan_id: str, tag: TagFn | None = None) -> Report:
                                            "" if ok else "the tag was already gone"))
             continue
         src, dst = e["to"], e["path"]
-        if os.path.lexists(src) and os.path.lexists(dst) and os.path.samefile(src, dst):
-            os.unlink(src)  # an undo interrupted between its link and its unlink: finish it
+        _drop_partial(dst)  # an undo interrupted while copying back across file systems
+        if os.path.lexists(src) and os.path.lexists(dst) and (
+                os.path.samefile(src, dst) or (os.path.isfile(src) and os.path.isfile(dst) and _same_content(src, dst))):
+            os.unlink(src)  # an undo interrupted between its link (or copy) and its unlink: finish it
             j.write(i=i, state="undone")
             report.steps.append(StepResult(i, e["op"], dst, src, "undone"))
             continue
