@@ -23,10 +23,10 @@ app.add_typer(tags_app, name="tags")
 
 @contextlib.contextmanager
 def _org(home: Optional[Path], as_user: Optional[str]) -> Iterator[tuple]:
-    from spyglass.app.organize import Organizer
+    from spyglass.app.organize import open_organizer
 
     sg = _sg(home)
-    org = Organizer(sg)
+    org = open_organizer(sg.parts)
     try:
         yield org, sg.access(as_user)
     finally:
@@ -44,8 +44,7 @@ def duplicates(
 
     def body() -> None:
         with _org(home, as_user) as (org, principals):
-            groups = org.duplicates(principals, near=org.sg.config.organize.near_duplicate if near else None,
-                                    images=near)
+            groups = org.duplicates(principals, near=near, images=near)
         if json_:
             print_json({"groups": groups})
             return
