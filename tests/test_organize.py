@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mailbox
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 
 from spyglass.core.acl import EVERYTHING
 
-from fixtures import write_docx
+from fixtures import make_message, write_docx
 
 BOB_WORD = "zorbulonite"
 
@@ -47,6 +48,14 @@ DOCS = {
     "pets/fish.txt": "Clean the aquarium filter weekly, feed the goldfish flakes twice a day, and keep the water "
                      "temperature steady for the tropical fish and the snails.",
 }
+MAIL = [("Sourdough starter", "Feed the sourdough starter with flour and water every morning, knead the dough, let "
+                              "the bread rise slowly overnight and bake the loaf in a very hot oven until the crust "
+                              "is dark brown and it sounds hollow when you knock on it."),
+        ("Ferry to the islands", "The ferry to the islands leaves the fishing harbour at dawn; from the pier we walk "
+                                 "along the cliffs to the lighthouse and spend the evening on the sandy beaches, "
+                                 "watching the sunset over the sea before the last boat back.")]
+CHAT_DAY = ("Hiking plan for the alpine trail: we cross the glacier at dawn, climb to the summit ridge by noon, camp "
+            "beside the mountain lake and walk down through the larch forest to the valley village.")
 UNFILED = ("pancake-notes.txt", "Fry the pancakes in butter: a batter of flour, eggs and milk, served with sugar and "
                                 "lemon, the breakfast the children like best.")
 
@@ -83,6 +92,25 @@ def _make_corpus(root: Path) -> None:
     # a generic name with a real title
     write_docx(root / "travel/Document1.docx", ["Packing list for the alpine hiking trip: boots, rope, map."],
                title="Alpine packing list")
+    # mail and chat: two messages in a mailbox (one of them also kept in an old mailbox) and a channel-day, all
+    # addressed to alice; documents inside container files, which topics and duplicates must see
+    for box, msgs in (("mail/inbox.mbox", MAIL), ("mail/old.mbox", MAIL[:1])):
+        (root / box).parent.mkdir(exist_ok=True)
+        mb = mailbox.mbox(str(root / box))
+        for subject, body in msgs:
+            mb.add(make_message(subject, body, "carol@example.com", ["alice@example.com"]))
+        mb.close()
+    export = root / "chat/export"
+    (export / "trips").mkdir(parents=True)
+    (export / "channels.json").write_text(json.dumps([{"id": "C1", "name": "trips", "members": ["U1"]}]))
+    (export / "users.json").write_text(json.dumps([{"id": "U1", "name": "alice",
+                                                     "profile": {"email": "alice@example.com", "real_name": "Alice"}}]))
+    (export / "trips/2024-05-01.json").write_text(json.dumps([
+        {"user": "U1", "ts": "1714550400.0", "text": CHAT_DAY}]))
+    # trivial files: a tool's empty JSON lists are not copies anyone made
+    (root / "data").mkdir()
+    for name in ("empty.json", "empty-copy.json"):
+        (root / "data" / name).write_text("[]")
     # bob's private files: a document and an exact copy, readable only by uid 50001
     for rel in ("private/plans.txt", "private/plans-copy.txt"):
         (root / rel).parent.mkdir(exist_ok=True)
@@ -103,7 +131,7 @@ def corpus(tmp_path_factory):
     _make_corpus(root)
     home = tmp_path_factory.mktemp("home")
     cfg = Config()
-    cfg.users = {"bob": UserSettings(principals=["user:50001"]), "alice": UserSettings()}
+    cfg.users = {"bob": UserSettings(principals=["user:50001"]), "alice": UserSettings(emails=["alice@example.com"])}
     cfg.organize.tag_vocabulary = ["recipes", "travel", "animals"]
     sg = Spyglass(home, config=cfg)
     sg.index([str(root)])
@@ -303,6 +331,36 @@ def test_where_suggests_the_folder_of_similar_files(corpus, tmp_path):
     assert res["suggestions"][0]["folder"] == str(root / "pets")
 
 
+def _topic_of(org) -> dict[str, int]:
+    """File name (or, inside a container, the document's name) → topic."""
+    members = org.store.topic_members(EVERYTHING)
+    info = org.catalog.items([i for ids in members.values() for i in ids])
+    return {(info[i]["name"] if info[i]["parent_id"] else os.path.basename(info[i]["path"])): t
+            for t, ids in members.items() for i in ids}
+
+
+def test_mail_messages_and_chat_days_take_part_in_topics_and_duplicates(corpus):
+    sg, org, root = corpus
+    org.build_topics()
+    topic_of = _topic_of(org)
+    # the messages inside the mailboxes and the channel-day inside the chat export are clustered with their subjects
+    assert topic_of["Sourdough starter"] == topic_of["bread.txt"]
+    assert topic_of["Ferry to the islands"] == topic_of["coast.txt"]
+    chat_day = [n for n in topic_of if n.startswith("#trips")]
+    assert chat_day and topic_of[chat_day[0]] == topic_of["alps.txt"]
+    assert "inbox.mbox" not in topic_of and "export" not in topic_of  # containers have no text of their own
+    # the same message kept in two mailboxes is a duplicate; nothing is moved out of its mailbox by a plan
+    groups = org.duplicates(EVERYTHING)
+    mail = [g for g in groups if {f["name"] for f in g["files"]} == {"Sourdough starter"}]
+    assert len(mail) == 1 and len(mail[0]["files"]) == 2 and all(f["inside"] for f in mail[0]["files"])
+    assert {os.path.basename(f["path"]) for f in mail[0]["files"]} == {"inbox.mbox", "old.mbox"}
+    # two `[]` files are not copies anyone made
+    assert not any("empty.json" in f["path"] for g in groups for f in g["files"])
+    # alice reads the mail and the chat addressed to her, in topics and duplicates alike
+    alice = sg.principals_for("alice")
+    assert any(f["name"] == "Sourdough starter" for g in org.duplicates(alice) for f in g["files"])
+
+
 # -- plans -------------------------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -336,6 +394,8 @@ def test_plan_apply_undo_round_trip_loses_nothing(plan_env, tmp_path):
     assert ops[("move", UNFILED[0])].to == str(root / "cooking" / UNFILED[0])
     assert ops[("rename", "travel/Document1.docx")].to == str(root / "travel/Alpine packing list.docx")
     assert _tree(root) == before  # writing a plan changes nothing
+    assert not [a for a in plan.actions if a.op != "tag" and ("mail/" in a.path or "chat/" in a.path)]
+    assert not [a for a in plan.actions if a.op == "tag" and " folder named " in a.why.split(";")[0]]
 
     path = tmp_path / "plan.yaml"
     plan.write(path)
