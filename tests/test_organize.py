@@ -694,3 +694,32 @@ def test_plan_keeps_the_filed_original_and_moves_the_unfiled_copies(tmp_path):
     assert moves == {"Downloads/minutes.txt": "_spyglass_duplicates/Downloads/minutes.txt",
                      "minutes (1).txt": "_spyglass_duplicates/minutes (1).txt"}  # the message stays in its mailbox
     assert all("kept: better filed: in a named folder" in a.why for a in plan.actions)
+
+
+def test_a_plan_tags_a_message_by_its_id_and_undo_removes_the_tag(plan_env, tmp_path):
+    from spyglass.organize.apply import apply_plan, undo_plan
+    from spyglass.organize.plan import Action, Plan
+
+    sg, org, root = plan_env
+    msg = next(d for d in org.store.documents(EVERYTHING) if d["name"] == "Ferry to the islands")
+    path = tmp_path / "tag-plan.yaml"
+    Plan.new([Action("tag", str(root / "mail/inbox.mbox"), None, "ferries", "test", item=msg["id"])]).write(path)
+    plan = Plan.load(path)
+    assert plan.actions[0].item == msg["id"]
+    assert apply_plan(plan, org.journals, org._tag_fn(EVERYTHING)).count("done") == 1
+    assert org.tags(EVERYTHING, msg["id"]) == [{"id": msg["id"], "tag": "ferries", "origin": "plan"}]
+    assert (root / "mail/inbox.mbox").exists()  # the mailbox is where it was
+    undo_plan(org.journals, plan.id, org._tag_fn(EVERYTHING))
+    assert org.tags(EVERYTHING, msg["id"]) == []
+    path.write_text(path.read_text().replace(msg["id"], "../../etc/passwd"))
+    with pytest.raises(Exception, match="document id"):
+        Plan.load(path)
+
+
+def test_principals_are_explicit(corpus):
+    sg, org, root = corpus
+    for call in (lambda: org.duplicates(None), lambda: org.topics(None), lambda: org.make_plan(None),
+                 lambda: org.suggest_tags(str(root / "cooking/bread.txt"), None)):
+        with pytest.raises(TypeError, match="EVERYTHING"):
+            call()
+    assert org.duplicates([]) == []  # an empty list sees nothing

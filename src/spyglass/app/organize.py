@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spyglass.core.acl import EVERYTHING, Principals
+from spyglass.core.acl import EVERYTHING, Principals, require
 from spyglass.core.config import LimitSettings, MediaSettings, OrganizeSettings
 from spyglass.core.errors import NotFoundError, SpyglassError
 from spyglass.index.doc_vectors import DocumentVectors
@@ -76,9 +76,10 @@ class OrganizeService:
                           docs: list[dict[str, Any]] | None = None) -> list[Any]:
         from spyglass.organize.duplicates import find_duplicates
 
-        threshold = self.settings.near_duplicate if near is True else (near or None)
+        s = self.settings
+        threshold = s.near_duplicate if near is True else (near or None)
         return find_duplicates(self.store.documents(principals) if docs is None else docs, self.store.texts,
-                               threshold, images, self.settings.lookalike_distance, holding_folder=self.settings.holding_folder)
+                               threshold, images, s.lookalike_distance, holding_folder=s.holding_folder)
 
     def similar(self, ref: str, principals: Principals = EVERYTHING, limit: int = 10, by: str = "hash",
                 max_distance: int | None = None) -> dict[str, Any]:
@@ -149,6 +150,7 @@ class OrganizeService:
         from spyglass.organize.naming import name_topics
         from spyglass.organize.topics import views
 
+        require(principals)
         if self.store.topics_built() is None:
             return []
         members = self.store.topic_members(principals)
@@ -164,6 +166,7 @@ class OrganizeService:
     # -- resolving files ----------------------------------------------------------------------------------------
     def resolve(self, ref: str, principals: Principals) -> dict[str, Any]:
         """An indexed document by id, or a file by path, only when the caller may read it."""
+        require(principals)
         it = self.catalog.visible_item(ref, principals) if re.fullmatch(r"[0-9a-f]{16}", ref) else None
         if it is None:
             iid = self.store.file_id_by_path(os.fsencode(os.path.abspath(os.path.expanduser(ref))))
