@@ -215,17 +215,19 @@ class OrganizeService:
 
     # -- folders ------------------------------------------------------------------------------------------------
     def where(self, path: str, principals: Principals = EVERYTHING, top: int = 3) -> dict[str, Any]:
-        """The best existing folders for a file (indexed or not), with confidence."""
+        """The best existing folders for a file (indexed or not), with confidence (never the plans' holding folder)."""
         from spyglass.organize.duplicates import file_path
         from spyglass.organize.folders import suggest_folders
+        from spyglass.organize.keeper import place_rank
 
         files = {f["id"]: f for f in self.store.files(principals)}
         ids, x = self.vectors.of(list(files))
         if not ids:
             return {"file": path, "current": None, "suggestions": []}
         it = None if not path else self._visible_or_none(path, principals)
-        exclude = {ids.index(it["id"])} if it is not None and it["id"] in ids else set()
-        q = x[next(iter(exclude))] if exclude else self.vectors.embed_text(self._text_of(path, it))
+        me = ids.index(it["id"]) if it is not None and it["id"] in ids else None
+        q = x[me] if me is not None else self.vectors.embed_text(self._text_of(path, it))
+        exclude = {n for n, i in enumerate(ids) if n == me or place_rank(files[i], self.settings.holding_folder) < 0}
         sug = suggest_folders(q, x, [os.path.dirname(file_path(files[i])) for i in ids], ids, top=top,
                               exclude=exclude)
         file = it["path"] if it is not None else os.path.abspath(path)

@@ -366,17 +366,6 @@ class Catalog:
         q = ",".join("?" * len(ids))
         return [r[0] for r in self.db.execute(f"SELECT vkey FROM embeddings WHERE item_id IN ({q})", ids)]
 
-    def passage_keys(self, ids: list[str]) -> dict[str, list[int]]:
-        """Each listed item's passage vector keys, in passage order (items without vectors are left out)."""
-        out: dict[str, list[int]] = {}
-        for k in range(0, len(ids), 500):
-            part = ids[k : k + 500]
-            q = ",".join("?" * len(part))
-            for iid, key in self.db.execute(
-                    f"SELECT item_id, vkey FROM embeddings WHERE item_id IN ({q}) ORDER BY item_id, ord", part):
-                out.setdefault(iid, []).append(key)
-        return out
-
     def drop_vkeys(self, ids: list[str]) -> None:
         q = ",".join("?" * len(ids))
         self.db.execute(f"DELETE FROM embeddings WHERE item_id IN ({q})", ids)
@@ -447,6 +436,17 @@ class Catalog:
         return [Chunk(*r) for r in self.db.execute(
             'SELECT ord, text, page, start, "end", label FROM chunks WHERE item_id = ? ORDER BY ord LIMIT ?',
             (iid, limit))]
+
+    def passage_keys(self, ids: list[str]) -> dict[str, list[int]]:
+        """Each listed item's passage vector keys, in passage order (items without vectors are left out)."""
+        out: dict[str, list[int]] = {}
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            q = ",".join("?" * len(part))
+            for iid, key in self.db.execute(
+                    f"SELECT item_id, vkey FROM embeddings WHERE item_id IN ({q}) ORDER BY item_id, ord", part):
+                out.setdefault(iid, []).append(key)
+        return out
 
     def facet_counts(self, ids: list[str]) -> dict[str, list[tuple[str, int]]]:
         """Counts by type, source, year, first-level folder and topic over the given items (already filtered by the
