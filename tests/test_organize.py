@@ -579,9 +579,14 @@ def test_keeper_is_the_most_complete_copy_in_the_best_filed_place():
     # a file of its own over the same document inside a mailbox
     message = _row("/r/Projects/mail.mbox", parent_id="f00", name="Report", modified=20.0)
     assert choose_keeper([message, loose]) is loose
-    # more text wins among near-duplicates
+    # more text wins among near-duplicates; a few characters more (another encoding of the text) do not
     assert choose_keeper([_row("/r/a/draft.txt", text_chars=900), _row("/r/Downloads/final.txt", text_chars=1200)]
                          )["path"] == "/r/Downloads/final.txt"
+    utf16, plain = _row("/r/Downloads/memo-utf16.txt", text_chars=1616), _row("/r/Memos/memo.txt", text_chars=1614)
+    assert choose_keeper([utf16, plain]) is plain and keep_reason(plain, utf16).startswith("better filed")
+    # the same picture size: the copy with more bytes (less compression) is the more complete
+    recompressed = _row("/r/Photos/beach.jpg", type="image", width=400, height=300, size=3_400)
+    assert choose_keeper([recompressed, big])["size"] == 21_600
 
 
 def test_trivial_files_are_never_duplicates():

@@ -1,15 +1,15 @@
 """Which copy of a duplicate group to keep: the most complete one, in the best-filed place.
 
-Copies are ranked by a key compared element by element (the first difference decides):
-
-1. **completeness** — for images the pixel count ``width × height``, then the bytes; for other documents the length of
-   the indexed text, then the bytes. Exact copies tie here (the same bytes), look-alikes and near-duplicates do not:
-   a half-size thumbnail never wins over its original, a draft never over the longer final text.
-2. **place** (:func:`place_rank`) — a file in a meaningful folder (3) over one in an inbox-like folder (Downloads,
-   Desktop, inbox, tmp, backup, …: 2) over one lying in the source's root (1) over a document inside a container
-   file — a mail message, chat day or attachment (0), which is not filed as a file of its own — over a copy already
-   in the plans' holding folder (−1).
-3. **name** — a name without a copy mark (``copy of x``, ``x - Copy``, ``x (1)``, ``x copy 2``) over one with it.
+1. **completeness** — pictures by pixel count (``width × height``), then bytes (a same-size picture saved with less
+   compression holds more); documents with text by the length of their indexed text; anything else by bytes.
+   Values within ``TOLERANCE`` (5 %) of the group's best count as equal: a few characters of difference between two
+   encodings of one text are noise, not completeness. Exact copies tie here; a half-size thumbnail or a shortened
+   draft never wins.
+2. among the copies complete enough, the **best-filed place** (:func:`place_rank`) — a file in a named folder (3)
+   over one in an inbox-like folder (Downloads, Desktop, inbox, tmp, backup, …: 2) over one lying in the source's
+   root (1) over a document inside a container file — a mail message, chat day or attachment (0), which is not filed
+   as a file of its own — over a copy already in the plans' holding folder (−1);
+3. a name without a copy mark (``copy of x``, ``x - Copy``, ``x (1)``, ``x copy 2``);
 4. the newest (latest modified time), then the shortest path, then the path (a stable choice).
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 INBOX_LIKE = frozenset("""downloads download desktop inbox incoming tmp temp scratch unsorted unfiled new-folder
@@ -50,24 +51,40 @@ def has_copy_mark(path: str) -> bool:
     return bool(COPY_MARK.search(stem))
 
 
-def completeness(f: dict[str, Any]) -> tuple[int, int]:
-    """``(pixels or text length, bytes)``: the bigger, the more complete."""
-    if f.get("type") == "image" and f.get("width") and f.get("height"):
-        return int(f["width"]) * int(f["height"]), int(f.get("size") or 0)
-    return int(f.get("text_chars") or 0), int(f.get("size") or 0)
+TOLERANCE = 0.05
 
 
-def keep_key(f: dict[str, Any], holding_folder: str = "_spyglass_duplicates") -> tuple:
-    """The ranking key of a copy (larger is better)."""
+Measure = tuple[str, Callable[[dict[str, Any]], int]]
+_PIXELS: Measure = ("larger picture", lambda f: int(f["width"]) * int(f["height"]))
+_BYTES: Measure = ("larger file", lambda f: int(f.get("size") or 0))
+_TEXT: Measure = ("more text", lambda f: int(f.get("text_chars") or 0))
+
+
+def _measures(group: list[dict[str, Any]]) -> list[Measure]:
+    """What completeness means for this group, most important first."""
+    if all(f.get("type") == "image" and f.get("width") and f.get("height") for f in group):
+        return [_PIXELS, _BYTES]
+    return [_TEXT] if any(f.get("text_chars") for f in group) else [_BYTES]
+
+
+def _place_key(f: dict[str, Any], holding_folder: str) -> tuple:
     path = f.get("path") or ""
-    return (completeness(f), place_rank(f, holding_folder), not has_copy_mark(path if not f.get("parent_id")
-                                                                              else f.get("name") or ""),
+    return (place_rank(f, holding_folder), not has_copy_mark(f.get("name") or "" if f.get("parent_id") else path),
             f.get("modified") or 0, -len(path), path)
+
+
+def complete_enough(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The copies within ``TOLERANCE`` of the most complete one, by each measure in turn."""
+    pool = group
+    for _, measure in _measures(group):
+        best = max(measure(f) for f in pool)
+        pool = [f for f in pool if measure(f) >= best * (1 - TOLERANCE)]
+    return pool
 
 
 def choose_keeper(files: list[dict[str, Any]], holding_folder: str = "_spyglass_duplicates") -> dict[str, Any]:
     """The copy to keep among ``files`` (at least one)."""
-    return max(files, key=lambda f: keep_key(f, holding_folder))
+    return max(complete_enough(files), key=lambda f: _place_key(f, holding_folder))
 
 
 _PLACES = {3: "in a named folder", 2: "in an inbox-like folder", 1: "in the source's top folder",
@@ -75,15 +92,15 @@ _PLACES = {3: "in a named folder", 2: "in an inbox-like folder", 1: "in the sour
 
 
 def keep_reason(kept: dict[str, Any], other: dict[str, Any], holding_folder: str = "_spyglass_duplicates") -> str:
-    """Why ``kept`` ranks above ``other``, in words: the first element of :func:`keep_key` where they differ."""
-    a, b = keep_key(kept, holding_folder), keep_key(other, holding_folder)
+    """Why ``kept`` was chosen over ``other``, in words: the first rule above where they differ."""
+    for name, measure in _measures([kept, other]):
+        if measure(kept) * (1 - TOLERANCE) > measure(other):
+            return name
+    a, b = _place_key(kept, holding_folder), _place_key(other, holding_folder)
     if a[0] != b[0]:
-        return "larger picture" if kept.get("type") == "image" and a[0][0] != b[0][0] else \
-            "more text" if a[0][0] != b[0][0] else "larger file"
+        return f"better filed: {_PLACES[a[0]]}, the copy {_PLACES[b[0]]}"
     if a[1] != b[1]:
-        return f"better filed: {_PLACES[a[1]]}, the copy {_PLACES[b[1]]}"
-    if a[2] != b[2]:
         return "its name has no copy mark"
-    if a[3] != b[3]:
+    if a[2] != b[2]:
         return "newer"
     return "shorter path"
