@@ -683,7 +683,7 @@ def test_plan_keeps_the_filed_original_and_moves_the_unfiled_copies(tmp_path):
     body = "Minutes of the harbour project board: budget, schedule and the new ferry terminal design. " * 5
     paths = {"filed": root / "Projects/harbour/minutes.txt", "downloaded": root / "Downloads/minutes.txt",
              "loose": root / "minutes (1).txt"}
-    for n, (k, p) in enumerate(paths.items()):
+    for n, p in enumerate(paths.values()):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(body)
         os.utime(p, (1_600_000_000 + n, 1_600_000_000 + n))  # the unfiled copies are the newest
