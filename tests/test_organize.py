@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mailbox
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 
 from spyglass.core.acl import EVERYTHING
 
-from fixtures import write_docx
+from fixtures import make_message, write_docx
 
 BOB_WORD = "zorbulonite"
 
@@ -47,6 +48,14 @@ DOCS = {
     "pets/fish.txt": "Clean the aquarium filter weekly, feed the goldfish flakes twice a day, and keep the water "
                      "temperature steady for the tropical fish and the snails.",
 }
+MAIL = [("Sourdough starter", "Feed the sourdough starter with flour and water every morning, knead the dough, let "
+                              "the bread rise slowly overnight and bake the loaf in a very hot oven until the crust "
+                              "is dark brown and it sounds hollow when you knock on it."),
+        ("Ferry to the islands", "The ferry to the islands leaves the fishing harbour at dawn; from the pier we walk "
+                                 "along the cliffs to the lighthouse and spend the evening on the sandy beaches, "
+                                 "watching the sunset over the sea before the last boat back.")]
+CHAT_DAY = ("Hiking plan for the alpine trail: we cross the glacier at dawn, climb to the summit ridge by noon, camp "
+            "beside the mountain lake and walk down through the larch forest to the valley village.")
 UNFILED = ("pancake-notes.txt", "Fry the pancakes in butter: a batter of flour, eggs and milk, served with sugar and "
                                 "lemon, the breakfast the children like best.")
 
@@ -83,6 +92,25 @@ def _make_corpus(root: Path) -> None:
     # a generic name with a real title
     write_docx(root / "travel/Document1.docx", ["Packing list for the alpine hiking trip: boots, rope, map."],
                title="Alpine packing list")
+    # mail and chat: two messages in a mailbox (one of them also kept in an old mailbox) and a channel-day, all
+    # addressed to alice; documents inside container files, which topics and duplicates must see
+    for box, msgs in (("mail/inbox.mbox", MAIL), ("mail/old.mbox", MAIL[:1])):
+        (root / box).parent.mkdir(exist_ok=True)
+        mb = mailbox.mbox(str(root / box))
+        for subject, body in msgs:
+            mb.add(make_message(subject, body, "carol@example.com", ["alice@example.com"]))
+        mb.close()
+    export = root / "chat/export"
+    (export / "trips").mkdir(parents=True)
+    (export / "channels.json").write_text(json.dumps([{"id": "C1", "name": "trips", "members": ["U1"]}]))
+    (export / "users.json").write_text(json.dumps([{"id": "U1", "name": "alice",
+                                                     "profile": {"email": "alice@example.com", "real_name": "Alice"}}]))
+    (export / "trips/2024-05-01.json").write_text(json.dumps([
+        {"user": "U1", "ts": "1714550400.0", "text": CHAT_DAY}]))
+    # trivial files: a tool's empty JSON lists are not copies anyone made
+    (root / "data").mkdir()
+    for name in ("empty.json", "empty-copy.json"):
+        (root / "data" / name).write_text("[]")
     # bob's private files: a document and an exact copy, readable only by uid 50001
     for rel in ("private/plans.txt", "private/plans-copy.txt"):
         (root / rel).parent.mkdir(exist_ok=True)
@@ -94,7 +122,7 @@ def _make_corpus(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from spyglass.app.organize import Organizer
+    from spyglass.app.organize import open_organizer
     from spyglass.app.spyglass import Spyglass
     from spyglass.core.config import Config, UserSettings
 
@@ -103,11 +131,11 @@ def corpus(tmp_path_factory):
     _make_corpus(root)
     home = tmp_path_factory.mktemp("home")
     cfg = Config()
-    cfg.users = {"bob": UserSettings(principals=["user:50001"]), "alice": UserSettings()}
+    cfg.users = {"bob": UserSettings(principals=["user:50001"]), "alice": UserSettings(emails=["alice@example.com"])}
     cfg.organize.tag_vocabulary = ["recipes", "travel", "animals"]
     sg = Spyglass(home, config=cfg)
     sg.index([str(root)])
-    org = Organizer(sg)
+    org = open_organizer(sg.parts)
     yield sg, org, root
     org.close()
     sg.close()
@@ -303,12 +331,42 @@ def test_where_suggests_the_folder_of_similar_files(corpus, tmp_path):
     assert res["suggestions"][0]["folder"] == str(root / "pets")
 
 
+def _topic_of(org) -> dict[str, int]:
+    """File name (or, inside a container, the document's name) → topic."""
+    members = org.store.topic_members(EVERYTHING)
+    info = org.catalog.items([i for ids in members.values() for i in ids])
+    return {(info[i]["name"] if info[i]["parent_id"] else os.path.basename(info[i]["path"])): t
+            for t, ids in members.items() for i in ids}
+
+
+def test_mail_messages_and_chat_days_take_part_in_topics_and_duplicates(corpus):
+    sg, org, root = corpus
+    org.build_topics()
+    topic_of = _topic_of(org)
+    # the messages inside the mailboxes and the channel-day inside the chat export are clustered with their subjects
+    assert topic_of["Sourdough starter"] == topic_of["bread.txt"]
+    assert topic_of["Ferry to the islands"] == topic_of["coast.txt"]
+    chat_day = [n for n in topic_of if n.startswith("#trips")]
+    assert chat_day and topic_of[chat_day[0]] == topic_of["alps.txt"]
+    assert "inbox.mbox" not in topic_of and "export" not in topic_of  # containers have no text of their own
+    # the same message kept in two mailboxes is a duplicate; nothing is moved out of its mailbox by a plan
+    groups = org.duplicates(EVERYTHING)
+    mail = [g for g in groups if {f["name"] for f in g["files"]} == {"Sourdough starter"}]
+    assert len(mail) == 1 and len(mail[0]["files"]) == 2 and all(f["inside"] for f in mail[0]["files"])
+    assert {os.path.basename(f["path"]) for f in mail[0]["files"]} == {"inbox.mbox", "old.mbox"}
+    # two `[]` files are not copies anyone made
+    assert not any("empty.json" in f["path"] for g in groups for f in g["files"])
+    # alice reads the mail and the chat addressed to her, in topics and duplicates alike
+    alice = sg.principals_for("alice")
+    assert any(f["name"] == "Sourdough starter" for g in org.duplicates(alice) for f in g["files"])
+
+
 # -- plans -------------------------------------------------------------------------------------------------------
 
 @pytest.fixture
 def plan_env(corpus, tmp_path):
     """A fresh copy of the corpus, indexed, so plans can move its files."""
-    from spyglass.app.organize import Organizer
+    from spyglass.app.organize import open_organizer
     from spyglass.app.spyglass import Spyglass
 
     sg0, _, src = corpus
@@ -317,26 +375,27 @@ def plan_env(corpus, tmp_path):
     shutil.copystat(src / "travel/bread (1).txt", root / "travel/bread (1).txt")
     sg = Spyglass(tmp_path / "home", config=sg0.config)
     sg.index([str(root)])
-    org = Organizer(sg)
+    org = open_organizer(sg.parts)
     yield sg, org, root
     org.close()
     sg.close()
 
 
 def test_plan_apply_undo_round_trip_loses_nothing(plan_env, tmp_path):
-    from spyglass.app.organize import make_plan
     from spyglass.organize.apply import apply_plan, undo_plan
     from spyglass.organize.plan import Plan
 
     sg, org, root = plan_env
     before = _tree(root)
-    plan = make_plan(org, EVERYTHING)
+    plan = org.make_plan(EVERYTHING)
     ops = {(a.op, os.path.relpath(a.path, root)): a for a in plan.actions}
     assert ("move", "travel/bread (1).txt") in ops  # the older exact copy goes to the holding folder
     assert ops[("move", "travel/bread (1).txt")].to == str(root / "_spyglass_duplicates/travel/bread (1).txt")
     assert ops[("move", UNFILED[0])].to == str(root / "cooking" / UNFILED[0])
     assert ops[("rename", "travel/Document1.docx")].to == str(root / "travel/Alpine packing list.docx")
     assert _tree(root) == before  # writing a plan changes nothing
+    assert not [a for a in plan.actions if a.op != "tag" and ("mail/" in a.path or "chat/" in a.path)]
+    assert not [a for a in plan.actions if a.op == "tag" and " folder named " in a.why.split(";")[0]]
 
     path = tmp_path / "plan.yaml"
     plan.write(path)
@@ -481,8 +540,191 @@ def test_similar_photos_by_perceptual_hash(corpus, tmp_path):
     sg, org, root = corpus
     res = org.similar(str(root / "pets/photo.png"), EVERYTHING)
     assert os.path.basename(res["similar"][0]["path"]) == "photo-small.png"
-    assert res["similar"][0]["distance"] <= 10 < res["similar"][-1]["distance"]
+    assert res["similar"][0]["distance"] <= 10
+    assert all(r["distance"] <= res["max_distance"] for r in res["similar"])  # the cut-off: no unrelated picture
+    assert "mountain.png" not in {os.path.basename(r["path"]) for r in res["similar"]}
+    far = org.similar(str(root / "pets/photo.png"), EVERYTHING, max_distance=64)
+    assert "mountain.png" in {os.path.basename(r["path"]) for r in far["similar"]}
     # an image that is not indexed: a recompressed JPEG of the same picture
     Image.open(root / "pets/photo.png").convert("RGB").save(tmp_path / "copy.jpg", quality=60)
     res = org.similar(str(tmp_path / "copy.jpg"), EVERYTHING)
     assert {os.path.basename(r["path"]) for r in res["similar"][:2]} == {"photo.png", "photo-small.png"}
+
+
+# -- organize makes sense (issue 14.9): what is kept, what is trivial, why a tag is suggested ----------------------
+
+def _row(path: str, root: str = "/r", **kw) -> dict:
+    return {"id": kw.pop("id", path), "path": path, "name": os.path.basename(path), "source_root": root,
+            "parent_id": None, "type": "text", "size": 1000, "modified": 1.0, "content_hash": None, **kw}
+
+
+def test_keeper_is_the_most_complete_copy_in_the_best_filed_place():
+    from spyglass.organize.keeper import choose_keeper, keep_reason, place_rank
+
+    # a half-size thumbnail in a named folder never wins over the full picture, wherever that lies
+    small = _row("/r/Photos/holiday/beach.jpg", type="image", width=200, height=150, size=3_400, modified=9.0)
+    big = _row("/r/Downloads/beach.jpg", type="image", width=400, height=300, size=21_600, modified=1.0)
+    assert choose_keeper([small, big]) is big and keep_reason(big, small) == "larger picture"
+    # exact copies: the named folder over Downloads and the root, even when those copies are newer
+    filed = _row("/r/Projects/apollo/report.pdf", modified=1.0)
+    downloaded = _row("/r/Downloads/report.pdf", modified=5.0)
+    loose = _row("/r/report.pdf", modified=9.0)
+    held = _row("/r/_spyglass_duplicates/Projects/report.pdf", modified=10.0)
+    assert [place_rank(f) for f in (filed, downloaded, loose, held)] == [3, 2, 1, -1]
+    assert choose_keeper([downloaded, loose, held, filed]) is filed
+    assert keep_reason(filed, downloaded).startswith("better filed: in a named folder")
+    # a name without a copy mark, then the newest
+    copy = _row("/r/Projects/report (1).pdf", modified=9.0)
+    assert choose_keeper([copy, _row("/r/Projects/report.pdf")])["path"] == "/r/Projects/report.pdf"
+    # a file of its own over the same document inside a mailbox
+    message = _row("/r/Projects/mail.mbox", parent_id="f00", name="Report", modified=20.0)
+    assert choose_keeper([message, loose]) is loose
+    # more text wins among near-duplicates; a few characters more (another encoding of the text) do not
+    assert choose_keeper([_row("/r/a/draft.txt", text_chars=900), _row("/r/Downloads/final.txt", text_chars=1200)]
+                         )["path"] == "/r/Downloads/final.txt"
+    utf16, plain = _row("/r/Downloads/memo-utf16.txt", text_chars=1616), _row("/r/Memos/memo.txt", text_chars=1614)
+    assert choose_keeper([utf16, plain]) is plain and keep_reason(plain, utf16).startswith("better filed")
+    # the same picture size: the copy with more bytes (less compression) is the more complete
+    recompressed = _row("/r/Photos/beach.jpg", type="image", width=400, height=300, size=3_400)
+    assert choose_keeper([recompressed, big])["size"] == 21_600
+
+
+def test_trivial_files_are_never_duplicates():
+    from spyglass.organize.duplicates import find_duplicates
+
+    words = "the quarterly budget review of the harbour project with its costs and the schedule " * 3
+    rows = [
+        _row("/r/a/empty.json", type="json", size=2, content_hash="h1", text_chars=2),  # []
+        _row("/r/b/empty.json", type="json", size=2, content_hash="h1", text_chars=2),
+        _row("/r/a/zeros.csv", type="csv", size=300, content_hash="h2", text_chars=300),  # numbers only
+        _row("/r/b/zeros.csv", type="csv", size=300, content_hash="h2", text_chars=300),
+        _row("/r/a/notes.txt", size=len(words), content_hash="h3", text_chars=len(words)),
+        _row("/r/b/notes.txt", size=len(words), content_hash="h3", text_chars=len(words)),
+        _row("/r/a/scan.pdf", type="pdf", size=50_000, content_hash="h4", text_chars=0),  # no OCR: still a copy
+        _row("/r/b/scan.pdf", type="pdf", size=50_000, content_hash="h4", text_chars=0),
+        _row("/r/a/blank.png", type="image", size=900, width=640, height=480, dhash="0000000000000000"),
+        _row("/r/b/white.png", type="image", size=800, width=320, height=200, dhash="0000000000000001"),
+        _row("/r/a/pixel.gif", type="image", size=70, width=1, height=1, dhash="8f3a5c7e91b2d4f6"),
+        _row("/r/b/pixel.gif", type="image", size=70, width=1, height=1, dhash="8f3a5c7e91b2d4f6"),
+    ]
+    texts = {"/r/a/empty.json": "[]", "/r/b/empty.json": "[]", "/r/a/zeros.csv": "0,0,0\n" * 50,
+             "/r/b/zeros.csv": "0,0,0\n" * 50, "/r/a/notes.txt": words, "/r/b/notes.txt": words}
+    groups = find_duplicates(rows, lambda ids: {i: texts[i] for i in ids if i in texts}, near=0.8)
+    assert sorted(sorted(f["path"] for f in g.files) for g in groups) == [
+        ["/r/a/notes.txt", "/r/b/notes.txt"], ["/r/a/scan.pdf", "/r/b/scan.pdf"]]
+
+
+def test_lookalike_distances_equal_the_naive_hamming_distance():
+    import random
+
+    from spyglass.organize.imagehash import distances, hamming, lookalike_pairs
+
+    rng = random.Random(7)
+    hashes = [rng.getrandbits(64) for _ in range(200)] + [0, 2**64 - 1]
+    q = rng.getrandbits(64)
+    assert distances(q, hashes) == [hamming(q, h) for h in hashes]
+    near = {"a": 0b1011, "b": 0b1000, "c": 2**64 - 1}
+    assert lookalike_pairs(near, 2) == [("a", "b", 1 - 2 / 64)]
+
+
+def _board(**kw):
+    """Five documents on two directions: three about rockets (two tagged 'rocket' by the user), two about bread."""
+    import numpy as np
+
+    from spyglass.organize.tags import TagBoard
+
+    x = np.array([[1, 0.05, 0], [1, 0.1, 0], [1, 0, 0.1], [0, 1, 0.05], [0.05, 1, 0]], dtype=np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = ["r1", "r2", "r3", "b1", "b2"]
+    folders = {"r1": ["apollo"], "r2": ["apollo"], "r3": ["apollo"], "b1": ["recipes"], "b2": []}
+    return TagBoard(ids, x, kw.pop("tags", {}), folders, k=4, **kw)
+
+
+def test_tag_suggestions_come_with_their_true_reason():
+    import numpy as np
+
+    board = _board(tags={"r1": {"rocket": 1.0}, "r2": {"rocket": 1.0}})
+    sug = {s.tag: s for s in board.suggest("r3", min_score=0.2)}
+    assert sug["rocket"].sources[0] == "tagged"
+    assert sug["rocket"].reasons[0] == "similar documents are tagged 'rocket' (2 of 4)"
+    assert "apollo" not in sug  # its own folder: filed there already, not a tag to add
+    # a loose document near a folder's documents: the folder name, said as what it is
+    loose = {s.tag: s for s in board.suggest("b2", min_score=0.2)}
+    assert loose["recipes"].sources == ["folder"]
+    assert loose["recipes"].reasons == ["1 of 4 similar documents are in a folder named 'recipes'"]
+    assert all("tagged" not in r for r in loose["recipes"].reasons)
+    # zero-shot from the vocabulary, with its own reason
+    zs = _board(vocabulary=["baking", "space"], vocabulary_x=np.array([[0, 1, 0], [1, 0, 0]], dtype=np.float32))
+    got = {s.tag: s for s in zs.suggest("b1", min_score=0.2)}
+    assert got["baking"].sources == ["zero-shot"] and got["baking"].reasons[0].startswith("zero-shot: close to")
+    # a rejected tag is never suggested again
+    rejected = _board(tags={"r1": {"rocket": 1.0}, "r2": {"rocket": 1.0}, "r3": {"rocket": -1.0}})
+    assert "rocket" not in {s.tag for s in rejected.suggest("r3", min_score=0.0)}
+
+
+def test_plan_tags_only_from_the_users_tags_or_the_vocabulary(tmp_path):
+    from spyglass.organize.planner import PlanInputs, make_plan
+
+    docs = {i: _row(f"/r/{i}.txt", id=i) for i in ("r1", "r2", "r3", "b1", "b2")}
+    docs["r3"]["parent_id"] = "f00"  # a message inside a mailbox: tagged by id, never moved
+    folders_only = make_plan(PlanInputs([], docs, [], None, _board()))
+    assert [a for a in folders_only.actions if a.op == "tag"] == []  # folder names are not tags en masse
+    tagged = make_plan(PlanInputs([], docs, [], None, _board(tags={"r1": {"rocket": 1.0}, "r2": {"rocket": 1.0}})))
+    tags = [a for a in tagged.actions if a.op == "tag"]
+    assert [(a.item, a.tag) for a in tags] == [("r3", "rocket")]
+    assert tags[0].why.startswith("similar documents are tagged 'rocket' (2 of")
+
+
+def test_plan_keeps_the_filed_original_and_moves_the_unfiled_copies(tmp_path):
+    from spyglass.organize.duplicates import find_duplicates
+    from spyglass.organize.planner import PlanInputs, make_plan
+
+    root = tmp_path / "r"
+    body = "Minutes of the harbour project board: budget, schedule and the new ferry terminal design. " * 5
+    paths = {"filed": root / "Projects/harbour/minutes.txt", "downloaded": root / "Downloads/minutes.txt",
+             "loose": root / "minutes (1).txt"}
+    for n, p in enumerate(paths.values()):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(body)
+        os.utime(p, (1_600_000_000 + n, 1_600_000_000 + n))  # the unfiled copies are the newest
+    rows = [_row(str(p), str(root), id=k, size=len(body), content_hash="h", text_chars=len(body),
+                 modified=p.stat().st_mtime) for k, p in paths.items()]
+    rows.append(_row(str(root / "Projects/mail.mbox"), str(root), id="msg", parent_id="box", name="Minutes",
+                     size=len(body), content_hash="h", text_chars=len(body), modified=2e9))
+    docs = {r["id"]: r for r in rows}
+    groups = find_duplicates(rows, lambda ids: {i: body for i in ids}, near=None, images=False)
+    assert len(groups) == 1 and groups[0].keep == "filed"
+    plan = make_plan(PlanInputs([r for r in rows if not r["parent_id"]], docs, groups), tags=False)
+    moves = {os.path.relpath(a.path, root): os.path.relpath(a.to, root) for a in plan.actions}
+    assert moves == {"Downloads/minutes.txt": "_spyglass_duplicates/Downloads/minutes.txt",
+                     "minutes (1).txt": "_spyglass_duplicates/minutes (1).txt"}  # the message stays in its mailbox
+    assert all("kept: better filed: in a named folder" in a.why for a in plan.actions)
+
+
+def test_a_plan_tags_a_message_by_its_id_and_undo_removes_the_tag(plan_env, tmp_path):
+    from spyglass.organize.apply import apply_plan, undo_plan
+    from spyglass.organize.plan import Action, Plan
+
+    sg, org, root = plan_env
+    msg = next(d for d in org.store.documents(EVERYTHING) if d["name"] == "Ferry to the islands")
+    path = tmp_path / "tag-plan.yaml"
+    Plan.new([Action("tag", str(root / "mail/inbox.mbox"), None, "ferries", "test", item=msg["id"])]).write(path)
+    plan = Plan.load(path)
+    assert plan.actions[0].item == msg["id"]
+    assert apply_plan(plan, org.journals, org._tag_fn(EVERYTHING)).count("done") == 1
+    assert org.tags(EVERYTHING, msg["id"]) == [{"id": msg["id"], "tag": "ferries", "origin": "plan"}]
+    assert (root / "mail/inbox.mbox").exists()  # the mailbox is where it was
+    undo_plan(org.journals, plan.id, org._tag_fn(EVERYTHING))
+    assert org.tags(EVERYTHING, msg["id"]) == []
+    path.write_text(path.read_text().replace(msg["id"], "../../etc/passwd"))
+    with pytest.raises(Exception, match="document id"):
+        Plan.load(path)
+
+
+def test_principals_are_explicit(corpus):
+    sg, org, root = corpus
+    for call in (lambda: org.duplicates(None), lambda: org.topics(None), lambda: org.make_plan(None),
+                 lambda: org.suggest_tags(str(root / "cooking/bread.txt"), None)):
+        with pytest.raises(TypeError, match="EVERYTHING"):
+            call()
+    assert org.duplicates([]) == []  # an empty list sees nothing

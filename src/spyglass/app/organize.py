@@ -1,132 +1,121 @@
-"""Organization composed from the index: duplicates, topics, tags, folder suggestions and plans.
+"""Organize, composed: duplicates, look-alike photos, topics, tags, folder suggestions and plans over one index.
 
-Every read takes the caller's principals (None: the local owner, who reads everything) and passes them into the
-catalog queries. Topic *assignments* are computed over the whole collection, but a topic's size, label and examples
-are computed per request from the documents the caller may read, so no one learns a word from a file they cannot open.
+:func:`open_organizer` builds an :class:`OrganizeService` from the parts it needs (the catalog's organize store, the
+document vectors, the image retriever, the chat model for topic names, the ``[organize]`` settings and the plans and
+journals folders) — never from the Spyglass object. SQL lives in :mod:`spyglass.index.organize_store`, the algorithms
+in :mod:`spyglass.organize`; this class only gathers their inputs for one caller and hands the results back.
+
+Every read takes the caller's principals (a list, or :data:`~spyglass.core.acl.EVERYTHING`; None is refused) and
+passes them into the catalog queries. Topic *assignments* are computed over the whole collection, but a topic's size,
+label and examples are computed per request from the documents the caller may read, so no one learns a word from a
+file they cannot open.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spyglass.core.acl import EVERYTHING, Principals
+from spyglass.core.acl import EVERYTHING, Principals, require
+from spyglass.core.config import LimitSettings, MediaSettings, OrganizeSettings
 from spyglass.core.errors import NotFoundError, SpyglassError
-from spyglass.core.terms import STOP
+from spyglass.index.doc_vectors import DocumentVectors
+from spyglass.index.organize_store import OrganizeStore
+from spyglass.organize.ctfidf import label_terms
+from spyglass.organize.shelf import PlanShelf
 
 if TYPE_CHECKING:
+    from spyglass.app.components import Components
     from spyglass.app.spyglass import Spyglass
-
-_WORD = re.compile(r"[^\W\d_][^\W_]{2,}", re.UNICODE)
-GENERIC_NAME = re.compile(r"^(document|doc|untitled|new( document)?|scan|img|image|file|copy( of)?)[ _-]*\(?\d*\)?$",
-                          re.IGNORECASE)
+    from spyglass.organize.plan import Plan
+    from spyglass.organize.tags import TagBoard
 
 
-def label_terms(text: str, top: int = 30) -> dict[str, int]:
-    """A document's most frequent content words (lower-cased, unstemmed: they are shown as labels)."""
-    c = Counter(w for w in (m.group(0).lower() for m in _WORD.finditer(text[:100_000])) if w not in STOP)
-    return dict(c.most_common(top))
+class OrganizeService:
+    def __init__(self, store: OrganizeStore, vectors: DocumentVectors, settings: OrganizeSettings, shelf: PlanShelf,
+                 images: Callable[[], Any] = lambda: None, chat: Callable[[], Any] = lambda: None,
+                 read_text: Callable[[str], str] | None = None) -> None:
+        """``images()``: the image retriever or None; ``chat()``: the chat model for topic names or None;
+        ``read_text(path)``: the text of a file that is not indexed (for :meth:`where`)."""
+        self.store, self.vectors, self.settings, self.shelf = store, vectors, settings, shelf
+        self._images, self._chat, self._read_text = images, chat, read_text
 
+    @property
+    def catalog(self) -> Any:
+        return self.store.catalog
 
-class Organizer:
-    def __init__(self, sg: Spyglass) -> None:
-        from spyglass.index.catalog import Catalog
-        from spyglass.index.organize_store import OrganizeStore
+    @property
+    def journals(self) -> Path:
+        return self.shelf.journals
 
-        self.sg = sg
-        if not (sg.home / "catalog.sqlite3").exists():
-            raise SpyglassError(f"no index at {sg.home}: run `spyglass index FOLDER` first")
-        self.catalog = Catalog(sg.home / "catalog.sqlite3")  # creates the organize tables of an older catalog
-        self.store = OrganizeStore(self.catalog)
-        self.journals = sg.home / "organize" / "journals"
+    @property
+    def plans_dir(self) -> Path:
+        return self.shelf.plans
 
     def close(self) -> None:
-        self.catalog.close()
+        self.store.catalog.close()
 
-    # -- vectors ------------------------------------------------------------------------------------------------
+    # -- vectors (kept for callers of the old Organizer; new code reads self.vectors) ---------------------------
     def doc_vectors(self, ids: list[str], required: bool = False) -> tuple[list[str], Any]:
-        """Unit document vectors (the mean of each document's passage vectors) for the ids that have them."""
-        import numpy as np
-
-        dense = self.sg.parts.dense(required=required)
-        if dense is None:  # no embeddings (yet, or turned off): suggestions that need them are empty
-            return [], np.zeros((0, 1), dtype=np.float32)
-        rows: dict[str, list[int]] = {}
-        for k in range(0, len(ids), 500):
-            part = ids[k : k + 500]
-            q = ",".join("?" * len(part))
-            for iid, key in self.catalog.db.execute(
-                    f"SELECT item_id, vkey FROM embeddings WHERE item_id IN ({q}) ORDER BY item_id, ord", part):
-                rows.setdefault(iid, []).append(key)
-        have = [i for i in ids if i in rows]
-        if not have:
-            return [], np.zeros((0, dense.vectors.dim), dtype=np.float32)
-        allv = dense.vectors.get([k for i in have for k in rows[i]])
-        out = np.zeros((len(have), allv.shape[1]), dtype=np.float32)
-        pos = 0
-        for n, i in enumerate(have):
-            m = len(rows[i])
-            out[n] = allv[pos : pos + m].mean(axis=0)
-            pos += m
-        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return have, out
+        return self.vectors.of(ids, required)
 
     def embed_text(self, text: str) -> Any:
-        import numpy as np
-
-        v = np.asarray(self.sg.embedder().embed([text[:4000]])[0], dtype=np.float32)
-        return v / max(float(np.linalg.norm(v)), 1e-12)
+        return self.vectors.embed_text(text)
 
     # -- duplicates ---------------------------------------------------------------------------------------------
-    def duplicates(self, principals: Principals = EVERYTHING, near: float | None = 0.8,
+    def duplicates(self, principals: Principals = EVERYTHING, near: bool | float | None = True,
                    images: bool = True) -> list[dict[str, Any]]:
+        """Duplicate groups among the caller's documents. ``near``: True for ``[organize] near_duplicate``, a
+        threshold, or False/None for exact copies only."""
+        return [g.to_dict() for g in self._duplicate_groups(principals, near, images)]
+
+    def _duplicate_groups(self, principals: Principals, near: bool | float | None, images: bool,
+                          docs: list[dict[str, Any]] | None = None) -> list[Any]:
         from spyglass.organize.duplicates import find_duplicates
 
-        files = self.store.files(principals)
-        texts = self.store.texts([f["id"] for f in files if f["type"] != "image"]) if near is not None else None
-        return [g.to_dict() for g in find_duplicates(files, texts, near, images)]
+        s = self.settings
+        threshold = s.near_duplicate if near is True else (near or None)
+        return find_duplicates(self.store.documents(principals) if docs is None else docs, self.store.texts,
+                               threshold, images, s.lookalike_distance, holding_folder=s.holding_folder)
 
-    def similar(self, ref: str, principals: Principals = EVERYTHING, limit: int = 10,
-                by: str = "hash") -> dict[str, Any]:
+    def similar(self, ref: str, principals: Principals = EVERYTHING, limit: int = 10, by: str = "hash",
+                max_distance: int | None = None) -> dict[str, Any]:
         """Look-alike images among the caller's readable images; ``ref`` is an indexed image (path or id) or any image
-        file. ``by="hash"``: perceptual hash, no model (copies, resizes, light edits); ``by="content"``: the
-        text–image model's image vectors (the same scene or subject), when one is configured."""
-        from spyglass.organize.imagehash import hamming
+        file. ``by="hash"``: perceptual hash, no model (copies, resizes, light edits), only within ``max_distance``
+        bits of 64 (default ``[organize] lookalike_distance``); ``by="content"``: the text–image model's image
+        vectors (the same scene or subject), when one is configured."""
+        from spyglass.organize.imagehash import nearest
 
         if by == "content":
             return self._similar_content(ref, principals, limit)
         if by != "hash":
             raise SpyglassError(f"similar by {by!r}: use hash or content")
+        cut = self.settings.lookalike_distance if max_distance is None else max_distance
+        own = self._indexed(ref, principals)
+        h = (self.store.dhash(own) if own else None) or _file_dhash(ref)
+        files = {f["id"]: f for f in self.store.files(principals) if f.get("dhash") and f["id"] != own}
+        ranked = nearest(h, {i: int(f["dhash"], 16) for i, f in files.items()}, limit, cut)
+        return {"query": ref, "max_distance": cut, "similar": [
+            {"id": i, "path": files[i]["path"], "distance": d, "similarity": round(1 - d / 64, 4)} for i, d in ranked]}
 
+    def _indexed(self, ref: str, principals: Principals) -> str | None:
         try:
-            it = self.resolve(ref, principals)
-            row = self.catalog.db.execute("SELECT json_extract(meta, '$.dhash') FROM items WHERE id = ?",
-                                          (it["id"],)).fetchone()
-            h, own = (int(row[0], 16) if row and row[0] else None), it["id"]
+            return self.resolve(ref, principals)["id"]
         except NotFoundError:
-            h, own = None, None
-        if h is None:
-            h = _file_dhash(ref)
-        ranked = sorted(((hamming(h, int(f["dhash"], 16)), f) for f in self.store.files(principals)
-                         if f.get("dhash") and f["id"] != own), key=lambda x: (x[0], x[1]["path"]))[:limit]
-        return {"query": ref, "similar": [{"id": f["id"], "path": f["path"], "distance": d,
-                                           "similarity": round(1 - d / 64, 4)} for d, f in ranked]}
+            return None
 
     def _similar_content(self, ref: str, principals: Principals, limit: int) -> dict[str, Any]:
         from spyglass.retrieval.query import Filters
 
-        images = self.sg.parts.images()
+        images = self._images()
         if images is None:
             raise SpyglassError("similar by content needs a text-image model ([media] clip_image_model and "
                                 "clip_text_model, docs/media.md) and a `spyglass index` run to embed the images")
-        try:
-            own = self.resolve(ref, principals)["id"]
-            vec = images.vector_of(own)
-        except NotFoundError:
-            own, vec = None, None
+        own = self._indexed(ref, principals)
+        vec = images.vector_of(own) if own else None
         if vec is None:
             from spyglass.extraction.image import open_image
 
@@ -142,81 +131,46 @@ class Organizer:
 
     # -- topics -------------------------------------------------------------------------------------------------
     def build_topics(self, k: int | None = None) -> dict[str, Any]:
-        """Cluster every embedded document (all users'; labels are per caller at read time)."""
-        from spyglass.organize.clustering import choose_topics
+        """Cluster every document with a vector — files, mail messages, chat days — of all users (labels are per
+        caller at read time)."""
+        from spyglass.organize.topics import cluster
 
-        files = self.store.files(EVERYTHING)
-        ids, x = self.doc_vectors([f["id"] for f in files], required=True)
+        ids, x = self.vectors.of([d["id"] for d in self.store.documents(EVERYTHING)], required=True)
         if len(ids) < 2:
             raise SpyglassError("topics need at least two documents with embeddings: run `spyglass index` first")
-        labels, centroids, report = choose_topics(x, k)
-        sims = (x * centroids[labels]).sum(axis=1)
+        assignments, report = cluster(ids, x, k)
         texts = self.store.texts(ids)
-        self.store.replace_topics({i: (int(t), float(s)) for i, t, s in zip(ids, labels, sims)},
-                                  {i: label_terms(texts.get(i, "")) for i in ids})
-        return {"documents": len(ids), **report}
+        self.store.replace_topics(assignments, {i: label_terms(texts.get(i, "")) for i in ids})
+        return report
 
     def topics(self, principals: Principals = EVERYTHING, terms: int = 5, examples: int = 3,
                names: bool | None = None) -> list[dict]:
         """Topics as the caller sees them: sizes, distinctive words and examples over what they may read, and a
         short name from the configured LLM (``names``; default ``[organize] topic_names`` when a backend is set)."""
-        from spyglass.organize.ctfidf import ctfidf
+        from spyglass.organize.naming import name_topics
+        from spyglass.organize.topics import views
 
+        require(principals)
         if self.store.topics_built() is None:
             return []
         members = self.store.topic_members(principals)
-        weights = ctfidf(self.store.topic_term_counts(principals))
         info = self.catalog.items([i for ids in members.values() for i in ids[:examples]])
-        out = []
-        for t, ids in sorted(members.items(), key=lambda kv: -len(kv[1])):
-            words = [w for w, _ in weights.get(t, [])[:terms]]
-            out.append({"id": t, "label": ", ".join(words), "terms": words, "size": len(ids),
-                        "examples": [{"id": i, "title": info[i]["title"] or info[i]["name"], "path": info[i]["path"]}
-                                     for i in ids[:examples] if i in info]})
-        self._name_topics(out, names)
+        out = views(members, self.store.topic_term_counts(principals), info, terms, examples)
+        if names is True or (names is None and self.settings.topic_names):
+            name_topics(out, self._chat, self.store.topic_name, self.store.set_topic_name)
         return out
-
-    def _name_topics(self, topics: list[dict], names: bool | None) -> None:
-        from spyglass.organize.naming import name_key, name_topic
-
-        if names is False or (names is None and not self.sg.config.organize.topic_names):
-            return
-        chat = None
-        for t in topics:
-            titles = [e["title"] for e in t["examples"]]
-            key = name_key(t["terms"], titles)
-            name = self.store.topic_name(key)
-            if name is None:
-                if chat is None:
-                    from spyglass.app.ask import make_chat
-
-                    chat = make_chat(self.sg.config.answer) or False
-                if chat is False or not t["terms"]:
-                    continue
-                try:
-                    name = name_topic(chat, t["terms"], titles)
-                except SpyglassError as exc:  # the endpoint is down: words stay the label
-                    t["name_error"] = str(exc)
-                    chat = False
-                    continue
-                if name:
-                    self.store.set_topic_name(key, name)
-            if name:
-                t["name"] = name
 
     def topic_items(self, topic_ids: list[int]) -> list[str]:
         return self.store.items_in_topics(topic_ids)
 
     # -- resolving files ----------------------------------------------------------------------------------------
     def resolve(self, ref: str, principals: Principals) -> dict[str, Any]:
-        """An indexed file by item id or path, only when the caller may read it."""
+        """An indexed document by id, or a file by path, only when the caller may read it."""
+        require(principals)
         it = self.catalog.visible_item(ref, principals) if re.fullmatch(r"[0-9a-f]{16}", ref) else None
         if it is None:
-            raw = os.fsencode(os.path.abspath(os.path.expanduser(ref)))
-            r = self.catalog.db.execute(
-                "SELECT id FROM items WHERE path_raw = ? AND parent_id IS NULL AND status != 'deleted'",
-                (raw,)).fetchone()
-            it = self.catalog.visible_item(r[0], principals) if r else None
+            iid = self.store.file_id_by_path(os.fsencode(os.path.abspath(os.path.expanduser(ref))))
+            it = self.catalog.visible_item(iid, principals) if iid else None
         if it is None:
             raise NotFoundError(f"{ref} is not an indexed file you can read")
         return it
@@ -251,65 +205,105 @@ class Organizer:
         return [{"id": i, "tag": t, "origin": o} for i, t, o in self.store.tags(principals, iid)]
 
     def suggest_tags(self, ref: str, principals: Principals = EVERYTHING, top: int = 5) -> list[dict]:
-        from spyglass.organize.tags import combine, folder_labels, knn_tag_scores, zero_shot_scores
-
+        """Tags for one document, each with its true reason (:mod:`spyglass.organize.tags`)."""
         it = self.resolve(ref, principals)
-        files = self.store.files(principals)
-        own: dict[str, dict[str, float]] = {f["id"]: {} for f in files}
-        for f in files:
-            root = f["source_root"].rstrip("/") + "/"
-            for lab in folder_labels(f["path"], root):
-                own[f["id"]][lab] = 0.5
-        present, rejected = set(), set()
-        for iid, tag, origin in self.store.tags(principals):
-            w = -1.0 if origin == "rejected" else 1.0
-            own.setdefault(iid, {})[tag] = w
-            if iid == it["id"]:
-                (rejected if origin == "rejected" else present).add(tag)
-        ids, x = self.doc_vectors([f["id"] for f in files])
-        if it["id"] not in ids:
-            return []
-        me = ids.index(it["id"])
-        learned = knn_tag_scores(x[me], x, [own.get(i, {}) for i in ids], exclude=me)
-        vocab = sorted(set(self.sg.config.organize.tag_vocabulary) | {t for _, t, o in self.store.tags(principals)
-                                                                      if o != "rejected"})
-        zs = {}
-        if vocab:
-            import numpy as np
+        board = self._tag_board(principals)
+        return [s.to_dict() for s in board.suggest(it["id"], top, self.settings.min_tag_score)] if board else []
 
-            tv = np.asarray(self.sg.embedder().embed([f"a document about {t}" for t in vocab]), dtype=np.float32)
-            tv /= np.maximum(np.linalg.norm(tv, axis=1, keepdims=True), 1e-12)
-            zs = zero_shot_scores(x[me], tv, vocab)
-        return [s.to_dict() for s in combine(learned, zs, rejected, present, top,
-                                             self.sg.config.organize.min_tag_score)]
+    def _tag_board(self, principals: Principals, docs: list[dict[str, Any]] | None = None) -> TagBoard | None:
+        """The inputs of tag suggestions over the caller's documents (None: no vectors)."""
+        from spyglass.organize.tags import TagBoard, folder_labels
+
+        docs = self.store.documents(principals) if docs is None else docs
+        ids, x = self.vectors.of([d["id"] for d in docs])
+        if not ids:
+            return None
+        tags: dict[str, dict[str, float]] = {}
+        for iid, tag, origin in self.store.tags(principals):
+            tags.setdefault(iid, {})[tag] = -1.0 if origin == "rejected" else 1.0
+        vocab = sorted(set(self.settings.tag_vocabulary) | {t for ts in tags.values() for t, w in ts.items() if w > 0})
+        by_id = {d["id"]: d for d in docs}
+        return TagBoard(ids, x, tags, {i: folder_labels(by_id[i]["path"], by_id[i]["source_root"].rstrip("/") + "/")
+                                       for i in ids}, vocab,
+                        self.vectors.embed_texts([f"a document about {t}" for t in vocab]) if vocab else None)
+
+    # -- folders ------------------------------------------------------------------------------------------------
+    def where(self, path: str, principals: Principals = EVERYTHING, top: int = 3) -> dict[str, Any]:
+        """The best existing folders for a file (indexed or not), with confidence (never the plans' holding folder)."""
+        from spyglass.organize.duplicates import file_path
+        from spyglass.organize.folders import suggest_folders
+        from spyglass.organize.keeper import place_rank
+
+        files = {f["id"]: f for f in self.store.files(principals)}
+        ids, x = self.vectors.of(list(files))
+        if not ids:
+            return {"file": path, "current": None, "suggestions": []}
+        it = None if not path else self._visible_or_none(path, principals)
+        me = ids.index(it["id"]) if it is not None and it["id"] in ids else None
+        q = x[me] if me is not None else self.vectors.embed_text(self._text_of(path, it))
+        exclude = {n for n, i in enumerate(ids) if n == me or place_rank(files[i], self.settings.holding_folder) < 0}
+        sug = suggest_folders(q, x, [os.path.dirname(file_path(files[i])) for i in ids], ids, top=top,
+                              exclude=exclude)
+        file = it["path"] if it is not None else os.path.abspath(path)
+        return {"file": file, "current": os.path.dirname(file), "suggestions": [s.to_dict() for s in sug]}
+
+    def _visible_or_none(self, ref: str, principals: Principals) -> dict[str, Any] | None:
+        try:
+            return self.resolve(ref, principals)
+        except NotFoundError:
+            return None
+
+    def _text_of(self, path: str, it: dict[str, Any] | None) -> str:
+        if it is not None:  # indexed but not embedded (yet): its indexed text
+            return self.store.texts([it["id"]]).get(it["id"]) or it["name"]
+        if self._read_text is None:
+            raise SpyglassError(f"{path} is not indexed and this service cannot read files")
+        return self._read_text(path)
 
     # -- plans --------------------------------------------------------------------------------------------------
-    def _tag_fn(self, principals: Principals):
-        def tag(path: str, tag: str, add: bool) -> bool:
+    def make_plan(self, principals: Principals = EVERYTHING, tags: bool = True) -> Plan:
+        """A plan over the caller's documents (:mod:`spyglass.organize.planner`). Writes nothing."""
+        from spyglass.organize.planner import PlanInputs, PlanSettings, make_plan
+
+        docs = self.store.documents(principals)
+        files = [d for d in docs if not d.get("parent_id")]
+        have_vectors = self.vectors.available()
+        board = self._tag_board(principals, docs) if tags and have_vectors and self._tags_possible(principals) \
+            else None
+        inputs = PlanInputs(files, {d["id"]: d for d in docs}, self._duplicate_groups(principals, False, False, docs),
+                            self.vectors.of([f["id"] for f in files]) if have_vectors else None, board)
+        s = self.settings
+        return make_plan(inputs, PlanSettings(s.holding_folder, s.min_folder_confidence, s.min_tag_score), tags)
+
+    def _tags_possible(self, principals: Principals) -> bool:
+        """A plan's tags come from the user's tags or the vocabulary: without either there is nothing to learn."""
+        return bool(self.settings.tag_vocabulary) or any(o != "rejected" for _, _, o in self.store.tags(principals))
+
+    def write_plan(self, output: Path, principals: Principals = EVERYTHING, tags: bool = True) -> Plan:
+        if output.exists():
+            raise SpyglassError(f"{output} exists: choose another file (plans are never overwritten)")
+        plan = self.make_plan(principals, tags=tags)
+        plan.write(output)
+        return plan
+
+    def _tag_fn(self, principals: Principals) -> Callable[[str, str, bool], bool]:
+        def tag(ref: str, tag: str, add: bool) -> bool:
             try:
                 if add:
-                    self.add_tag(path, tag, principals, origin="plan")
+                    self.add_tag(ref, tag, principals, origin="plan")
                     return True
-                return self.remove_tag(path, tag, principals)
+                return self.remove_tag(ref, tag, principals)
             except NotFoundError:
                 return False
 
         return tag
-
-    def write_plan(self, output: Path, principals: Principals = EVERYTHING, tags: bool = True) -> Any:
-        if output.exists():
-            raise SpyglassError(f"{output} exists: choose another file (plans are never overwritten)")
-        plan = make_plan(self, principals, tags=tags)
-        plan.write(output)
-        return plan
 
     def apply(self, plan_file: Path, principals: Principals = EVERYTHING) -> dict[str, Any]:
         """Apply a reviewed plan (resuming one that was interrupted)."""
         from spyglass.organize.apply import apply_plan
         from spyglass.organize.plan import Plan
 
-        plan = Plan.load(plan_file)
-        return apply_plan(plan, self.journals, self._tag_fn(principals)).to_dict()
+        return apply_plan(Plan.load(plan_file), self.journals, self._tag_fn(principals)).to_dict()
 
     def undo(self, plan_id: str | None = None, principals: Principals = EVERYTHING) -> dict[str, Any]:
         """Revert what a plan did (default: the last one applied)."""
@@ -322,181 +316,88 @@ class Organizer:
             plan_id = js[-1]["plan"]
         return undo_plan(self.journals, plan_id, self._tag_fn(principals)).to_dict()
 
+    def journals_list(self) -> list[dict[str, Any]]:
+        return self.shelf.applied()
+
     # -- plans kept by the server, reviewed in the web app --------------------------------------------------------
-    PLAN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
-
-    @property
-    def plans_dir(self) -> Path:
-        return self.sg.home / "organize" / "plans"
-
     def save_plan(self, owner: str, principals: Principals, tags: bool = True) -> dict[str, Any]:
-        """Make a plan over the caller's files and keep it for review (``organize/plans/<id>.yaml``)."""
-        import json
+        """Make a plan over the caller's files and keep it for review (``organize/plans/<id>.yaml``). Callable from a
+        background job: it needs nothing but this service (open one per job with :func:`open_organizer`)."""
+        return self.shelf.view(self.shelf.keep(self.make_plan(principals, tags=tags), owner))
 
-        plan = make_plan(self, principals, tags=tags)
-        self.plans_dir.mkdir(parents=True, exist_ok=True)
-        plan.write(self.plans_dir / f"{plan.id}.yaml")
-        (self.plans_dir / f"{plan.id}.json").write_text(json.dumps({"owner": owner, "created": plan.created}))
-        return self.plan_view(plan.id)
-
-    def _plan_file(self, plan_id: str) -> Path:
-        if not self.PLAN_ID.fullmatch(plan_id) or not (self.plans_dir / f"{plan_id}.yaml").is_file():
-            raise NotFoundError(f"no plan {plan_id!r}")
-        return self.plans_dir / f"{plan_id}.yaml"
-
-    def plan_view(self, plan_id: str, journals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """A kept plan, its actions numbered from 0, and what was applied of it (``journals``: the applied plans,
-        when the caller has read them already)."""
-        import json
-
-        from spyglass.organize.plan import Plan
-
-        plan = Plan.load(self._plan_file(plan_id))
-        meta_file = self.plans_dir / f"{plan_id}.json"
-        meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
-        journals = self.journals_list() if journals is None else journals
-        applied = next((j for j in journals if j["plan"] == plan_id), None)
-        return {"id": plan.id, "owner": meta.get("owner"), "created": meta.get("created"),
-                "actions": [{"n": n, **a.to_dict()} for n, a in enumerate(plan.actions)], "applied": applied}
+    def plan_view(self, plan_id: str) -> dict[str, Any]:
+        return self.shelf.view(plan_id)
 
     def plans(self) -> list[dict[str, Any]]:
-        out = []
-        journals = self.journals_list()  # read once, not once per plan
-        for f in sorted(self.plans_dir.glob("*.yaml")) if self.plans_dir.exists() else []:
-            if self.PLAN_ID.fullmatch(f.stem):
-                v = self.plan_view(f.stem, journals)
-                out.append({k: v[k] for k in ("id", "owner", "created", "applied")} | {"actions": len(v["actions"])})
-        return out
+        return self.shelf.list()
 
     def apply_reviewed(self, plan_id: str, keep: list[int], principals: Principals) -> dict[str, Any]:
         """Apply the actions of a kept plan that the reviewer kept (by number), with the usual journal."""
         from spyglass.organize.apply import apply_plan
-        from spyglass.organize.plan import Plan
 
-        plan = Plan.load(self._plan_file(plan_id))
-        bad = [n for n in keep if not 0 <= n < len(plan.actions)]
-        if bad:
-            raise SpyglassError(f"plan {plan_id} has no action(s) {bad}")
-        plan.actions = [plan.actions[n] for n in sorted(set(keep))]
-        plan.write(self.plans_dir / f"{plan_id}.yaml.reviewed")  # what was applied, for the record
-        return apply_plan(plan, self.journals, self._tag_fn(principals)).to_dict()
+        return apply_plan(self.shelf.reviewed(plan_id, keep), self.journals, self._tag_fn(principals)).to_dict()
 
-    def journals_list(self) -> list[dict[str, Any]]:
-        from spyglass.organize.apply import journals_list
+    def undo_kept(self, plan_id: str, principals: Principals) -> dict[str, Any]:
+        """Undo a kept plan (NotFoundError when no such plan was kept)."""
+        self.shelf.file(plan_id)
+        return self.undo(plan_id, principals)
 
-        return journals_list(self.journals) if self.journals.exists() else []
-
-    # -- folders ------------------------------------------------------------------------------------------------
-    def where(self, path: str, principals: Principals = EVERYTHING, top: int = 3) -> dict[str, Any]:
-        """The best existing folders for a file (indexed or not), with confidence."""
-        from spyglass.organize.folders import suggest_folders
-
-        files = self.store.files(principals)
-        ids, x = self.doc_vectors([f["id"] for f in files])
-        if not ids:
-            return {"file": path, "current": None, "suggestions": []}
-        folder_of = {f["id"]: os.path.dirname(f["path"]) for f in files}
-        exclude: set[int] = set()
-        try:
-            it = self.resolve(path, principals)
-        except NotFoundError:
-            it = None
-        if it is not None and it["id"] in ids:
-            q = x[ids.index(it["id"])]
-            exclude = {ids.index(it["id"])}
-        elif it is not None:  # indexed but not embedded (yet): its indexed text
-            q = self.embed_text(self.store.texts([it["id"]]).get(it["id"]) or it["name"])
-        else:
-            q = self.embed_text(self._read_text(path))
-        sug = suggest_folders(q, x, [folder_of[i] for i in ids], ids, top=top, exclude=exclude)
-        file = it["path"] if it is not None else os.path.abspath(path)
-        return {"file": file, "current": os.path.dirname(file), "suggestions": [s.to_dict() for s in sug]}
-
-    def _read_text(self, path: str) -> str:
-        from spyglass.extraction.base import Blob, Context
-        from spyglass.extraction.registry import extract_blob
-
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise NotFoundError(f"no file {path}")
-        ex = extract_blob(Blob(p.name, path=p), Context(limits=self.sg.config.limits, media=self.sg.config.media))
-        text = "\n".join(s.text for s in ex.segments)
-        return ((ex.title or "") + "\n" + text).strip() or p.stem.replace("_", " ")
+    def _plan_file(self, plan_id: str) -> Path:  # the old name, for callers not yet on undo_kept
+        return self.shelf.file(plan_id)
 
 
-def make_plan(org: Organizer, principals: Principals = EVERYTHING, tags: bool = True) -> Any:
-    """A plan over the caller's files: duplicate copies to the holding folder, unfiled files into their best folder,
-    generic names to their document titles, and confident tag suggestions. Writes nothing."""
-    from spyglass.organize.duplicates import file_path
-    from spyglass.organize.folders import suggest_folders
-    from spyglass.organize.plan import Action, Plan
+# -- composition ------------------------------------------------------------------------------------------------
+def _passage_vectors(parts: Components) -> Callable[[bool], Any]:
+    def vectors(required: bool) -> Any:
+        dense = parts.dense(required=required)
+        return None if dense is None else dense.vectors
 
-    cfg = org.sg.config.organize
-    files = org.store.files(principals)
-    by_id = {f["id"]: f for f in files}
-    actions: list[Action] = []
-    claimed: set[str] = set()
-    targets: set[str] = set()
+    return vectors
 
-    def act(f: dict, op: str, to: str, why: str) -> None:
-        if to in targets or os.path.lexists(to):
-            return
-        targets.add(to)
-        claimed.add(f["id"])
-        st = os.lstat(file_path(f))
-        actions.append(Action(op, file_path(f), to, None, why, st.st_size, st.st_mtime_ns))
 
-    for g in org.duplicates(principals, near=None, images=False):
-        keep = by_id[g["keep"]]
-        for d in g["files"]:
-            f = by_id[d["id"]]
-            if f["id"] == g["keep"] or not os.path.isfile(file_path(f)):
-                continue
-            root = f["source_root"]
-            rel = os.path.relpath(file_path(f), root)
-            if rel.startswith(cfg.holding_folder + os.sep):
-                continue
-            act(f, "move", os.path.join(root, cfg.holding_folder, rel),
-                f"exact copy of {keep['path']} (kept: newest)")
-    embedded = None
-    for f in files:
-        p = file_path(f)
-        if f["id"] in claimed or not os.path.isfile(p) or os.path.dirname(p) != f["source_root"].rstrip(os.sep):
-            continue
-        if embedded is None:
-            ids, x = org.doc_vectors([g["id"] for g in files]) if org.sg.parts.dense() is not None else ([], None)
-            embedded = (ids, x, [os.path.dirname(file_path(by_id[i])) for i in ids])
-        ids, x, folders = embedded
-        if f["id"] not in ids:
-            continue
-        me = ids.index(f["id"])
-        # only folders below the root are candidates: the file already sits in the root
-        mask = [fo != f["source_root"].rstrip(os.sep) for fo in folders]
-        keep_rows = [i for i, m in enumerate(mask) if m]
-        if not keep_rows:
-            continue
-        sug = suggest_folders(x[me], x[keep_rows], [folders[i] for i in keep_rows], top=1)
-        if sug and sug[0].confidence >= cfg.min_folder_confidence:
-            act(f, "move", os.path.join(sug[0].folder, os.path.basename(p)),
-                f"unfiled; similar files are in {sug[0].folder} (confidence {sug[0].confidence:.2f})")
-    for f in files:
-        p = file_path(f)
-        stem, ext = os.path.splitext(os.path.basename(p))
-        if f["id"] in claimed or not f.get("title") or not GENERIC_NAME.match(stem) or not os.path.isfile(p):
-            continue
-        slug = re.sub(r"[^\w\- ]+", "", f["title"]).strip()[:80].strip()
-        if slug:
-            act(f, "rename", os.path.join(os.path.dirname(p), slug + ext), f"generic name; the document's title is "
-                f"{f['title']!r}")
-    if tags and org.sg.parts.dense() is not None:
-        have = {i for i, _, _ in org.store.tags(principals)}
-        for f in files[:500]:
-            if f["id"] in have:
-                continue
-            for sgt in org.suggest_tags(f["id"], principals, top=2):
-                if sgt["score"] >= max(0.5, cfg.min_tag_score):
-                    actions.append(Action("tag", file_path(f), None, sgt["tag"], "; ".join(sgt["reasons"])))
-    return Plan.new(actions)
+def document_vectors(parts: Components) -> DocumentVectors:
+    """Document vectors over the index's read handles (for related files and anything else that needs them)."""
+    return DocumentVectors(parts.reader().catalog, _passage_vectors(parts), parts.embedder)
+
+
+def open_organizer(parts: Components) -> OrganizeService:
+    """The organize service of one data directory, on its own catalog connection (tags and topics are written);
+    close it when done. Models load on first use only."""
+    from spyglass.index.catalog import Catalog
+
+    home = parts.home
+    if not (home / "catalog.sqlite3").exists():
+        raise SpyglassError(f"no index at {home}: run `spyglass index FOLDER` first")
+    catalog = Catalog(home / "catalog.sqlite3")  # creates the organize tables of an older catalog
+    config = parts.config
+    return OrganizeService(OrganizeStore(catalog), DocumentVectors(catalog, _passage_vectors(parts), parts.embedder),
+                           config.organize, PlanShelf(home / "organize" / "plans", home / "organize" / "journals"),
+                           images=parts.images, chat=lambda: _chat(config.answer),
+                           read_text=lambda path: read_file_text(path, config.limits, config.media))
+
+
+def Organizer(sg: Spyglass) -> OrganizeService:  # the old entry point, kept until its callers switch
+    """Deprecated: ``open_organizer(sg.parts)``."""
+    return open_organizer(sg.parts)
+
+
+def _chat(answer: Any) -> Any:
+    from spyglass.app.ask import make_chat
+
+    return make_chat(answer)
+
+
+def read_file_text(path: str, limits: LimitSettings, media: MediaSettings) -> str:
+    """The text of a file that is not indexed (title and body), extracted like indexing does."""
+    from spyglass.extraction.base import Blob, Context
+    from spyglass.extraction.registry import extract_blob
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise NotFoundError(f"no file {path}")
+    ex = extract_blob(Blob(p.name, path=p), Context(limits=limits, media=media))
+    text = "\n".join(s.text for s in ex.segments)
+    return ((ex.title or "") + "\n" + text).strip() or p.stem.replace("_", " ")
 
 
 def _file_dhash(path: str) -> int:

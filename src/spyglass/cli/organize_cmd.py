@@ -23,10 +23,10 @@ app.add_typer(tags_app, name="tags")
 
 @contextlib.contextmanager
 def _org(home: Optional[Path], as_user: Optional[str]) -> Iterator[tuple]:
-    from spyglass.app.organize import Organizer
+    from spyglass.app.organize import open_organizer
 
     sg = _sg(home)
-    org = Organizer(sg)
+    org = open_organizer(sg.parts)
     try:
         yield org, sg.access(as_user)
     finally:
@@ -40,12 +40,13 @@ def duplicates(
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
-    """Groups of duplicate files: exact copies, near-duplicate text, look-alike images; the copy to keep is marked."""
+    """Groups of duplicates among files, mail messages and chat days: exact copies, near-duplicate text, look-alike
+    images (trivial files like `[]` left out); the copy to keep — the most complete, in the best-filed place — is
+    marked. A document inside a mailbox shows as MAILBOX > SUBJECT."""
 
     def body() -> None:
         with _org(home, as_user) as (org, principals):
-            groups = org.duplicates(principals, near=org.sg.config.organize.near_duplicate if near else None,
-                                    images=near)
+            groups = org.duplicates(principals, near=near, images=near)
         if json_:
             print_json({"groups": groups})
             return
@@ -55,7 +56,8 @@ def duplicates(
             out.print(f"[bold]{esc(g['kind'])}[/bold] ({len(g['files'])} files, similarity {g['similarity']:.2f})")
             for f in g["files"]:
                 mark = "keep" if f["id"] == g["keep"] else "    "
-                out.print(f"  {mark}  {esc(f['path'])}  [dim]{fmt_size(f['size'])}, {fmt_time(f['modified'])}[/dim]",
+                where = f"{f['path']} > {f['name']}" if f.get("inside") else f["path"]
+                out.print(f"  {mark}  {esc(where)}  [dim]{fmt_size(f['size'])}, {fmt_time(f['modified'])}[/dim]",
                           highlight=False)
 
     _run(body)
@@ -101,19 +103,25 @@ def similar(
     limit: int = typer.Option(10, "--limit", "-n", min=1, max=200),
     by: str = typer.Option("hash", "--by", help="hash: copies, resizes, light edits (no model); content: the same "
                                                 "scene or subject (needs the [media] clip_* model)."),
+    max_distance: Optional[int] = typer.Option(None, "--max-distance", min=0, max=64,
+                                               help="--by hash: most differing bits of 64 [default: [organize] "
+                                                    "lookalike_distance, 8]; 64 lists the nearest whatever they are."),
     as_user: Optional[str] = AsUserOpt,
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
-    """Look-alike images: resized, recompressed or lightly edited copies first (perceptual hash, no model), or
-    --by content with a text-image model."""
+    """Look-alike images: resized, recompressed or lightly edited copies (perceptual hash, no model; unrelated photos
+    are cut off, docs/organize.md), or --by content with a text-image model."""
 
     def body() -> None:
         with _org(home, as_user) as (org, principals):
-            res = org.similar(photo, principals, limit, by=by)
+            res = org.similar(photo, principals, limit, by=by, max_distance=max_distance)
         if json_:
             print_json(res)
             return
+        if not res["similar"] and "max_distance" in res:
+            out.print(f"No look-alike within {res['max_distance']} of 64 bits (--max-distance 64 lists the nearest "
+                      "photos anyway).", highlight=False)
         for r in res["similar"]:
             out.print(f"{r['similarity']:.0%}  {r['path']}", highlight=False, markup=False)
 

@@ -172,6 +172,7 @@ class ActivitySettings:
 @dataclass
 class OrganizeSettings:
     near_duplicate: float = 0.8  # estimated Jaccard of word 5-grams at which two texts are near-duplicates
+    lookalike_distance: int = 8  # most differing dHash bits (of 64) for look-alike images (similar, duplicates)
     tag_vocabulary: list[str] = field(default_factory=list)  # tags to suggest zero-shot, besides the ones in use
     min_tag_score: float = 0.3  # a suggested tag's least score
     min_folder_confidence: float = 0.5  # plans move an unfiled file only with at least this confidence

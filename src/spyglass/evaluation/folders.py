@@ -94,8 +94,9 @@ def tfidf_linear(train: list[tuple[str, str, str]], test: list[tuple[str, str, s
 
 def eval_folders(squad_json: Path, cache: Path | None = None, config: Config | None = None,
                  progress: Progress | None = None) -> dict[str, Any]:
-    from spyglass.app.organize import Organizer
+    from spyglass.app.organize import open_organizer
     from spyglass.app.spyglass import Spyglass
+    from spyglass.core.acl import EVERYTHING
     from spyglass.evaluation.beir import default_cache
 
     progress = progress or NullProgress()
@@ -116,13 +117,13 @@ def eval_folders(squad_json: Path, cache: Path | None = None, config: Config | N
     t0 = time.perf_counter()
     sg.index([str(docs)], progress=progress)
     index_s = time.perf_counter() - t0
-    org = Organizer(sg)
+    org = open_organizer(sg.parts)
     ranked, lat = [], []
     progress.start("where (test paragraphs)", len(test))
     try:
         for pid, _, _ in test:
             t = time.perf_counter()
-            res = org.where(str(asked / f"p{pid}.txt"), None, top=3)
+            res = org.where(str(asked / f"p{pid}.txt"), EVERYTHING, top=3)
             lat.append((time.perf_counter() - t) * 1000)
             ranked.append([Path(s["folder"]).name for s in res["suggestions"]])
             progress.advance()

@@ -627,6 +627,17 @@ class Catalog:
             'SELECT ord, text, page, start, "end", label FROM chunks WHERE item_id = ? ORDER BY ord LIMIT ?',
             (iid, limit))]
 
+    def passage_keys(self, ids: list[str]) -> dict[str, list[int]]:
+        """Each listed item's passage vector keys, in passage order (items without vectors are left out)."""
+        out: dict[str, list[int]] = {}
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            q = ",".join("?" * len(part))
+            for iid, key in self.db.execute(
+                    f"SELECT item_id, vkey FROM embeddings WHERE item_id IN ({q}) ORDER BY item_id, ord", part):
+                out.setdefault(iid, []).append(key)
+        return out
+
     def facet_counts(self, ids: list[str]) -> dict[str, list[tuple[str, int]]]:
         """Counts by type, source, year, first-level folder and topic over the given items (already filtered by the
         caller's query), in one grouped query per 500 items."""

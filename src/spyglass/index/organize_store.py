@@ -37,21 +37,48 @@ class OrganizeStore:
                 pass
 
     # -- documents ------------------------------------------------------------------------------------------
+    _COLUMNS = ("i.id, i.source_id, i.parent_id, i.path, i.path_raw, i.name, i.title, i.type, i.size, i.mtime_ns, "
+                "i.modified, i.content_hash, json_extract(i.meta, '$.dhash') AS dhash, "
+                "json_extract(i.meta, '$.width') AS width, json_extract(i.meta, '$.height') AS height, "
+                "s.root AS source_root")
+
     def files(self, principals: Principals, with_text: bool = False) -> list[dict[str, Any]]:
         """Top-level indexed files the caller may read (not attachments or messages inside them)."""
-        acl, params = acl_sql(principals)
-        cur = self.db.execute(
-            "SELECT i.id, i.source_id, i.path, i.path_raw, i.name, i.title, i.type, i.size, i.mtime_ns, i.modified, "
-            "i.content_hash, json_extract(i.meta, '$.dhash') AS dhash, s.root AS source_root "
-            "FROM items i JOIN sources s ON s.id = i.source_id "
-            f"WHERE i.parent_id IS NULL AND i.status IN ('ok', 'metadata'){acl} ORDER BY i.path", params)
-        cols = [d[0] for d in cur.description]
-        rows = [dict(zip(cols, r)) for r in cur]
+        rows = self._rows("i.parent_id IS NULL", principals)
         if with_text:
             texts = self.texts([r["id"] for r in rows])
             for r in rows:
                 r["text"] = texts.get(r["id"], "")
         return rows
+
+    def documents(self, principals: Principals) -> list[dict[str, Any]]:
+        """Every readable document: the top-level files and what lives inside them (mail messages, chat days,
+        attachments, archive members), each with ``text_chars`` (the length of its indexed text). ``parent_id`` is
+        set for a document inside a container file; its ``path`` is the container's."""
+        return self._rows("1", principals, text_chars=True)
+
+    def _rows(self, where: str, principals: Principals, text_chars: bool = False) -> list[dict[str, Any]]:
+        acl, params = acl_sql(principals)
+        chars = (", (SELECT coalesce(sum(length(c.text)), 0) FROM chunks c WHERE c.item_id = i.id) AS text_chars"
+                 if text_chars else "")
+        cur = self.db.execute(
+            f"SELECT {self._COLUMNS}{chars} FROM items i JOIN sources s ON s.id = i.source_id "
+            f"WHERE {where} AND i.status IN ('ok', 'metadata'){acl} ORDER BY i.path, i.parent_id IS NOT NULL, i.id",
+            params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur]
+
+    def file_id_by_path(self, raw: bytes) -> str | None:
+        """The live top-level item at a file path (its exact bytes), whoever may read it: check with
+        :meth:`Catalog.visible_item` before showing anything of it."""
+        r = self.db.execute("SELECT id FROM items WHERE path_raw = ? AND parent_id IS NULL AND status != 'deleted'",
+                            (raw,)).fetchone()
+        return r[0] if r else None
+
+    def dhash(self, iid: str) -> int | None:
+        """An indexed image's perceptual hash (recorded at indexing), or None."""
+        r = self.db.execute("SELECT json_extract(meta, '$.dhash') FROM items WHERE id = ?", (iid,)).fetchone()
+        return int(r[0], 16) if r and r[0] else None
 
     def texts(self, ids: list[str], max_chars: int = 200_000) -> dict[str, str]:
         """Each item's text (its passages in order, capped), including what its attachments hold."""

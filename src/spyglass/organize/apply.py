@@ -29,7 +29,7 @@ from typing import Callable
 from spyglass.core.errors import SpyglassError
 from spyglass.organize.plan import Action, Plan
 
-TagFn = Callable[[str, str, bool], bool]  # (path, tag, add) -> done
+TagFn = Callable[[str, str, bool], bool]  # (document id or path, tag, add) -> done
 
 
 @dataclass
@@ -208,9 +208,9 @@ def apply_plan(plan: Plan, journals: Path, tag: TagFn | None = None,
             record(StepResult(i, a.op, a.path, a.to, "already"))
             continue
         if a.op == "tag":
-            ok = bool(tag and tag(a.path, a.tag or "", True))
+            ok = bool(tag and tag(a.item or a.path, a.tag or "", True))
             if ok:
-                j.write(i=i, state="done", op="tag", path=a.path, tag=a.tag)
+                j.write(i=i, state="done", op="tag", path=a.path, tag=a.tag, **({"item": a.item} if a.item else {}))
             record(StepResult(i, a.op, a.path, None, "done" if ok else "skipped",
                               "" if ok else "the file is not in the index"))
             continue
@@ -275,7 +275,7 @@ def undo_plan(journals: Path, plan_id: str, tag: TagFn | None = None) -> Report:
             report.steps.append(StepResult(i, e["op"], e["path"], e.get("to"), "already"))
             continue
         if e["op"] == "tag":
-            ok = bool(tag and tag(e["path"], e["tag"], False))
+            ok = bool(tag and tag(e.get("item") or e["path"], e["tag"], False))
             j.write(i=i, state="undone")
             report.steps.append(StepResult(i, "tag", e["path"], None, "undone" if ok else "skipped",
                                            "" if ok else "the tag was already gone"))

@@ -6,12 +6,25 @@ documents of a class ``c`` as one document,
     W(t, c) = tf(t, c) · log(1 + A / f(t))
 
 where ``tf(t, c)`` is the frequency of term ``t`` in class ``c``, ``f(t)`` its frequency over all classes and ``A`` the
-average number of words per class. (Here ``tf`` is the raw count share ``count / words in c``.)
+average number of words per class. (Here ``tf`` is the raw count share ``count / words in c``.) A class's counts
+are the sums of its documents' :func:`label_terms`.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
+
+from spyglass.core.terms import STOP
+
+_WORD = re.compile(r"[^\W\d_][^\W_]{2,}", re.UNICODE)
+
+
+def label_terms(text: str, top: int = 30) -> dict[str, int]:
+    """A document's most frequent content words (lower-cased, unstemmed: they are shown as labels)."""
+    c = Counter(w for w in (m.group(0).lower() for m in _WORD.finditer(text[:100_000])) if w not in STOP)
+    return dict(c.most_common(top))
 
 
 def ctfidf(counts: dict[int, dict[str, int]]) -> dict[int, list[tuple[str, float]]]:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
+
+from spyglass.core.errors import SpyglassError
 
 MAX_CHARS = 48
 SYSTEM = ("You name groups of files. Reply with a short, specific name of two to four words for the group, in title "
@@ -41,3 +44,30 @@ def clean(text: str) -> str:
 def name_topic(chat: Any, terms: list[str], titles: list[str]) -> str:
     """A name from ``chat`` (an object with ``stream(messages)``), or ``""`` when it gives nothing usable."""
     return clean("".join(chat.stream(prompt(terms, titles))))
+
+
+def name_topics(topics: list[dict[str, Any]], chat: Callable[[], Any], cached: Callable[[str], str | None],
+                keep: Callable[[str, str], None]) -> None:
+    """Give each topic (``terms`` and ``examples`` as the caller sees them) a ``name``: from the cache, else from the
+    model ``chat()`` makes (None: no model, no new names). A model that fails leaves the words as the label, with
+    ``name_error`` on the topic where it failed, and is not asked again in this call."""
+    model: Any = None
+    for t in topics:
+        titles = [e["title"] for e in t["examples"]]
+        key = name_key(t["terms"], titles)
+        name = cached(key)
+        if name is None:
+            if model is None:
+                model = chat() or False
+            if model is False or not t["terms"]:
+                continue
+            try:
+                name = name_topic(model, t["terms"], titles)
+            except SpyglassError as exc:  # the endpoint is down: words stay the label
+                t["name_error"] = str(exc)
+                model = False
+                continue
+            if name:
+                keep(key, name)
+        if name:
+            t["name"] = name

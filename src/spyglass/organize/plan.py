@@ -3,11 +3,15 @@
 Nothing is done when a plan is written. The user reads it, deletes or edits actions, and applies it with
 ``spyglass organize apply`` (:mod:`spyglass.organize.apply`). Each file action records the file's size and modified
 time as planned, so a file that changed since is skipped rather than moved.
+
+A document inside a container file (a mail message in a mailbox, a chat day in an export) is never moved or renamed:
+a plan may only tag it, naming it by ``item`` (its document id) beside ``path`` (the container file).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -18,6 +22,7 @@ from spyglass.core.errors import SpyglassError
 
 PLAN_FORMAT = 1
 OPS = ("move", "rename", "tag")
+ITEM_ID = re.compile(r"[0-9a-f]{16}")
 
 HEADER = """\
 # Spyglass organize plan. Nothing has been changed yet.
@@ -37,12 +42,13 @@ class PlanError(SpyglassError):
 @dataclass
 class Action:
     op: str  # move | rename | tag
-    path: str  # the file, absolute
+    path: str  # the file, absolute (for a document inside a container: the container file)
     to: str | None = None  # move / rename: the new absolute path
     tag: str | None = None  # tag: the tag to add
     why: str = ""
     size: int | None = None
     mtime_ns: int | None = None
+    item: str | None = None  # tag: the document's id, for a document inside a container file
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
@@ -94,7 +100,7 @@ class Plan:
 def _action(a: Any, n: int, path: Path) -> Action:
     if not isinstance(a, dict) or a.get("op") not in OPS:
         raise PlanError(f"{path}: action {n} needs an op, one of {', '.join(OPS)}")
-    known = {"op", "path", "to", "tag", "why", "size", "mtime_ns"}
+    known = {"op", "path", "to", "tag", "why", "size", "mtime_ns", "item"}
     if set(a) - known:
         raise PlanError(f"{path}: action {n} has unknown keys {sorted(set(a) - known)}")
     if not isinstance(a.get("path"), str) or not os.path.isabs(a["path"]):
@@ -106,8 +112,12 @@ def _action(a: Any, n: int, path: Path) -> Action:
             raise PlanError(f"{path}: action {n} moves a file onto itself")
     if a["op"] == "tag" and (not isinstance(a.get("tag"), str) or not a["tag"].strip()):
         raise PlanError(f"{path}: action {n} (tag) needs a tag")
+    if a.get("item") is not None and (a["op"] != "tag" or not isinstance(a["item"], str)
+                                      or not ITEM_ID.fullmatch(a["item"])):
+        raise PlanError(f"{path}: action {n}: 'item' names a document id (16 hex digits), on tag actions only")
     for k in ("size", "mtime_ns"):
         if a.get(k) is not None and not isinstance(a[k], int):
             raise PlanError(f"{path}: action {n}: {k} must be an integer")
     return Action(a["op"], os.path.normpath(a["path"]), os.path.normpath(a["to"]) if a.get("to") else None,
-                  a["tag"].strip() if a.get("tag") else None, str(a.get("why") or ""), a.get("size"), a.get("mtime_ns"))
+                  a["tag"].strip() if a.get("tag") else None, str(a.get("why") or ""), a.get("size"), a.get("mtime_ns"),
+                  a.get("item"))

@@ -398,10 +398,10 @@ def suggest(request: Request, limit: int = Query(10, ge=1, le=100), c: Caller = 
 # -- organize ---------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _organizer(request: Request) -> Iterator[Any]:
-    from spyglass.app.organize import Organizer
+    from spyglass.app.organize import open_organizer
 
     with _state(request).pool.reader() as sg:
-        org = Organizer(sg)
+        org = open_organizer(sg.parts)
         try:
             yield org
         finally:
@@ -412,8 +412,7 @@ def _organizer(request: Request) -> Iterator[Any]:
 def duplicates(request: Request, near: bool = Query(True, description="Also near-duplicates and look-alike images"),
                c: Caller = Depends(caller)) -> dict[str, Any]:
     with _organizer(request) as org:
-        return {"groups": org.duplicates(c.principals, near=org.sg.config.organize.near_duplicate if near else None,
-                                         images=near)}
+        return {"groups": org.duplicates(c.principals, near=near, images=near)}
 
 
 @router.get("/topics", tags=["organize"], summary="Topics, sized and labelled from the caller's readable files")
