@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -32,9 +33,10 @@ def env(tmp_path_factory):
     from spyglass.core.config import Config, UserSettings
 
     root = tmp_path_factory.mktemp("between") / "files"
-    for rel, text in DOCS.items():
+    for n, (rel, text) in enumerate(DOCS.items()):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
+        os.utime(root / rel, (1_600_000_000 + n * 86400,) * 2)  # ages days apart: a view is stable for minutes
     cfg = Config()
     cfg.activity.randomize = False
     cfg.users = {u: UserSettings() for u in ("alice", "bob", "carol", "dave", "erin")}
@@ -74,7 +76,7 @@ def _view(sg, user: str, doc: str) -> str:
     searches = [[dataclasses.asdict(h) for h in sg.search(q, mode="hybrid", as_user=user).hits] for q in PROBES]
     lrn = _learning(sg)
     return json.dumps({"search": searches, "suggest": lrn.suggest(user, sg.principals_for(user)),
-                       "related": lrn.related(doc, sg.principals_for(user))}, sort_keys=True)
+                       "related": lrn.related(doc, sg.principals_for(user), user=user)}, sort_keys=True)
 
 
 def test_one_users_clicks_and_training_leave_another_users_view_byte_identical(env):
@@ -84,7 +86,7 @@ def test_one_users_clicks_and_training_leave_another_users_view_byte_identical(e
     # bob has his own history and his own trained ranker
     _use(sg, "bob", soup)
     _open(sg, "bob", bread)
-    bob_model = _learning(sg).train_ranker("bob", force=True)
+    bob_model = _learning(sg).train_ranker("bob", sg.principals_for("bob"), force=True)
     assert bob_model["deployed"]
     before = _view(sg, "bob", bread)
     # alice clicks other documents (some of them bob's too), opens bread then kitten, and trains her own ranker
@@ -92,7 +94,7 @@ def test_one_users_clicks_and_training_leave_another_users_view_byte_identical(e
     for _ in range(3):
         _open(sg, "alice", bread)
         _open(sg, "alice", kitten)
-    alice_model = _learning(sg).train_ranker("alice", force=True)
+    alice_model = _learning(sg).train_ranker("alice", sg.principals_for("alice"), force=True)
     assert alice_model["deployed"]
     assert _view(sg, "bob", bread) == before
     # her ranker is hers: her own searches run it
@@ -118,12 +120,12 @@ def test_shared_signals_need_enough_distinct_users(env):
         _open(sg, u, coast)
     lrn = _learning(sg)
     assert coast not in [s["id"] for s in lrn.suggest("bob", sg.principals_for("bob"))]
-    assert "co_access" not in json.dumps(lrn.related(cake, sg.principals_for("bob")))
+    assert "co_access" not in json.dumps(lrn.related(cake, sg.principals_for("bob"), user="bob"))
     _open(sg, others[-1], cake)
     _open(sg, others[-1], coast)
     lrn = _learning(sg)
     assert coast in [s["id"] for s in lrn.suggest("bob", sg.principals_for("bob"))]
-    rel = {r["id"]: r for r in lrn.related(cake, sg.principals_for("bob"))["related"]}
+    rel = {r["id"]: r for r in lrn.related(cake, sg.principals_for("bob"), user="bob")["related"]}
     assert "co_access" in rel[coast]["signals"]
     assert salad not in [s["id"] for s in lrn.suggest("bob", sg.principals_for("bob"))]  # nobody opened it
     sg.activity().clear()

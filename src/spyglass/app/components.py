@@ -4,7 +4,6 @@ learning, watch) are handed the parts they need from it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,10 @@ class Components:
         self._clip: Any = None
         self._images: Any = None
         self._ltr: Any = None
-        self._learned: Any = None
+        self._rankers: Any = None
         self._cross: Any = None
         self._activity: Any = None
         self._pipeline: Any = None
-        self._pipeline_model: Path | None = None
 
     # -- stores -------------------------------------------------------------------------------------------------
     def reader(self) -> DataDir:
@@ -94,24 +92,13 @@ class Components:
             self._ltr = LtrRanker(self.config.rerank.ltr_model or None)
         return self._ltr
 
-    def learned_model(self) -> Path | None:
-        """The current ranker trained from the activity log (``models/ranker.json`` names it), if any."""
-        pointer = self.home / "models" / "ranker.json"
-        if not pointer.exists():
-            return None
-        try:
-            f = self.home / "models" / json.loads(pointer.read_text())["model"]
-        except (ValueError, KeyError, OSError):
-            return None
-        return f if f.exists() else None
+    def user_rankers(self) -> Any:
+        """The rankers trained per user from their own activity (:mod:`spyglass.ranking.user_rankers`)."""
+        if self._rankers is None:
+            from spyglass.ranking.user_rankers import UserRankers
 
-    def learned_ltr(self) -> Any:
-        from spyglass.ranking.ltr import LtrRanker
-
-        path = self.learned_model()
-        if self._learned is None or self._learned.path != path:
-            self._learned = LtrRanker(path)
-        return self._learned
+            self._rankers = UserRankers(self.home / "models")
+        return self._rankers
 
     def cross_encoder(self) -> Any:
         if self._cross is None:
@@ -169,9 +156,8 @@ class Components:
     # -- the search pipeline ------------------------------------------------------------------------------------
     def pipeline(self) -> Any:
         """The search pipeline for the current index (rebuilt after :meth:`close`)."""
-        learned = self.learned_model()
-        if self._pipeline is None or learned != self._pipeline_model:  # a ranker was trained or removed since
+        if self._pipeline is None:
             from spyglass.app.search import build_pipeline
 
-            self._pipeline, self._pipeline_model = build_pipeline(self), learned
+            self._pipeline = build_pipeline(self)
         return self._pipeline
