@@ -9,11 +9,17 @@ judgements but no users, so users are simulated over its train and test queries:
 * a user searches train queries; for them a result is relevant when it is judged relevant in the qrels *or* it is in
   their library (the re-finding case); they click on the hybrid ranking with position bias (the position-based model
   of :mod:`spyglass.evaluation.click_sim`, with RandPair swaps), and every click is logged as a use;
-* the ranker is trained the way ``spyglass train ranker`` does it — EM propensities, clipped IPW labels per user and
-  query, LambdaMART — once on the retrieval features alone and once with the usage features
-  (:mod:`spyglass.ranking.personal`, computed as of each search);
-* both are measured by nDCG@10 on the *test* queries, with each user's own relevance, against hybrid alone, and
+* ``per_user`` — what ``spyglass train ranker`` does: one ranker per user from that user's own log only
+  (:mod:`spyglass.ranking.user_training`: the earlier searches train it, the latest quarter tests it against hybrid,
+  usage features follow the rule between users of :mod:`spyglass.recommend.shared`); ``per_user_gated`` — the same,
+  but a user keeps plain hybrid unless their ranker won on their own held-out searches (the deployment gate);
+* for reference, one ranker for everyone from all users' clicks — the way Spyglass trained before rankers became
+  per-user (one user's clicks then steered everyone's ranking) — on the retrieval features alone (``learned``) and with
+  the usage features (``learned_personal``), with groups of the shown results (``_shown``) or of every candidate,
+  the unshown labelled 0 (``_all``);
+* everything is measured by nDCG@10 on the *test* queries, with each user's own relevance, against hybrid alone, and
   separately on the searches where the user's library holds no candidate (where personal features can only hurt).
+SciFact's abstracts have no folders or kinds, so the rankers here see no context features.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ def eval_ltr_personal(dataset: Path, users: int = 30, library: int = 25, searche
     from spyglass.ranking.ltr import LtrRanker, train
     from spyglass.ranking.personal import PERSONAL, Usage
     from spyglass.ranking.propensity import DEFAULT_CLIP, em_propensities, grade, ipw_relevance
+    from spyglass.ranking.user_training import Search
 
     progress = progress or NullProgress()
     tr, te, train_q, test_q = load_candidates(dataset, config, cache, progress)
@@ -58,6 +65,7 @@ def eval_ltr_personal(dataset: Path, users: int = 30, library: int = 25, searche
     # the training log: searches, position-biased clicks, each click a use
     imps = []
     keys: dict[str, tuple[str, str, float]] = {}
+    logs: dict[str, list[Search]] = {u: [] for u in libs}  # each user's own log, for their own ranker
     train_ids = sorted(tr)
     for _ in range(searches):
         for u, lib in libs.items():
@@ -69,6 +77,8 @@ def eval_ltr_personal(dataset: Path, users: int = 30, library: int = 25, searche
             rel = {d for d, g in train_q[q].items() if g > 0} | (lib & set(docs))
             session = simulate(key, docs, rel, rng, sessions=1, model="pbm", eta=eta, eps=eps)
             imps += session
+            logs[u].append(Search(len(imps), t, q, [d for _k, d, _pos, _c in session],
+                                  clicked={d for _k, d, _pos, c in session if c}))
             for _k, d, _pos, c in session:
                 if c:
                     t += 0.01
@@ -127,4 +137,43 @@ def eval_ltr_personal(dataset: Path, users: int = 30, library: int = 25, searche
                 run_pers[key] = dict(zip(docs, r_pers.score([a + b for a, b in zip(rows, usage.rows(u, docs, now))])))
         report(f"learned_{groups_of}", run_plain)
         report(f"learned_personal_{groups_of}", run_pers)
+    per_user = _per_user(logs, tr, te, tests_of, usage, now)
+    report("per_user", per_user["run"])
+    report("per_user_gated", per_user["gated"])
+    out["per_user_deployed"] = per_user["deployed"]
+    out["per_user_skipped"] = per_user["skipped"]
     return out
+
+
+def _per_user(logs: dict[str, list[Any]], tr: dict, te: dict, tests_of: list[tuple[str, str, str]], usage: Any,
+              now: float) -> dict[str, Any]:
+    """Each user's own ranker (``spyglass train ranker``) on their test searches; ``gated``: only where it beat hybrid
+    on their held-out searches, else hybrid."""
+    from spyglass.ranking.features import FEATURES
+    from spyglass.ranking.ltr import LtrRanker
+    from spyglass.ranking.user_training import NotEnoughData, train_user_ranker
+
+    run: dict[str, dict[str, float]] = {}
+    gated: dict[str, dict[str, float]] = {}
+    deployed = skipped = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for u, log in logs.items():
+            model = Path(tmp) / f"{u}.txt"
+            try:
+                res = train_user_ranker(u, log, lambda q: tr[q], usage, model, features=FEATURES)
+            except NotEnoughData:
+                skipped += 1
+                res = None
+            ranker = LtrRanker(model) if res is not None else None
+            deployed += bool(res and res["deploy"])
+            for key, user, q in tests_of:
+                if user != u:
+                    continue
+                docs, rows = te[q]
+                hybrid = {d: float(len(docs) - i) for i, d in enumerate(docs)}
+                if ranker is None:
+                    run[key] = gated[key] = hybrid
+                    continue
+                run[key] = dict(zip(docs, ranker.score([a + b for a, b in zip(rows, usage.rows(u, docs, now))])))
+                gated[key] = run[key] if res["deploy"] else hybrid
+    return {"run": run, "gated": gated, "deployed": deployed, "skipped": skipped}

@@ -79,9 +79,10 @@ def split(searches: Sequence[Search]) -> tuple[list[Search], list[Search]]:
 
 
 def train_user_ranker(user: str, searches: Sequence[Search], candidates: Candidates, usage: Usage, out: Path,
-                      force: bool = False) -> dict[str, Any]:
+                      force: bool = False, features: list[str] | None = None) -> dict[str, Any]:
     """Train on the earlier searches, write the model to ``out`` and measure it on the held-out ones. The result says
-    whether it may be deployed (``deploy``); the caller deploys or deletes ``out``."""
+    whether it may be deployed (``deploy``); the caller deploys or deletes ``out``. ``features``: the names of the
+    candidate rows (default: retrieval and context features); the usage features are appended."""
     from spyglass.ranking.click_metrics import click_metrics
     from spyglass.ranking.features import CONTEXT, FEATURES
     from spyglass.ranking.ltr import LtrRanker, train
@@ -102,7 +103,7 @@ def train_user_ranker(user: str, searches: Sequence[Search], candidates: Candida
     if len(groups) < MIN_GROUPS:
         raise NotEnoughData(f"only {len(groups)} of your earlier searches still find the results you opened (at least "
                             f"{MIN_GROUPS} are needed): run `spyglass index`, keep searching, then retry")
-    names = FEATURES + CONTEXT + PERSONAL
+    names = (features or FEATURES + CONTEXT) + PERSONAL
     n_rows = sum(len(r) for r, _ in groups)
     # a young log is small: let leaves be small too (the packaged ranker's 20 rows per leaf suits thousands of rows)
     small = {"min_data_in_leaf": max(2, min(20, n_rows // 50)), "min_sum_hessian_in_leaf": 1e-4}
