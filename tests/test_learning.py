@@ -245,7 +245,7 @@ def test_train_ranker_refuses_a_young_log_and_writes_nothing(env):
     _search_and_open(sg, "erin", COOKING[:6], lambda ids: soup)  # six searches (issue 14.7)
     with pytest.raises(NotEnoughData, match=f"6 of your searches.*at least {MIN_SEARCHES}.*spyglass train ranker"):
         _learning(sg).train_ranker("erin", EVERYTHING)
-    assert sg.learned_model("erin") is None and not list((sg.home / "models").rglob("ranker-*"))
+    assert sg.learned_model("erin") is None and not sg.parts.user_rankers().folder("erin").exists()
     sg.activity().clear()
 
 
@@ -297,7 +297,7 @@ def test_a_ranker_that_loses_on_the_latest_searches_is_not_deployed_unless_force
     assert ev["held_out_searches"] == 6 and ev["hybrid"]["ndcg@10"] == 1.0  # they opened hybrid's first result
     assert ev["learned"]["ndcg@10"] < 1.0 and ev["ndcg@10_gain"] < 0 and {"mrr"} <= set(ev["learned"])
     assert not out["deployed"] and out["model"] is None and sg.learned_model("gina") is None
-    assert not list((sg.home / "models").rglob("ranker-*"))  # the losing candidate is not kept
+    assert not sg.parts.user_rankers().folder("gina").exists()  # the losing candidate is not kept
     r = CliRunner().invoke(app, cli + ["--force"])
     assert r.exit_code == 0, r.output
     text = " ".join(r.output.split())

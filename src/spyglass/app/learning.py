@@ -170,8 +170,7 @@ class Learning:
         if not searches:
             raise SpyglassError(f"no searches logged for {user} yet: search, open results (`spyglass open N`), then "
                                 "run `spyglass train ranker`")
-        folder = self.rankers.folder(user)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self.rankers.folder(user)  # made by the trainer when it writes the model
         out = folder / f"ranker-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000:06d}.txt"
         candidates = self.candidates
         try:
@@ -191,8 +190,11 @@ class Learning:
 
 
 def _discard(model: Path) -> None:
+    """Delete a ranker that is not deployed (and its folder, when nothing else is in it)."""
     model.unlink(missing_ok=True)
     model.with_suffix(".json").unlink(missing_ok=True)
+    if model.parent.is_dir() and not any(model.parent.iterdir()):
+        model.parent.rmdir()
 
 
 # -- composition ---------------------------------------------------------------------------------------------------
