@@ -433,3 +433,26 @@ def test_context_features_formula():
     assert named[0]["path_overlap"] == 0.5 and named[0]["type_sheet"] == 1.0 and sum(rows[0][1:]) == 1.0
     assert named[1]["path_overlap"] == 0.0 and named[1]["type_mail"] == 1.0
     assert named[2]["type_doc"] == 1.0 and sum(rows[2][1:]) == 1.0
+
+
+def test_user_rankers_store_each_users_versions_in_their_own_folder(tmp_path):
+    from spyglass.ranking.user_rankers import UserRankers
+
+    store = UserRankers(tmp_path / "models")
+    odd = "../../etc/passwd"
+    folder = store.folder(odd)
+    assert folder.parent == tmp_path / "models" / "users" and len(folder.name) == 24  # any name is a safe folder
+    folder.mkdir(parents=True)
+    for name in ("ranker-1.txt", "ranker-2.txt"):
+        (folder / name).write_text("model")
+    store.deploy(odd, folder / "ranker-2.txt", {"evaluation": {}})
+    assert store.current(odd) == folder / "ranker-2.txt" and store.current("someone else") is None
+    assert store.current(None) is None and store.ranker(None) is None
+    # a pointer copied into another user's folder does not make it theirs
+    other = store.folder("mallory")
+    other.mkdir()
+    (other / "ranker.json").write_text((folder / "ranker.json").read_text())
+    assert store.current("mallory") is None
+    (folder / "ranker.json").write_text(json.dumps({"user": odd, "model": "../ranker-1.txt"}))
+    assert store.current(odd) is None  # a pointer names a file in its own folder only
+    assert store.remove(odd) == 2 and not folder.exists()

@@ -39,7 +39,7 @@ class UserRankers:
     def __init__(self, models: Path) -> None:
         self.root = models / "users"
         self.legacy = models  # before per-user rankers: one ranker.json for everyone (never used any more)
-        self._loaded: dict[Path, LtrRanker] = {}
+        self._loaded: dict[Path, LtrRanker] = {}  # folder -> the ranker of its current model file
         self._lock = threading.Lock()
 
     def folder(self, user: str) -> Path:
@@ -64,14 +64,15 @@ class UserRankers:
         return f if f.exists() else None
 
     def ranker(self, user: str | None) -> LtrRanker | None:
-        """``user``'s current ranker, loaded once per model file."""
+        """``user``'s current ranker, loaded once per model file (one kept per user)."""
         path = self.current(user)
         if path is None:
             return None
         with self._lock:
-            if path not in self._loaded:
-                self._loaded[path] = LtrRanker(path)
-            return self._loaded[path]
+            loaded = self._loaded.get(path.parent)
+            if loaded is None or loaded.path != path:  # a newer version was deployed, or one rolled back
+                loaded = self._loaded[path.parent] = LtrRanker(path)
+            return loaded
 
     def deploy(self, user: str, model: Path, meta: dict[str, Any]) -> Path:
         """Make ``model`` (a file in :meth:`folder`) ``user``'s current ranker; earlier versions stay beside it."""
