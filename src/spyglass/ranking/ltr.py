@@ -62,9 +62,11 @@ class LtrRanker:
 
 
 def train(groups: list[tuple[list[list[float]], list[int]]], out: Path, params: dict[str, Any] | None = None,
-          rounds: int = 300, names: list[str] | None = None) -> dict[str, Any]:
+          rounds: int = 300, names: list[str] | None = None, init: list[list[float]] | None = None) -> dict[str, Any]:
     """Train LambdaMART on query groups of (feature rows, graded labels); write a LightGBM text model. ``names``:
-    the features of the rows (:data:`FEATURES`, or those and :data:`spyglass.ranking.personal.PERSONAL`)."""
+    the features of the rows (:data:`FEATURES`, or those and :data:`spyglass.ranking.personal.PERSONAL`). ``init``:
+    per group, a starting score for each row (boosting fits the residual; the model's own scores exclude it, so
+    whoever scores with it adds it back)."""
     names = names or FEATURES
     import numpy as np
 
@@ -77,7 +79,8 @@ def train(groups: list[tuple[list[list[float]], list[int]]], out: Path, params: 
          "bagging_freq": 1, "lambdarank_truncation_level": 20, "verbose": -1, "seed": 7, "deterministic": True,
          "num_threads": 2}
     p.update(params or {})
-    ds = lgb.Dataset(X, y, group=sizes, feature_name=names)
+    base = np.asarray([b for g in init for b in g], dtype=np.float64) if init is not None else None
+    ds = lgb.Dataset(X, y, group=sizes, feature_name=names, init_score=base)
     booster = lgb.train(p, ds, num_boost_round=rounds)
     out.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(out))

@@ -26,7 +26,8 @@ from spyglass.core.types import Ranking
 from spyglass.index.catalog import Catalog
 from spyglass.ranking.ltr import LtrRanker
 from spyglass.ranking.personal import UsageCache
-from spyglass.ranking.rerankers import LtrReranker
+from spyglass.ranking.rerankers import LtrReranker, _rescored
+from spyglass.ranking.user_training import prior_score
 from spyglass.retrieval.dense import DenseRetriever
 from spyglass.retrieval.lexical import LexicalRetriever
 
@@ -107,7 +108,8 @@ def _count(folder: Path) -> int:
 
 class UserLtrReranker:
     """The ``learned`` stage: the caller's own ranker (:class:`UserRankers`) over every candidate, with their usage
-    features; without one (or without a user) the candidates come back as they came in. ``usage`` makes the usage
+    features, added to the hybrid prior it was trained with (:func:`spyglass.ranking.user_training.prior_score`);
+    without one (or without a user) the candidates come back as they came in. ``usage`` makes the usage
     features' source on first need (it opens the activity log: a search without a ranker never does)."""
 
     def __init__(self, name: str, rankers: UserRankers, lexical: LexicalRetriever, dense: DenseRetriever,
@@ -121,5 +123,8 @@ class UserLtrReranker:
             return candidates
         if self._usage is None and self._make_usage is not None:
             self._usage = self._make_usage()
-        return LtrReranker(self.name, model, self.lexical, self.dense, self.catalog, self._usage).run(request,
-                                                                                                      candidates)
+        beta = float((self.rankers.info(request.user) or {}).get("prior", 0.0))
+        ltr = LtrReranker(self.name, model, self.lexical, self.dense, self.catalog, self._usage)
+        hits, rows = ltr.features(request, candidates)  # in the fused (hybrid) order: position r is the prior's
+        scores = [s + prior_score(beta, r) for r, s in enumerate(model.score(rows), 1)]
+        return Ranking(_rescored(self.name, hits, scores), candidates.total, candidates.fuzzy, candidates.timings)

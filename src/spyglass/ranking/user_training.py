@@ -12,6 +12,10 @@
    the same candidates, usage as of each search) are measured with the same click metric
    (:mod:`spyglass.ranking.click_metrics`, propensities from step 3).
 5. **The gate.** Deployed only when its nDCG@10 beats hybrid's; ``force`` deploys anyway (the loss is reported).
+
+**A hybrid prior.** A user's log is small, so the ranker learns a correction to hybrid rather than a ranking from
+scratch: boosting starts from ``s₀(r) = β / log2(1 + r)`` for the candidate at hybrid position ``r`` (LightGBM's
+initial score) and the deployed score is ``s₀(r) + f(x)``. With ``β = 0`` it is plain LambdaMART.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ MIN_HELDOUT = 5
 MIN_GROUPS = 5  # distinct earlier queries with a labelled click, to learn anything
 POSITIONS = 10  # results per search that count as shown (impressions)
 ROUNDS = 150
+PRIOR = 0.0  # β of the hybrid prior (measured by `spyglass eval ltr-personal`)
 
 Candidates = Callable[[str], tuple[list[str], list[list[float]]]]  # query as typed -> (documents, feature rows)
 
@@ -63,6 +68,23 @@ class NotEnoughData(SpyglassError):
     """Too little of the user's own activity to train or to test a ranker."""
 
 
+def prior_score(beta: float, position: int) -> float:
+    """``s₀(r) = β / log2(1 + r)``: the hybrid prior of the candidate at (1-based) position ``r``."""
+    return beta / math.log2(1 + position) if beta else 0.0
+
+
+def user_scorer(model: Path, result: dict[str, Any]) -> Callable[[list[list[float]]], list[float]]:
+    """Scores of candidate rows given in hybrid order: the trained ranker's plus the prior it was trained with."""
+    from spyglass.ranking.ltr import LtrRanker
+
+    ranker, beta = LtrRanker(model), float(result.get("prior", 0.0))
+
+    def score(rows: list[list[float]]) -> list[float]:
+        return [s + prior_score(beta, n) for n, s in enumerate(ranker.score(rows), 1)]
+
+    return score
+
+
 def split(searches: Sequence[Search]) -> tuple[list[Search], list[Search]]:
     """(earlier, held out) in time order; raises :class:`NotEnoughData` below :data:`MIN_SEARCHES`."""
     ordered = sorted(searches, key=lambda s: (s.at, s.id))
@@ -79,13 +101,14 @@ def split(searches: Sequence[Search]) -> tuple[list[Search], list[Search]]:
 
 
 def train_user_ranker(user: str, searches: Sequence[Search], candidates: Candidates, usage: Usage, out: Path,
-                      force: bool = False, features: list[str] | None = None) -> dict[str, Any]:
+                      force: bool = False, features: list[str] | None = None, prior: float = PRIOR,
+                      params: dict[str, Any] | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
     """Train on the earlier searches, write the model to ``out`` and measure it on the held-out ones. The result says
     whether it may be deployed (``deploy``); the caller deploys or deletes ``out``. ``features``: the names of the
     candidate rows (default: retrieval and context features); the usage features are appended."""
     from spyglass.ranking.click_metrics import click_metrics
     from spyglass.ranking.features import CONTEXT, FEATURES
-    from spyglass.ranking.ltr import LtrRanker, train
+    from spyglass.ranking.ltr import train
     from spyglass.ranking.personal import PERSONAL
     from spyglass.ranking.propensity import DEFAULT_CLIP, em_propensities
 
@@ -99,26 +122,28 @@ def train_user_ranker(user: str, searches: Sequence[Search], candidates: Candida
             cache[s.key] = candidates(s.query)
         return cache[s.key]
 
-    groups = _groups(user, earlier, imps, theta, cands, usage)
+    groups, positions = _groups(user, earlier, imps, theta, cands, usage)
     if len(groups) < MIN_GROUPS:
         raise NotEnoughData(f"only {len(groups)} of your earlier searches still find the results you opened (at least "
                             f"{MIN_GROUPS} are needed): run `spyglass index`, keep searching, then retry")
     names = (features or FEATURES + CONTEXT) + PERSONAL
     n_rows = sum(len(r) for r, _ in groups)
     # a young log is small: let leaves be small too (the packaged ranker's 20 rows per leaf suits thousands of rows)
-    small = {"min_data_in_leaf": max(2, min(20, n_rows // 50)), "min_sum_hessian_in_leaf": 1e-4}
-    res = train(groups, out, rounds=ROUNDS, names=names, params=small)
-    model = LtrRanker(out)
+    small = {"min_data_in_leaf": max(2, min(20, n_rows // 50)), "min_sum_hessian_in_leaf": 1e-4, **(params or {})}
+    init = [[prior_score(prior, r) for r in pos] for pos in positions] if prior else None
+    res = train(groups, out, rounds=rounds, names=names, params=small, init=init)
+    score = user_scorer(out, {"prior": prior})
     hybrid, learned = [], []
     for s in held_out:  # in time order, so usage is replayed forward once
         ids, rows = cands(s)
         hybrid.append((ids, s.clicks()))
-        scores = model.score([a + b for a, b in zip(rows, usage.rows(user, ids, s.at))]) if ids else []
+        scores = score([a + b for a, b in zip(rows, usage.rows(user, ids, s.at))]) if ids else []
         order = sorted(range(len(ids)), key=lambda n: (-scores[n], n))
         learned.append(([ids[n] for n in order], s.clicks()))
     before, after = click_metrics(hybrid, theta, DEFAULT_CLIP), click_metrics(learned, theta, DEFAULT_CLIP)
     gain = round(after["ndcg@10"] - before["ndcg@10"], 4)
-    return {"user": user, "trained": time.time(), "features": names, "rows": res["rows"], "gain": res["gain"],
+    return {"user": user, "trained": time.time(), "features": names, "prior": prior, "rows": res["rows"],
+            "gain": res["gain"],
             "train_searches": len(earlier), "train_queries": len(groups), "impressions": len(imps),
             "clicks": sum(c for *_, c in imps), "propensities": [round(t, 4) for t in theta],
             "evaluation": {"held_out_searches": len(held_out), "clicks": before["clicks"],
@@ -128,8 +153,10 @@ def train_user_ranker(user: str, searches: Sequence[Search], candidates: Candida
 
 
 def _groups(user: str, earlier: Sequence[Search], imps: list[tuple[str, str, int, int]], theta: list[float],
-            cands: Callable[[Search], tuple[list[str], list[list[float]]]], usage: Usage) -> list[Any]:
-    """One LambdaMART group per earlier query with a click: the shown candidates' rows and graded IPW labels."""
+            cands: Callable[[Search], tuple[list[str], list[list[float]]]], usage: Usage
+            ) -> tuple[list[Any], list[list[int]]]:
+    """One LambdaMART group per earlier query with a click: the shown candidates' rows and graded IPW labels; and
+    their positions in the hybrid order."""
     from spyglass.ranking.propensity import DEFAULT_CLIP, grade, ipw_relevance
 
     est = ipw_relevance(imps, theta, DEFAULT_CLIP)
@@ -138,7 +165,7 @@ def _groups(user: str, earlier: Sequence[Search], imps: list[tuple[str, str, int
     for s in earlier:
         first.setdefault(s.key, s)
         shown.setdefault(s.key, set()).update(d for d, _k, _c in s.impressions())
-    groups = []
+    groups, positions = [], []
     for key in sorted(first, key=lambda q: (first[q].at, first[q].id)):  # in time order: usage is replayed once
         if not any(est.get((key, d), 0.0) > 0 for d in shown[key]):
             continue
@@ -150,4 +177,5 @@ def _groups(user: str, earlier: Sequence[Search], imps: list[tuple[str, str, int
         if keep and any(labels):
             personal = usage.rows(user, [ids[n] for n in keep], first[key].at)
             groups.append(([rows[n] + p for n, p in zip(keep, personal)], labels))
-    return groups
+            positions.append([n + 1 for n in keep])
+    return groups, positions
