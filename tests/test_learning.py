@@ -456,3 +456,27 @@ def test_user_rankers_store_each_users_versions_in_their_own_folder(tmp_path):
     (folder / "ranker.json").write_text(json.dumps({"user": odd, "model": "../ranker-1.txt"}))
     assert store.current(odd) is None  # a pointer names a file in its own folder only
     assert store.remove(odd) == 2 and not folder.exists()
+
+
+def test_a_ranker_learned_from_some_features_reads_its_own_columns_and_adds_its_prior(tmp_path):
+    import random as rnd
+
+    from spyglass.ranking.features import FEATURES
+    from spyglass.ranking.ltr import LtrRanker, train
+    from spyglass.ranking.personal import PERSONAL
+    from spyglass.ranking.user_training import prior_score, user_scorer
+
+    rng = rnd.Random(5)
+    full = [[[rng.random() for _ in FEATURES + PERSONAL] for _ in range(8)] for _ in range(30)]
+    groups = [([r[len(FEATURES):] for r in rows], [int(r[len(FEATURES)] > 0.7) for r in rows]) for rows in full]
+    train(groups, tmp_path / "m.txt", rounds=20, names=PERSONAL, params={"min_data_in_leaf": 2},
+          init=[[prior_score(2.0, k) for k in range(1, 9)] for _ in groups])
+    ranker = LtrRanker(tmp_path / "m.txt")
+    rows = full[0]
+    direct = ranker._booster.predict([r[len(FEATURES):] for r in rows]) if ranker.score(rows) else None
+    assert ranker.score(rows) == pytest.approx(list(direct))  # full rows: the model reads its own columns
+    assert ranker.personal and not ranker.context and ranker.columns == list(range(len(FEATURES), len(rows[0])))
+    plain = ranker.score(rows)
+    with_prior = user_scorer(tmp_path / "m.txt", {"prior": 2.0})(rows)
+    assert with_prior == pytest.approx([s + 2.0 / math.log2(1 + k) for k, s in enumerate(plain, 1)])
+    assert prior_score(0.0, 1) == 0.0 and prior_score(1.0, 3) == pytest.approx(0.5)

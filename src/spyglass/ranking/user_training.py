@@ -37,6 +37,7 @@ MIN_GROUPS = 5  # distinct earlier queries with a labelled click, to learn anyth
 POSITIONS = 10  # results per search that count as shown (impressions)
 ROUNDS = 150
 PRIOR = 0.0  # β of the hybrid prior (measured by `spyglass eval ltr-personal`)
+LEARN_FROM: list[str] = []  # the features a user's ranker learns from ([]: all of them)
 
 Candidates = Callable[[str], tuple[list[str], list[list[float]]]]  # query as typed -> (documents, feature rows)
 
@@ -102,10 +103,12 @@ def split(searches: Sequence[Search]) -> tuple[list[Search], list[Search]]:
 
 def train_user_ranker(user: str, searches: Sequence[Search], candidates: Candidates, usage: Usage, out: Path,
                       force: bool = False, features: list[str] | None = None, prior: float = PRIOR,
-                      params: dict[str, Any] | None = None, rounds: int = ROUNDS) -> dict[str, Any]:
+                      params: dict[str, Any] | None = None, rounds: int = ROUNDS,
+                      learn_from: list[str] | None = None) -> dict[str, Any]:
     """Train on the earlier searches, write the model to ``out`` and measure it on the held-out ones. The result says
     whether it may be deployed (``deploy``); the caller deploys or deletes ``out``. ``features``: the names of the
-    candidate rows (default: retrieval and context features); the usage features are appended."""
+    candidate rows (default: retrieval and context features); the usage features are appended. ``learn_from``: the
+    features the ranker may use (in that order; default :data:`LEARN_FROM`, else all)."""
     from spyglass.ranking.click_metrics import click_metrics
     from spyglass.ranking.features import CONTEXT, FEATURES
     from spyglass.ranking.ltr import train
@@ -127,11 +130,15 @@ def train_user_ranker(user: str, searches: Sequence[Search], candidates: Candida
         raise NotEnoughData(f"only {len(groups)} of your earlier searches still find the results you opened (at least "
                             f"{MIN_GROUPS} are needed): run `spyglass index`, keep searching, then retry")
     names = (features or FEATURES + CONTEXT) + PERSONAL
+    use = [n for n in names if n in (learn_from if learn_from is not None else LEARN_FROM or names)]
+    if use != names:
+        cols = [names.index(n) for n in use]
+        groups = [([[r[c] for c in cols] for r in rows], labels) for rows, labels in groups]
     n_rows = sum(len(r) for r, _ in groups)
     # a young log is small: let leaves be small too (the packaged ranker's 20 rows per leaf suits thousands of rows)
     small = {"min_data_in_leaf": max(2, min(20, n_rows // 50)), "min_sum_hessian_in_leaf": 1e-4, **(params or {})}
     init = [[prior_score(prior, r) for r in pos] for pos in positions] if prior else None
-    res = train(groups, out, rounds=rounds, names=names, params=small, init=init)
+    res = train(groups, out, rounds=rounds, names=use, params=small, init=init)
     score = user_scorer(out, {"prior": prior})
     hybrid, learned = [], []
     for s in held_out:  # in time order, so usage is replayed forward once
@@ -142,7 +149,7 @@ def train_user_ranker(user: str, searches: Sequence[Search], candidates: Candida
         learned.append(([ids[n] for n in order], s.clicks()))
     before, after = click_metrics(hybrid, theta, DEFAULT_CLIP), click_metrics(learned, theta, DEFAULT_CLIP)
     gain = round(after["ndcg@10"] - before["ndcg@10"], 4)
-    return {"user": user, "trained": time.time(), "features": names, "prior": prior, "rows": res["rows"],
+    return {"user": user, "trained": time.time(), "features": use, "prior": prior, "rows": res["rows"],
             "gain": res["gain"],
             "train_searches": len(earlier), "train_queries": len(groups), "impressions": len(imps),
             "clicks": sum(c for *_, c in imps), "propensities": [round(t, 4) for t in theta],
