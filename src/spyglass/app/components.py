@@ -4,7 +4,6 @@ learning, watch) are handed the parts they need from it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ class Components:
         self._clip: Any = None
         self._images: Any = None
         self._ltr: Any = None
-        self._learned: Any = None
+        self._rankers: Any = None
         self._cross: Any = None
         self._activity: Any = None
         self._pipeline: Any = None
@@ -94,24 +93,13 @@ class Components:
             self._ltr = LtrRanker(self.config.rerank.ltr_model or None)
         return self._ltr
 
-    def learned_model(self) -> Path | None:
-        """The current ranker trained from the activity log (``models/ranker.json`` names it), if any."""
-        pointer = self.home / "models" / "ranker.json"
-        if not pointer.exists():
-            return None
-        try:
-            f = self.home / "models" / json.loads(pointer.read_text())["model"]
-        except (ValueError, KeyError, OSError):
-            return None
-        return f if f.exists() else None
+    def user_rankers(self) -> Any:
+        """The rankers trained per user from their own activity (:mod:`spyglass.ranking.user_rankers`)."""
+        if self._rankers is None:
+            from spyglass.ranking.user_rankers import UserRankers
 
-    def learned_ltr(self) -> Any:
-        from spyglass.ranking.ltr import LtrRanker
-
-        path = self.learned_model()
-        if self._learned is None or self._learned.path != path:
-            self._learned = LtrRanker(path)
-        return self._learned
+            self._rankers = UserRankers(self.home / "models")
+        return self._rankers
 
     def cross_encoder(self) -> Any:
         if self._cross is None:
@@ -169,8 +157,8 @@ class Components:
     # -- the search pipeline ------------------------------------------------------------------------------------
     def pipeline(self) -> Any:
         """The search pipeline for the current index (rebuilt after :meth:`close`)."""
-        key = (self.learned_model(), _stamp(self.home / "manifest.json"), _stamp(self.home / "vectors" / "index.faiss"))
-        if self._pipeline is not None and key != self._pipeline_key:  # new vectors saved, a ranker trained…
+        key = (_stamp(self.home / "manifest.json"), _stamp(self.home / "vectors" / "index.faiss"))
+        if self._pipeline is not None and key != self._pipeline_key:  # new vectors saved, a model changed
             self._dense = self._images = self._pipeline = None
             if self._reader is not None:
                 from spyglass.index import manifest

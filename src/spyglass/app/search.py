@@ -37,15 +37,15 @@ def _rerankers(parts: Any, lexical: LexicalRetriever, dense: Any) -> dict[str, A
     """Every second stage, keyed by name; each loads its model on first use."""
     from spyglass.ranking.personal import UsageCache
     from spyglass.ranking.rerankers import LtrReranker, MaxSim, PairReranker
+    from spyglass.ranking.user_rankers import UserLtrReranker
 
     catalog, k = parts.reader().catalog, parts.config.rerank.k
     out: dict[str, Any] = {
         "ltr": LtrReranker("ltr", parts.ltr(), lexical, dense, catalog),
         "maxsim": PairReranker("maxsim", MaxSim(dense.embedder), catalog, k),
     }
-    if parts.learned_model() is not None:
-        out["learned"] = LtrReranker("learned", parts.learned_ltr(), lexical, dense, catalog,
-                                     UsageCache(parts.activity()))
+    out["learned"] = UserLtrReranker("learned", parts.user_rankers(), lexical, dense, catalog,
+                                     lambda: UsageCache(parts.activity()))  # the caller's own ranker, if any
     if parts.config.rerank.cross_encoder:
         out["cross-encoder"] = PairReranker("cross-encoder", parts.cross_encoder(), catalog, k)
     return out
@@ -74,17 +74,18 @@ def make_request(parts: Any, text: str, *, principals: acl.Principals, limit: in
 
 def choose_reranker(parts: Any, request: SearchRequest, asked: str | None) -> str | None:
     """The reranker asked for (``none`` for no reranker); by default the configured one, else the ranker trained on
-    this collection's own activity log for hybrid searches. None when the index has no vectors yet."""
+    the caller's own activity for their hybrid searches. None when the index has no vectors yet."""
     if asked in ("none", ""):
         return None
     if asked is not None and asked not in RERANKERS:
         raise SpyglassError(f"unknown reranker {asked!r}: use ltr, learned, maxsim, cross-encoder or none")
-    if asked == "learned" and parts.learned_model() is None:
-        raise SpyglassError("no learned ranker yet: run `spyglass train ranker` after some use")
+    if asked == "learned" and parts.user_rankers().current(request.user) is None:
+        raise SpyglassError("no learned ranker of yours yet: run `spyglass train ranker` after some use")
     if asked is not None:
         parts.dense(required=True)  # raises when there are no vectors: every reranker needs them
         return asked
     default = parts.config.rerank.default or None
-    if default is None and request.mode == "hybrid" and parts.config.rerank.learned and parts.learned_model():
+    if default is None and request.mode == "hybrid" and parts.config.rerank.learned and \
+            parts.user_rankers().current(request.user):
         default = "learned"
     return default if default and parts.dense() is not None else None

@@ -254,9 +254,9 @@ class Spyglass:
         """The packaged learned ranker (or the one ``[rerank] ltr_model`` names)."""
         return self.parts.ltr()
 
-    def learned_model(self) -> Path | None:
-        """The current ranker trained from the activity log (``models/ranker.json`` names it), if any."""
-        return self.parts.learned_model()
+    def learned_model(self, user: str) -> Path | None:
+        """``user``'s current ranker trained from their own activity, if any."""
+        return self.parts.user_rankers().current(user)
 
     def embedder(self):
         return self.parts.embedder()

@@ -37,13 +37,13 @@ def open_(
 ) -> None:
     """Open a search result (recorded in your activity log, which teaches ranking and suggestions). A file prints its
     path; a document inside a file (a message in a mailbox, an attachment, a chat day, a zip member) is shown."""
-    from spyglass.app.learning import record_open
+    from spyglass.app.learning import learning
 
     def body() -> None:
         sg = _sg(home)
         user = _who(as_user)
         principals = sg.access(as_user)
-        it = record_open(sg, user, result, principals)
+        it = learning(sg).record_open(user, result, principals)
         inner = it["parent_id"] is not None
         text = _text_of(sg, it["id"], principals) if inner else None
         if json_:
@@ -116,11 +116,15 @@ def activity_clear(
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
-    """Erase the activity log (yours, or everyone's with --all-users)."""
+    """Erase the activity log (yours, or everyone's with --all-users) and every ranker trained on it."""
+    from spyglass.app.learning import learning
 
     def body() -> None:
-        n = _sg(home).activity().clear(None if all_users else _who(as_user))
-        print_json({"erased": n}) if json_ else out.print(f"erased {n} entries")
+        res = learning(_sg(home)).clear(None if all_users else _who(as_user))
+        if json_:
+            print_json(res)
+        else:
+            out.print(f"erased {res['erased']} entries and {res['models_removed']} trained rankers")
 
     _run(body)
 
@@ -134,12 +138,12 @@ def suggest(
 ) -> None:
     """Files you are likely to open next (from your recent opens, what others open together, and what usually
     follows your last one)."""
-    from spyglass.app.learning import suggest as suggest_
+    from spyglass.app.learning import learning
 
     def body() -> None:
         sg = _sg(home)
         user = _who(as_user)
-        res = suggest_(sg, user, sg.access(as_user), limit)
+        res = learning(sg).suggest(user, sg.access(as_user), limit)
         if json_:
             print_json({"user": user, "suggestions": res})
             return
@@ -160,11 +164,11 @@ def related(
     json_: bool = JsonOpt,
 ) -> None:
     """Files related to FILE: similar content, and opened by the same people."""
-    from spyglass.app.learning import related as related_
+    from spyglass.app.learning import learning
 
     def body() -> None:
         sg = _sg(home)
-        res = related_(sg, file, sg.access(as_user), limit)
+        res = learning(sg).related(file, sg.access(as_user), limit, user=_who(as_user))
         if json_:
             print_json(res)
             return
@@ -176,17 +180,61 @@ def related(
 
 
 @train_app.command("ranker")
-def train_ranker(home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
-    """Train the learned ranker from the activity log (position-bias corrected); later hybrid searches use it as
-    their final stage ([rerank] learned)."""
-    from spyglass.app.learning import train_ranker as train_
+def train_ranker(
+    force: bool = typer.Option(False, "--force", help="Deploy the new ranker even when it does not beat plain hybrid "
+                                                      "on your latest searches (the loss is printed)."),
+    all_users: bool = typer.Option(False, "--all-users", help="Train a ranker for every user in the activity log, "
+                                                              "each from their own activity only."),
+    as_user: Optional[str] = AsUserOpt,
+    home: Optional[Path] = HomeOpt,
+    json_: bool = JsonOpt,
+) -> None:
+    """Train your own ranker from your activity log (position-bias corrected). It learns from your earlier searches,
+    is tested against plain hybrid on your latest ones, and is deployed only when it ranks what you opened higher;
+    then your hybrid searches use it as their final stage ([rerank] learned). Needs at least 20 searches with an
+    opened result. It never ranks anyone else's searches."""
+    from spyglass.app.learning import learning
+    from spyglass.core.errors import SpyglassError
 
     def body() -> None:
-        res = train_(_sg(home))
+        sg = _sg(home)
+        lrn = learning(sg)
+        if not all_users:
+            user = _who(as_user)
+            res = lrn.train_ranker(user, sg.access(as_user), force=force)
+            print_json(res) if json_ else _print_training(res)
+            return
+        results = []
+        for user in sorted({s["user"] for s in sg.activity().searches()}):
+            try:
+                results.append(lrn.train_ranker(user, sg.principals_for(user), force=force))
+            except SpyglassError as exc:
+                results.append({"user": user, "deployed": False, "skipped": str(exc)})
         if json_:
-            print_json(res)
-        else:
-            out.print(f"trained on {res['queries']} searches ({res['impressions']} results shown, {res['clicks']} "
-                      f"opened) -> models/{res['model']}")
+            print_json({"users": results})
+            return
+        for res in results:
+            if "skipped" in res:
+                out.print(f"{res['user']}: skipped: {res['skipped']}", highlight=False)
+            else:
+                _print_training(res)
 
     _run(body)
+
+
+def _print_training(res: dict) -> None:
+    ev = res["evaluation"]
+    h, lrn, gain = ev["hybrid"], ev["learned"], ev["ndcg@10_gain"]
+    out.print(f"{res['user']}: trained on {res['train_searches']} earlier searches; on the latest "
+              f"{ev['held_out_searches']} ({ev['clicks']} opened): nDCG@10 plain hybrid {h['ndcg@10']:.3f}, learned "
+              f"{lrn['ndcg@10']:.3f} (MRR {h['mrr']:.3f} vs {lrn['mrr']:.3f})", highlight=False)
+    if res["deployed"] and res["forced"]:
+        out.print(f"deployed anyway (--force): it loses {-gain:.3f} nDCG@10 to plain hybrid on those searches -> "
+                  f"{res['model']}", highlight=False)
+    elif res["deployed"]:
+        out.print(f"deployed (+{gain:.3f} nDCG@10): hybrid searches of {res['user']} now use it -> {res['model']}",
+                  highlight=False)
+    else:
+        out.print(f"not deployed: it does not beat plain hybrid ({gain:+.3f} nDCG@10); searches stay as they are. "
+                  "Keep using search and retry later, or deploy it anyway with `spyglass train ranker --force`",
+                  highlight=False)

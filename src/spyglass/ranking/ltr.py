@@ -29,11 +29,16 @@ def _lgb():
 
 
 class LtrRanker:
+    """A LightGBM ranker. Rows hold :data:`FEATURES`, then :data:`CONTEXT` when the model uses any of them, then
+    :data:`~spyglass.ranking.personal.PERSONAL` when it uses any of those; a model trained on some of these (in that
+    order) reads just its own columns."""
+
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else None
         self._booster: Any = None
         self.personal = False
         self.context = False
+        self.columns: list[int] | None = None  # the model's features among the rows' (None: all of them)
 
     def warm_up(self) -> None:
         if self._booster is not None:
@@ -47,10 +52,12 @@ class LtrRanker:
                 raise SpyglassError(f"ranker model {self.path} not found")
             self._booster = lgb.Booster(model_file=str(self.path))
         names = self._booster.feature_name()
-        if names not in (FEATURES, FEATURES + PERSONAL, FEATURES + CONTEXT + PERSONAL):
-            raise SpyglassError(f"ranker model features {names} differ from this version's {FEATURES}: retrain it")
-        self.context = CONTEXT[0] in names  # also the document's path match and kind (ranking.features.CONTEXT)
-        self.personal = PERSONAL[0] in names  # also the caller's activity (ranking.personal)
+        self.context = any(n in CONTEXT for n in names)  # the document's path match and kind (features.CONTEXT)
+        self.personal = any(n in PERSONAL for n in names)  # the caller's activity (ranking.personal)
+        layout = FEATURES + (CONTEXT if self.context else []) + (PERSONAL if self.personal else [])
+        if not names or any(n not in layout for n in names) or sorted(names, key=layout.index) != names:
+            raise SpyglassError(f"ranker model features {names} differ from this version's {layout}: retrain it")
+        self.columns = None if names == layout else [layout.index(n) for n in names]
 
     def score(self, rows: list[list[float]]) -> list[float]:
         import numpy as np
@@ -58,13 +65,16 @@ class LtrRanker:
         self.warm_up()
         if not rows:
             return []
-        return [float(x) for x in self._booster.predict(np.asarray(rows, dtype=np.float64))]
+        x = np.asarray(rows, dtype=np.float64)
+        return [float(v) for v in self._booster.predict(x if self.columns is None else x[:, self.columns])]
 
 
 def train(groups: list[tuple[list[list[float]], list[int]]], out: Path, params: dict[str, Any] | None = None,
-          rounds: int = 300, names: list[str] | None = None) -> dict[str, Any]:
+          rounds: int = 300, names: list[str] | None = None, init: list[list[float]] | None = None) -> dict[str, Any]:
     """Train LambdaMART on query groups of (feature rows, graded labels); write a LightGBM text model. ``names``:
-    the features of the rows (:data:`FEATURES`, or those and :data:`spyglass.ranking.personal.PERSONAL`)."""
+    the features of the rows (:data:`FEATURES`, or those and :data:`spyglass.ranking.personal.PERSONAL`). ``init``:
+    per group, a starting score for each row (boosting fits the residual; the model's own scores exclude it, so
+    whoever scores with it adds it back)."""
     names = names or FEATURES
     import numpy as np
 
@@ -77,7 +87,8 @@ def train(groups: list[tuple[list[list[float]], list[int]]], out: Path, params: 
          "bagging_freq": 1, "lambdarank_truncation_level": 20, "verbose": -1, "seed": 7, "deterministic": True,
          "num_threads": 2}
     p.update(params or {})
-    ds = lgb.Dataset(X, y, group=sizes, feature_name=names)
+    base = np.asarray([b for g in init for b in g], dtype=np.float64) if init is not None else None
+    ds = lgb.Dataset(X, y, group=sizes, feature_name=names, init_score=base)
     booster = lgb.train(p, ds, num_boost_round=rounds)
     out.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(out))

@@ -1,14 +1,16 @@
 """Usage features of a (user, document) pair for the ranker trained from the activity log.
 
 Computed from the log's opens, clicks and edits *before* a given time (so a training row never sees the click it is
-labelled with), over documents the retrieval stage already filtered by the caller's principals:
+labelled with), over documents the retrieval stage already filtered by the caller's principals. ``O_i`` are the users
+*other than the caller* who used document ``i``; other users count only as a group of at least ``min_users`` (the
+rule between users of :mod:`spyglass.recommend.shared`; the default is its ``SHARED_MIN_USERS``):
 
 | feature | meaning |
 |---|---|
 | ``user_uses`` | log(1 + the user's opens, clicks and edits of the document) |
 | ``user_folder_uses`` | log(1 + the user's uses of documents in the same folder) |
-| ``popularity`` | log(1 + distinct users who used the document) |
-| ``co_access`` | max over the user's last 10 documents *j* of the item-item cosine ``|U_i ∩ U_j| / sqrt(|U_i| |U_j|)``, *U* the users who used a document (Sarwar et al. 2001) |
+| ``popularity`` | log(1 + ``|O_i|``) when ``|O_i| ≥ min_users``, else 0 |
+| ``co_access`` | max over the user's last 10 documents *j* of the item-item cosine ``|O_i ∩ O_j| / sqrt(|O_i| |O_j|)`` (Sarwar et al. 2001), counted only when ``|O_i ∩ O_j| ≥ min_users`` |
 | ``age_days`` | log(1 + days from the document's modification to that time) |
 """
 
@@ -19,11 +21,13 @@ import math
 import posixpath
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 from spyglass.index.activity import ActivityLog
 
 PERSONAL = ["user_uses", "user_folder_uses", "popularity", "co_access", "age_days"]
 RECENT = 10
+MIN_USERS = 3  # the default of spyglass.recommend.shared.SHARED_MIN_USERS (a test keeps the two equal)
 USES = ("open", "click", "edit")  # what counts as a use of a document
 
 
@@ -50,8 +54,16 @@ class _State:
 
 
 class Usage:
-    def __init__(self, events: list[tuple[str, float, str]], folders: dict[str, str], modified: dict[str, float]) -> None:
-        """``events``: (user, time, document) uses; ``folders`` and ``modified`` per document (missing: unknown)."""
+    def __init__(self, events: list[tuple[str, float, str]], folders: dict[str, str], modified: dict[str, float],
+                 min_users: int = MIN_USERS) -> None:
+        """``events``: (user, time, document) uses; ``folders`` and ``modified`` per document (missing: unknown, or
+        asked of :attr:`describe`); ``min_users``: other users needed before a document or a pair carries their
+        signal."""
+        self.min_users = min_users
+        # documents -> {id: (folder, modified)}: a candidate's folder and age come from the catalog whether or not
+        # anyone used it (else "somebody used this" would leak through a feature's presence)
+        self.describe: Callable[[list[str]], dict[str, tuple[str, float | None]]] | None = None
+        self._described: set[str] = set()
         self.events = sorted(events, key=lambda e: e[1])
         self.times = [e[1] for e in self.events]
         self.folders = folders
@@ -89,24 +101,36 @@ class Usage:
         with self._lock:
             return self._rows(user, ids, as_of)
 
+    def _describe(self, ids: list[str]) -> None:
+        todo = [i for i in ids if i not in self._described and i not in self.folders]
+        if todo and self.describe is not None:
+            for i, (folder, modified) in self.describe(todo).items():
+                self.folders[i] = folder
+                if modified:
+                    self.modified[i] = modified
+        self._described.update(todo)
+
     def _rows(self, user: str | None, ids: list[str], as_of: float) -> list[list[float]]:
+        self._describe(ids)
         st = self._at(as_of)
         mine = st.uses.get(user or "", Counter())
         mine_folders = st.folder_uses.get(user or "", Counter())
         recent = st.recent.get(user or "", [])
+        k = self.min_users
+        others = {j: st.users_of[j] - {user} for j in recent}
         out = []
         for i in ids:
-            ui = st.users_of.get(i, set())
+            oi = st.users_of.get(i, set()) - {user}
             co = 0.0
-            if ui:
+            if len(oi) >= k:
                 for j in recent:
-                    if j != i:
-                        uj = st.users_of[j]
-                        co = max(co, len(ui & uj) / math.sqrt(len(ui) * len(uj)))
+                    both = len(oi & others[j]) if j != i else 0
+                    if both >= k:
+                        co = max(co, both / math.sqrt(len(oi) * len(others[j])))
             mod = self.modified.get(i)
             age = max(0.0, (as_of - mod) / 86400) if mod else 0.0
             out.append([math.log1p(mine[i]), math.log1p(mine_folders[self.folders[i]]) if i in self.folders else 0.0,
-                        math.log1p(len(ui)), co, math.log1p(age)])
+                        math.log1p(len(oi)) if len(oi) >= k else 0.0, co, math.log1p(age)])
         return out
 
 
@@ -118,9 +142,9 @@ class UsageCache:
     """:class:`Usage` over a whole activity log, kept per catalog and extended with the events logged since the last
     call; rebuilt when events were erased or one arrives out of time order (an edit found later)."""
 
-    def __init__(self, log: ActivityLog) -> None:
-        self.log = log
-        self.key = str(log.catalog.path)
+    def __init__(self, log: ActivityLog, min_users: int = MIN_USERS) -> None:
+        self.log, self.min_users = log, min_users
+        self.key = f"{log.catalog.path}\x1f{min_users}"
 
     def current(self) -> Usage:
         with _CACHE_LOCK:
@@ -130,14 +154,19 @@ class UsageCache:
         marks = self.log.use_marks(USES)
         (last_id, last_count), u = _CACHE.get(self.key, ((0, 0), None))
         if u is not None and marks == (last_id, last_count):
+            u.describe = self._describe
             return u
         fresh = self.log.uses_after(USES, last_id)
         if u is None or marks[1] != last_count + len(fresh) or (fresh and u.times and
                                                                  min(e[1] for e in fresh) < u.times[-1]):
-            fresh, u = self.log.uses_after(USES), Usage([], {}, {})
+            fresh, u = self.log.uses_after(USES), Usage([], {}, {}, self.min_users)
         info = self.log.catalog.items(sorted({e[2] for e in fresh} - set(u.folders)))
         u.folders.update({i: Usage.folder_of(it["path"]) for i, it in info.items()})
         u.modified.update({i: it["modified"] for i, it in info.items() if it["modified"]})
         u.extend(fresh)
+        u.describe = self._describe  # the live catalog connection (an earlier one may be closed)
         _CACHE[self.key] = (marks, u)
         return u
+
+    def _describe(self, ids: list[str]) -> dict[str, tuple[str, float | None]]:
+        return {i: (Usage.folder_of(it["path"]), it["modified"]) for i, it in self.log.catalog.items(ids).items()}

@@ -369,30 +369,30 @@ class EventIn(BaseModel):
 @router.post("/activity", tags=["discover"], status_code=201,
              summary="Record a click, open or dwell time on a readable document (learning from use)")
 def activity(body: EventIn, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
-    from spyglass.app.learning import record_event
+    from spyglass.app.learning import learning
 
     with _state(request).pool.reader() as sg:
-        return {"id": record_event(sg, c.user.name, body.kind, body.doc_id, c.principals, body.search_id,
-                                   body.position, body.dwell_s)}
+        return {"id": learning(sg).record_event(c.user.name, body.kind, body.doc_id, c.principals, body.search_id,
+                                                body.position, body.dwell_s)}
 
 
 @router.get("/related/{doc_id}", tags=["discover"],
             summary="Files related to a readable document: similar content, opened by the same people")
 def related(doc_id: str, request: Request, limit: int = Query(10, ge=1, le=100),
             c: Caller = Depends(caller)) -> dict[str, Any]:
-    from spyglass.app.learning import related as related_
+    from spyglass.app.learning import learning
 
     _document(request, doc_id, c, 0)
     with _state(request).pool.reader() as sg:
-        return related_(sg, doc_id, c.principals, limit)
+        return learning(sg).related(doc_id, c.principals, limit, user=c.user.name)
 
 
 @router.get("/suggest", tags=["discover"], summary="Files the caller is likely to open next")
 def suggest(request: Request, limit: int = Query(10, ge=1, le=100), c: Caller = Depends(caller)) -> dict[str, Any]:
-    from spyglass.app.learning import suggest as suggest_
+    from spyglass.app.learning import learning
 
     with _state(request).pool.reader() as sg:
-        return {"suggestions": suggest_(sg, c.user.name, c.principals, limit)}
+        return {"suggestions": learning(sg).suggest(c.user.name, c.principals, limit)}
 
 
 # -- organize ---------------------------------------------------------------------------------------------------
