@@ -27,18 +27,25 @@ def index(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry files that failed before."),
     wait: bool = typer.Option(False, "--wait", help="Also make every vector before returning (else a background "
                                                     "process makes them, best first; see `spyglass status`)."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", metavar="ADDRESS",
+                                          help="Run extraction and embedding as Ray tasks on this cluster (e.g. "
+                                               "head:6379, ray://head:10001, auto; overrides [cluster] address; "
+                                               "needs spyglass[cluster]). Implies --wait."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
     """Index files, mail and chat exports. A re-run only reads what changed. Returns once keyword search works;
-    semantic search follows in the background ([embedding] background)."""
+    semantic search follows in the background ([embedding] background). With --cluster, extraction (OCR and speech
+    included) and embedding run on a Ray cluster and this process writes the index."""
     from spyglass.cli.output import RichProgress
 
     def body() -> None:
         sg = _sg(home)
+        if cluster is not None:
+            sg.config.cluster.address = cluster
         progress = RichProgress(enabled=None)
         stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed,
-                         wait=wait or not sg.config.embedding.background)
+                         wait=wait or not sg.config.embedding.background or cluster is not None)
         if json_:
             print_json({"home": str(sg.home), **stats.as_dict()})
             return

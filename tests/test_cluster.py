@@ -1,0 +1,235 @@
+"""Indexing on a Ray cluster (`spyglass index --cluster`): a local Ray with 2 CPUs, started here, runs extraction and
+embedding; this process (or a `spyglass index --cluster` subprocess) is the single writer. The index must equal a
+local run's — documents, passages, vectors and search results — even when a Ray worker is killed mid-task or the
+writer is killed with SIGKILL and run again."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="the cluster extra is not installed: pip install 'spyglass[cluster]' "
+                                        "(scripts/bootstrap.sh installs it with the test extras)")
+
+from conftest import keyword_config  # noqa: E402
+from fixtures import UNIQUE, write_all_formats  # noqa: E402
+
+from spyglass.app.spyglass import Spyglass  # noqa: E402
+from spyglass.core.config import Config  # noqa: E402
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A throwaway local Ray cluster with 2 CPUs (its processes inherit this environment, so they import the same
+    spyglass); its address is what `--cluster` takes."""
+    if ray.is_initialized():
+        ray.shutdown()
+    os.environ.setdefault("PYTHONPATH", str(SRC))
+    ctx = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning",
+                   object_store_memory=200 * 1024 * 1024)
+    yield ctx.address_info["address"]
+    ray.shutdown()
+
+
+def _words_corpus(root: Path, n: int, kb: int, seed: int = 7) -> None:
+    """``n`` markdown files of about ``kb`` KB, each with a word of its own (``uniqN``)."""
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(3000)]
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        lines = [f"# Note {i}", "", f"uniq{i} is the word of note {i}."]
+        size = 0
+        while size < kb * 1024:
+            line = " ".join(rng.choices(words, k=20)) + "."
+            lines.append(line)
+            size += len(line) + 1
+        (root / f"note{i:03d}.md").write_text("\n".join(lines))
+
+
+def _snapshot(home: Path) -> dict:
+    """What an index holds, independent of timing: every live item with its fields, passages, principals and
+    whether its passages have vectors."""
+    con = sqlite3.connect(f"file:{home / 'catalog.sqlite3'}?mode=ro", uri=True)
+    try:
+        items = {}
+        for row in con.execute(
+                "SELECT id, path, locator, name, title, type, mime, size, status, error_kind, content_hash, n_chunks,"
+                " meta, lex_dirty FROM items WHERE status != 'deleted'"):
+            iid, *rest = row
+            key = (rest[0], rest[1])
+            chunks = [r[0] for r in con.execute("SELECT text FROM chunks WHERE item_id = ? ORDER BY ord", (iid,))]
+            acl = sorted(r[0] for r in con.execute("SELECT principal FROM acl WHERE item_id = ?", (iid,)))
+            assert key not in items, f"{key} indexed twice"
+            items[key] = (*rest, chunks, acl)
+        vectors = sorted(con.execute("SELECT i.path, i.locator, e.ord FROM embeddings e JOIN items i "
+                                     "ON i.id = e.item_id").fetchall())
+        return {"items": items, "vectors": vectors}
+    finally:
+        con.close()
+
+
+def _names(sg: Spyglass, query: str, **kw) -> list[str]:
+    sg.close()
+    return [h.extra["name"] for h in sg.search(query, limit=10, **kw).hits]
+
+
+def _ray_config(address: str, embedding: bool = True) -> Config:
+    cfg = Config() if embedding else keyword_config()
+    cfg.index.workers = 2
+    cfg.cluster.address = address
+    cfg.cluster.batch_files = 2
+    return cfg
+
+
+def test_same_index_locally_and_on_ray(tmp_path, cluster):
+    root = tmp_path / "corpus"
+    write_all_formats(root)
+    _words_corpus(root / "notes", 12, 4)
+    local_cfg = Config()
+    local_cfg.index.workers = 2
+    local = Spyglass(tmp_path / "local", config=local_cfg)
+    on_ray = Spyglass(tmp_path / "ray", config=_ray_config(cluster))
+    try:
+        a = local.index([str(root)], wait=True)
+        b = on_ray.index([str(root)], wait=True)
+        assert b.semantic.get("passages") and b.semantic["finished"], b.semantic
+        for k in ("scanned", "added", "failed", "documents", "passages", "bytes"):
+            assert getattr(a, k) == getattr(b, k), k
+        snap_a, snap_b = _snapshot(tmp_path / "local"), _snapshot(tmp_path / "ray")
+        assert snap_a == snap_b
+        assert snap_b["vectors"], "no vectors were made on the cluster"
+        for fmt, word in UNIQUE.items():
+            assert _names(local, word, mode="keyword") == _names(on_ray, word, mode="keyword"), fmt
+        for q in ("a spreadsheet of numbers", "slides for a presentation", "note about w12 and w7"):
+            assert _names(local, q, mode="semantic") == _names(on_ray, q, mode="semantic"), q
+            assert _names(local, q) == _names(on_ray, q), q
+        # a re-run on the cluster reads nothing again, and an edited file is read on the cluster
+        again = on_ray.index([str(root)], wait=True)
+        assert again.unchanged == a.scanned and again.added == again.updated == 0
+        (root / "notes" / "note003.md").write_text("# Note 3\n\nzorbulate replaced the text")
+        edited = on_ray.index([str(root)], wait=True)
+        assert edited.updated == 1 and _names(on_ray, "zorbulate", mode="keyword") == ["note003.md"]
+    finally:
+        local.close()
+        on_ray.close()
+
+
+def _extract_workers() -> list:
+    """Ray worker processes executing an extraction task right now (Ray titles them after the task)."""
+    import psutil
+
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if cmd and cmd[0].startswith("ray::spyglass_extract"):
+            out.append(p)
+    return out
+
+
+def test_ray_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, cluster):
+    root = tmp_path / "notes"
+    _words_corpus(root, 60, 300)
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def killer() -> None:
+        while not stop.is_set() and not killed:
+            for p in _extract_workers():
+                try:
+                    p.send_signal(signal.SIGKILL)
+                    killed.append(p.pid)
+                except Exception:  # noqa: BLE001 - it finished in between: try the next one
+                    continue
+                break
+            time.sleep(0.01)
+
+    sg = Spyglass(tmp_path / "ray", config=_ray_config(cluster, embedding=False))
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    try:
+        stats = sg.index([str(root)])
+    finally:
+        stop.set()
+        t.join(5)
+    assert killed, "no extraction task was seen running: the run ended before a worker could be killed"
+    assert stats.added == 60 and stats.failed == 0, stats.as_dict()
+    reference = Spyglass(tmp_path / "local", config=keyword_config())
+    reference.index([str(root)])
+    assert _snapshot(tmp_path / "ray") == _snapshot(tmp_path / "local")
+    for i in (0, 31, 59):
+        assert _names(sg, f"uniq{i}") == [f"note{i:03d}.md"]
+    sg.close()
+    reference.close()
+
+
+def _count_items(home: Path) -> int:
+    try:
+        con = sqlite3.connect(f"file:{home / 'catalog.sqlite3'}?mode=ro", uri=True, timeout=1)
+        try:
+            return con.execute("SELECT count(*) FROM items").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _spawn(root: Path, home: Path, address: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.Popen([sys.executable, "-m", "spyglass", "index", str(root), "--home", str(home), "--cluster",
+                             address, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+
+
+def test_writer_killed_then_next_run_resumes(tmp_path, cluster):
+    root = tmp_path / "notes"
+    _words_corpus(root, 60, 300, seed=11)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("[embedding]\nenabled = false\n[cluster]\nbatch_files = 2\n")
+    p = _spawn(root, home, cluster)
+    deadline = time.monotonic() + 60
+    while _count_items(home) < 10 and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert p.poll() is None, "the run ended before it could be killed: " + p.stderr.read().decode()[-2000:]
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    partial = _count_items(home)
+    assert 10 <= partial, partial
+    p = _spawn(root, home, cluster)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err.decode()[-3000:]
+    stats = json.loads(out)
+    assert stats["failed"] == 0 and stats["added"] + stats["unchanged"] + stats["updated"] == 60, stats
+    reference = Spyglass(tmp_path / "local", config=keyword_config())
+    reference.index([str(root)])
+    reference.close()
+    assert _snapshot(home) == _snapshot(tmp_path / "local")
+    sg = Spyglass(home)
+    assert sg.status()["pending_lexical"] == 0
+    for i in (0, 59):
+        assert _names(sg, f"uniq{i}") == [f"note{i:03d}.md"]
+    sg.close()
+
+
+def test_missing_extra_names_the_extra(tmp_path, monkeypatch):
+    from spyglass.core.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    sg = Spyglass(tmp_path / "home", config=_ray_config("127.0.0.1:1", embedding=False))
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_text("hello")
+    with pytest.raises(MissingExtraError, match=r"spyglass\[cluster\]"):
+        sg.index([str(tmp_path / "d")])
+    sg.close()
