@@ -43,7 +43,7 @@ def cluster():
     ray.shutdown()
 
 
-def _words_corpus(root: Path, n: int, kb: int, seed: int = 7) -> None:
+def _words_corpus(root: Path, n: int, kb: float, seed: int = 7) -> None:
     """``n`` markdown files of about ``kb`` KB, each with a word of its own (``uniqN``)."""
     rng = random.Random(seed)
     words = [f"w{i}" for i in range(3000)]
@@ -96,7 +96,7 @@ def _ray_config(address: str, embedding: bool = True) -> Config:
 def test_same_index_locally_and_on_ray(tmp_path, cluster):
     root = tmp_path / "corpus"
     write_all_formats(root)
-    _words_corpus(root / "notes", 12, 4)
+    _words_corpus(root / "notes", 12, 0.3)
     local_cfg = Config()
     local_cfg.index.workers = 2
     local = Spyglass(tmp_path / "local", config=local_cfg)
@@ -140,7 +140,7 @@ def _extract_workers() -> list:
 
 def test_ray_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, cluster):
     root = tmp_path / "notes"
-    _words_corpus(root, 60, 300)
+    _words_corpus(root, 40, 200)
     killed: list[int] = []
     stop = threading.Event()
 
@@ -164,11 +164,11 @@ def test_ray_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, cluste
         stop.set()
         t.join(5)
     assert killed, "no extraction task was seen running: the run ended before a worker could be killed"
-    assert stats.added == 60 and stats.failed == 0, stats.as_dict()
+    assert stats.added == 40 and stats.failed == 0, stats.as_dict()
     reference = Spyglass(tmp_path / "local", config=keyword_config())
     reference.index([str(root)])
     assert _snapshot(tmp_path / "ray") == _snapshot(tmp_path / "local")
-    for i in (0, 31, 59):
+    for i in (0, 21, 39):
         assert _names(sg, f"uniq{i}") == [f"note{i:03d}.md"]
     sg.close()
     reference.close()
@@ -194,7 +194,7 @@ def _spawn(root: Path, home: Path, address: str) -> subprocess.Popen:
 
 def test_writer_killed_then_next_run_resumes(tmp_path, cluster):
     root = tmp_path / "notes"
-    _words_corpus(root, 60, 300, seed=11)
+    _words_corpus(root, 40, 200, seed=11)
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text("[embedding]\nenabled = false\n[cluster]\nbatch_files = 2\n")
@@ -211,14 +211,14 @@ def test_writer_killed_then_next_run_resumes(tmp_path, cluster):
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err.decode()[-3000:]
     stats = json.loads(out)
-    assert stats["failed"] == 0 and stats["added"] + stats["unchanged"] + stats["updated"] == 60, stats
+    assert stats["failed"] == 0 and stats["added"] + stats["unchanged"] + stats["updated"] == 40, stats
     reference = Spyglass(tmp_path / "local", config=keyword_config())
     reference.index([str(root)])
     reference.close()
     assert _snapshot(home) == _snapshot(tmp_path / "local")
     sg = Spyglass(home)
     assert sg.status()["pending_lexical"] == 0
-    for i in (0, 59):
+    for i in (0, 39):
         assert _names(sg, f"uniq{i}") == [f"note{i:03d}.md"]
     sg.close()
 
