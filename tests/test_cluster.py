@@ -126,6 +126,25 @@ def test_same_index_locally_and_on_ray(tmp_path, cluster):
         on_ray.close()
 
 
+def test_per_file_time_limit_holds_on_the_workers(tmp_path, cluster):
+    """The Ray task runs the same extraction process as local indexing: a file past [limits] timeout_s has its
+    process killed and is recorded as a timeout, the file beside it is indexed."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "good.txt").write_text("the good file says sunflower")
+    line = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor " * 4 + "\n"
+    (root / "big.txt").write_text(line * (12 * 1024 * 1024 // len(line)))  # ~1.5 s to extract on an idle core
+    cfg = _ray_config(cluster, embedding=False)
+    cfg.limits.timeout_s = 0.5
+    sg = Spyglass(tmp_path / "home", config=cfg)
+    stats = sg.index([str(root)])
+    failures = sg.status()["failures"]
+    assert stats.added == 1 and stats.failed == 1 and [f["kind"] for f in failures] == ["timeout"], failures
+    assert failures[0]["path"].endswith("big.txt") and "limits.timeout_s" in failures[0]["reason"]
+    assert _names(sg, "sunflower") == ["good.txt"]
+    sg.close()
+
+
 def _extract_workers() -> list:
     """Ray worker processes executing an extraction task right now (Ray titles them after the task)."""
     import psutil

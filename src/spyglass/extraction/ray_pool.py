@@ -21,9 +21,11 @@ read by the writer's own extraction process in ``send`` mode (a folder is not on
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -52,9 +54,31 @@ def _suffix(name: str) -> str:
     return ext if ext and len(ext) <= 16 and ext[1:].isalnum() and ext.isascii() else ""
 
 
+@contextlib.contextmanager
+def _no_main_script() -> Iterator[None]:
+    """Hide the Ray worker's main script while extraction processes start: multiprocessing re-imports the parent's
+    ``__main__`` by path in every new child, and Ray's worker script costs ~1 s of imports — time a replacement
+    process would spend inside the next file's time limit."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        main.__file__ = path  # type: ignore[union-attr]
+
+
 def extract_batch(items: list[tuple[Task, bytes | None]], settings: str) -> list[FileResult]:
     """Runs on a Ray worker: extract a batch of files (sent bytes, or paths the worker can open) in this process's
     extraction pool. Results come back in the batch's order."""
+    with _no_main_script():
+        return _extract_batch(items, settings)
+
+
+def _extract_batch(items: list[tuple[Task, bytes | None]], settings: str) -> list[FileResult]:
     pool = _local_pool(settings)
     with tempfile.TemporaryDirectory(prefix="spyglass-ray-") as tmp:
         tasks = []
