@@ -118,6 +118,9 @@ def test_same_index_locally_and_on_ray(tmp_path, cluster):
         # a re-run on the cluster reads nothing again, and an edited file is read on the cluster
         again = on_ray.index([str(root)], wait=True)
         assert again.unchanged == a.scanned and again.added == again.updated == 0
+        os.utime(root / "notes" / "note005.md", (time.time() + 60, time.time() + 60))  # touched, same content
+        touched = on_ray.index([str(root)], wait=True)
+        assert touched.unchanged == a.scanned and touched.updated == 0
         (root / "notes" / "note003.md").write_text("# Note 3\n\nzorbulate replaced the text")
         edited = on_ray.index([str(root)], wait=True)
         assert edited.updated == 1 and _names(on_ray, "zorbulate", mode="keyword") == ["note003.md"]
@@ -174,7 +177,9 @@ def test_ray_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, cluste
                 break
             time.sleep(0.01)
 
-    sg = Spyglass(tmp_path / "ray", config=_ray_config(cluster, embedding=False))
+    cfg = _ray_config(cluster, embedding=False)
+    cfg.cluster.files = "shared"  # the workers open the files themselves (as with sources every node mounts)
+    sg = Spyglass(tmp_path / "ray", config=cfg)
     t = threading.Thread(target=killer, daemon=True)
     t.start()
     try:

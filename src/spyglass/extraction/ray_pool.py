@@ -15,8 +15,9 @@ written once by its task's key, nothing is written twice.
 
 How files reach the workers (``[cluster] files``): ``send`` — the writer reads each file and sends its bytes through
 Ray's object store (no shared storage needed; a file whose content hash is already in the catalog is not sent at all);
-``shared`` — every node mounts the sources at the same path and the workers open them there. Chat-export folders are
-read by the writer's own extraction process in ``send`` mode (a folder is not one file to send).
+``shared`` — every node mounts the sources at the same path and the workers open them there (connector items, which
+the writer fetched into its data directory, are sent all the same). Chat-export folders are read by the writer's own
+extraction process in ``send`` mode (a folder is not one file to send).
 """
 
 from __future__ import annotations
@@ -97,13 +98,14 @@ class RayExtractorPool:
     """``ExtractorPool``'s contract over a Ray cluster (see the module's docstring)."""
 
     def __init__(self, cluster: ClusterSettings, limits: LimitSettings, max_words: int,
-                 media: MediaSettings | None = None) -> None:
+                 media: MediaSettings | None = None, writer_dirs: tuple[str, ...] = ()) -> None:
         if cluster.files not in ("send", "shared"):
             raise ConfigError(f"[cluster] files = {cluster.files!r}: expected \"send\" or \"shared\"")
         self.cluster = cluster
         self.limits = limits
         self.max_words = max_words
         self.media = media or MediaSettings()
+        self.writer_dirs = tuple(os.path.join(os.path.abspath(d), "") for d in writer_dirs)
         self.settings = json.dumps({"limits": dataclasses.asdict(limits), "max_words": max_words,
                                     "media": dataclasses.asdict(self.media)}, sort_keys=True)
         self._local: ExtractorPool | None = None
@@ -154,15 +156,15 @@ class RayExtractorPool:
 
     # -- internals --------------------------------------------------------------------------------------------
     def _batches(self, tasks: Iterator[Task], local: list[Task]) -> Iterator[list[tuple[Task, bytes | None]]]:
-        """Batches of at most ``batch_files`` files and ``batch_mb`` bytes. In ``send`` mode the writer answers
-        itself for a file it cannot read or whose content hash the catalog already has (an empty batch signals
-        such an answer), and keeps folders for its own extraction process."""
+        """Batches of at most ``batch_files`` files and ``batch_mb`` bytes. For a file it sends, the writer answers
+        itself when it cannot read it or the catalog already has its content hash (an empty batch signals such an
+        answer), and keeps folders for its own extraction process."""
         cap = int(self.cluster.batch_mb * 1024 * 1024)
         batch: list[tuple[Task, bytes | None]] = []
         size = 0
         for task in tasks:
             data: bytes | None = None
-            if self.cluster.files == "send":
+            if self._send(task):
                 if task.is_dir:
                     local.append(task)
                     continue
@@ -180,6 +182,11 @@ class RayExtractorPool:
             size += len(data or b"")
         if batch:
             yield batch
+
+    def _send(self, task: Task) -> bool:
+        """Whether the file's bytes travel with the task: always in ``send`` mode; in ``shared`` mode for what only
+        the writer has (connector items it fetched into its data directory)."""
+        return self.cluster.files == "send" or os.path.abspath(task.path).startswith(self.writer_dirs)
 
     def _read(self, task: Task) -> tuple[bytes, FileResult | None]:
         """The file's bytes, up to one byte past ``max_file_mb`` (the worker then records ``too-large``, as locally),
@@ -231,7 +238,7 @@ class RayExtractorPool:
 
     def _resubmit(self, remote: Any, task: Task) -> None:
         """One file of a failed batch, as a task of its own."""
-        if self.cluster.files != "send":
+        if not self._send(task):
             self._submit(remote, [(task, None)])
             return
         data, answer = self._read(task)

@@ -252,7 +252,7 @@ class Indexer:
             from spyglass.extraction.ray_pool import RayExtractorPool
 
             self._pool = RayExtractorPool(self.config.cluster, self.config.limits,  # type: ignore[assignment]
-                                          self.config.index.chunk_max_words, self.config.media)
+                                          self.config.index.chunk_max_words, self.config.media, (str(self.data.home),))
         if self._pool is None:
             self._pool = ExtractorPool(self.config.workers, self.config.limits, self.config.index.chunk_max_words,
                                        self.config.media)
