@@ -16,7 +16,8 @@ float vectors read from a file on disk (top 100 re-scored exactly; memory holds 
 Text: ``n`` synthetic passages of 150 words (a Zipf-distributed vocabulary of 50,000 pseudo-words), 10 per document,
 ACL principals from 50 groups, written through the product's lexical index (``index/lexical.py``: its schema,
 analyser, stored body) and searched through its keyword retriever (BM25 over title/path/body, grouping, snippets),
-with and without an access-control filter.
+with and without an access-control filter; the same passages written to the product's catalog (``index/catalog.py``,
+SQLite: items, passages, principals, one vector-key row per passage), timed apart.
 
 Prints one JSON line per measurement and appends it to ``--out`` (default benchmarks/out/scale.jsonl).
 """
@@ -229,14 +230,17 @@ def _vocab(rng, n_words: int) -> list[str]:
     words = set()
     while len(words) < n_words:
         words.add("".join(rng.choice(syll) for _ in range(int(rng.integers(2, 5)))))
-    return sorted(words)
+    return sorted(words, key=lambda w: (len(w), w))  # frequent words short, as in natural language
 
 
 def lex_build(args: argparse.Namespace) -> None:
+    """The keyword index and, timed apart, the catalog (SQLite: items, passages, principals, one ``embeddings`` row
+    per passage as the embedding pass leaves it) for the same synthetic passages."""
     import numpy as np
 
     from spyglass.core.types import Chunk
-    from spyglass.index.catalog import ItemRow
+    from spyglass.index.catalog import Catalog, ItemRecord, ItemRow
+    from spyglass.index.embedding import text_hash
     from spyglass.index.lexical import LexicalIndex
 
     rng = np.random.default_rng(3)
@@ -246,26 +250,56 @@ def lex_build(args: argparse.Namespace) -> None:
     p /= p.sum()
     path = Path(args.dir) / "lexical"
     LexicalIndex.destroy(path)
+    cat_path = Path(args.dir) / "catalog.sqlite3"
+    for f in Path(args.dir).glob("catalog.sqlite3*"):
+        f.unlink()
     lex = LexicalIndex(path)
+    cat = Catalog(cat_path)
+    source = cat.add_source("folder", "/corpus", "corpus")
     base = rss_mb()
-    t0 = time.perf_counter()
+    t_lex = t_cat = 0.0
     per_doc, words = 10, 150
+    cat.begin()
     for doc in range(args.n // per_doc):
         toks = vocab[rng.choice(len(vocab), size=per_doc * words, p=p)]
         chunks = [Chunk(o, " ".join(toks[o * words:(o + 1) * words]), None, 0, 0) for o in range(per_doc)]
         group = int(rng.integers(0, 50))
-        item = ItemRow(id=f"{doc + 1:016x}", source_id=1, parent_id=None, path=f"/corpus/f{doc % 1000}/d{doc}.txt",
-                       name=f"d{doc}.txt", title=None, type="text", size=per_doc * words * 7, modified=1.7e9 + doc,
-                       author=None, status="ok", principals=[f"group:g{group}", f"user:u{doc % 500}"], chunks=chunks)
+        iid, fpath = f"{doc + 1:016x}", f"/corpus/f{doc % 1000}/d{doc}.txt"
+        principals = [f"group:g{group}", f"user:u{doc % 500}"]
+        t = time.perf_counter()
+        item = ItemRow(id=iid, source_id=source.id, parent_id=None, path=fpath, name=f"d{doc}.txt", title=None,
+                       type="text", size=per_doc * words * 7, modified=1.7e9 + doc, author=None, status="ok",
+                       principals=principals, chunks=chunks)
         lex.put(item, "txt")
         if doc % 20_000 == 19_999:
             lex.commit()
-            print(f"lexical {(doc + 1) * per_doc} {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+            print(f"lexical {(doc + 1) * per_doc} {t_lex:.0f}s + catalog {t_cat:.0f}s", file=sys.stderr, flush=True)
+        t2 = time.perf_counter()
+        t_lex += t2 - t
+        cat.put_item(ItemRecord(id=iid, source_id=source.id, path=fpath, uri=f"file://{fpath}", name=f"d{doc}.txt",
+                                type="text", status="ok", path_raw=fpath.encode(), size=per_doc * words * 7,
+                                mtime_ns=int((1.7e9 + doc) * 1e9), modified=1.7e9 + doc,
+                                content_hash=f"{doc:064x}"), principals, chunks)
+        cat.add_vkeys([(iid, c.ord, text_hash(c.text)) for c in chunks])
+        if doc % 1000 == 999:
+            cat.commit()
+            cat.begin()
+        t_cat += time.perf_counter() - t2
+    t = time.perf_counter()
     lex.close_writer()
-    seconds = time.perf_counter() - t0
-    emit(args, {"phase": "build", "kind": "tantivy", "seconds": round(seconds, 1),
-                "passages_per_s": round(args.n / seconds), "build_extra_peak_mb": round(peak_mb() - base),
+    t_lex += time.perf_counter() - t
+    t = time.perf_counter()
+    cat.commit()
+    cat.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    cat.close()
+    t_cat += time.perf_counter() - t
+    emit(args, {"phase": "build", "kind": "tantivy", "seconds": round(t_lex, 1),
+                "passages_per_s": round(args.n / t_lex), "build_extra_peak_mb": round(peak_mb() - base),
                 "disk_mb": round(disk_mb(path), 1), "words_per_passage": words})
+    emit(args, {"phase": "build", "kind": "catalog (SQLite)", "seconds": round(t_cat, 1),
+                "passages_per_s": round(args.n / t_cat), "disk_mb": round(sum(disk_mb(f) for f in
+                                                                             Path(args.dir).glob("catalog.sqlite3*")), 1),
+                "words_per_passage": words})
 
 
 def lex_serve(args: argparse.Namespace) -> None:
