@@ -134,7 +134,10 @@ class RayExtractorPool:
                 yield from self._drain_answered()
                 if not self._pending:
                     break
-                ready, _ = ray.wait(list(self._pending), num_returns=1, timeout=1.0)
+                refs = list(self._pending)
+                ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)  # all that are done, else the next one
+                if not ready:
+                    ready, _ = ray.wait(refs, num_returns=1, timeout=1.0)
                 for ref in ready:
                     yield from self._collect(ray, remote, ref)
             if local:
