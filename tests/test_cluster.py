@@ -257,3 +257,24 @@ def test_missing_extra_names_the_extra(tmp_path, monkeypatch):
     with pytest.raises(MissingExtraError, match=r"spyglass\[cluster\]"):
         sg.index([str(tmp_path / "d")])
     sg.close()
+
+
+def _cli(tmp_path: Path, *args: str, hide_ray: bool = False) -> subprocess.CompletedProcess:
+    (tmp_path / "d").mkdir(exist_ok=True)
+    (tmp_path / "d" / "a.txt").write_text("hello")
+    code = ("import sys; sys.modules['ray'] = None\n" if hide_ray else "") + \
+        "from spyglass.cli.main import main; main()"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.run([sys.executable, "-c", code, "index", str(tmp_path / "d"), "--home", str(tmp_path / "h"),
+                           *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_errors_name_the_fix(tmp_path):
+    """The command line says which extra to install (brackets and all) and fails fast on an address that does not
+    answer (Ray alone would retry for minutes)."""
+    out = _cli(tmp_path, "--cluster", "127.0.0.1:1", hide_ray=True)
+    assert out.returncode == 2 and "pip install 'spyglass[cluster]'" in " ".join(out.stderr.split()), out.stderr
+    t0 = time.monotonic()
+    out = _cli(tmp_path, "--cluster", "127.0.0.1:1")
+    assert out.returncode == 2 and time.monotonic() - t0 < 60, out.stderr
+    assert "cannot reach the Ray cluster" in out.stderr and "[cluster] address" in " ".join(out.stderr.split())

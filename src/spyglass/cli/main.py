@@ -34,9 +34,11 @@ def _sg(home: Optional[Path]):
 
 
 def _fail(exc: Exception) -> None:
+    from rich.markup import escape
+
     from spyglass.cli.output import err
 
-    err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False)  # keeps 'spyglass[extra]'
     raise typer.Exit(2)
 
 

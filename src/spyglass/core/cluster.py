@@ -8,6 +8,7 @@ GCS address, for a driver inside the cluster's network), ``ray://host:10001`` (R
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from spyglass.core.errors import MissingExtraError, SpyglassError
@@ -32,6 +33,7 @@ def connect(address: str) -> Any:
         return ray
     if not address:
         raise SpyglassError("no cluster address: set [cluster] address or pass `spyglass index --cluster ADDRESS`")
+    _reachable(address)
     try:
         ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, logging_level="warning",
                  configure_logging=False)
@@ -39,6 +41,20 @@ def connect(address: str) -> Any:
         raise SpyglassError(f"cannot reach the Ray cluster at {address!r}: {exc} (start it with `ray start --head`, "
                             f"or fix [cluster] address / `spyglass index --cluster ADDRESS`)") from exc
     return ray
+
+
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when a ``host:port`` (or ``ray://host:port``) address does not answer: Ray itself keeps retrying
+    an unreachable address for minutes."""
+    if address == "auto" or ":" not in address:
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as exc:
+        raise SpyglassError(f"cannot reach the Ray cluster at {address!r}: {exc} (is `ray start --head` running "
+                            f"there? fix [cluster] address or `spyglass index --cluster ADDRESS`)") from None
 
 
 def cpus(ray: Any) -> int:
