@@ -221,7 +221,8 @@ def test_writer_killed_then_next_run_resumes(tmp_path, cluster):
     _words_corpus(root, 40, 200, seed=11)
     home = tmp_path / "home"
     home.mkdir()
-    (home / "config.toml").write_text("[embedding]\nenabled = false\n[cluster]\nbatch_files = 2\n")
+    # one file per task, one task at a time: the run lasts long enough to be killed mid-way on a fast machine too
+    (home / "config.toml").write_text("[embedding]\nenabled = false\n[cluster]\nbatch_files = 1\nworkers = 1\n")
     p = _spawn(root, home, cluster)
     deadline = time.monotonic() + 60
     while _count_items(home) < 10 and p.poll() is None and time.monotonic() < deadline:
