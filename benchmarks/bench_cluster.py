@@ -84,7 +84,6 @@ def main() -> None:
     ap.add_argument("--setups", nargs="*", default=["local", "ray-1", "ray-2"])
     args = ap.parse_args()
     import ray
-
     from bench_media import page
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-"))

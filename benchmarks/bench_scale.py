@@ -205,7 +205,7 @@ def serve(args: argparse.Namespace) -> None:
     for name, params in variants:
         found = []
 
-        def one(qv, params=params):
+        def one(qv, params=params, found=found):
             if isinstance(params, tuple):  # IVF-PQ candidates, re-scored with the exact vectors read from disk
                 _, cand = index.search(qv[None, :], 100, params=faiss.SearchParametersIVF(nprobe=params[2]))
                 ids = np.sort(cand[0][cand[0] >= 0])

@@ -21,11 +21,11 @@ import pytest
 ray = pytest.importorskip("ray", reason="the cluster extra is not installed: pip install 'spyglass[cluster]' "
                                         "(scripts/bootstrap.sh installs it with the test extras)")
 
-from conftest import keyword_config  # noqa: E402
-from fixtures import UNIQUE, write_all_formats  # noqa: E402
+from conftest import keyword_config
+from fixtures import UNIQUE, write_all_formats
 
-from spyglass.app.spyglass import Spyglass  # noqa: E402
-from spyglass.core.config import Config  # noqa: E402
+from spyglass.app.spyglass import Spyglass
+from spyglass.core.config import Config
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -271,7 +271,7 @@ def _cli(tmp_path: Path, *args: str, hide_ray: bool = False) -> subprocess.Compl
         "from spyglass.cli.main import main; main()"
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     return subprocess.run([sys.executable, "-c", code, "index", str(tmp_path / "d"), "--home", str(tmp_path / "h"),
-                           *args], capture_output=True, text=True, env=env, timeout=120)
+                           *args], check=False, capture_output=True, text=True, env=env, timeout=120)
 
 
 def test_cli_errors_name_the_fix(tmp_path):

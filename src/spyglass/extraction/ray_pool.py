@@ -223,7 +223,7 @@ class RayExtractorPool:
         tasks = self._pending.pop(ref)
         try:
             results = ray.get(ref)
-        except Exception as exc:  # noqa: BLE001 - sorted below: worker failures are retried file by file
+        except Exception as exc:
             if not is_worker_failure(ray, exc):
                 raise SpyglassError(f"extraction failed on the cluster: {exc} (every node needs the same version of "
                                     f"spyglass with the cluster extra: pip install 'spyglass[cluster]')") from exc
@@ -234,8 +234,8 @@ class RayExtractorPool:
                 return
             self.stats["crashed"] += 1
             why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-            yield tasks[0], FileResult("error", error=("crash", f"the cluster worker extracting it failed "
-                                                                f"{self.cluster.max_retries + 1} times ({why})"))
+            message = f"the cluster worker extracting it failed {self.cluster.max_retries + 1} times ({why})"
+            yield tasks[0], FileResult("error", error=("crash", message))
             return
         yield from zip(tasks, results)
 

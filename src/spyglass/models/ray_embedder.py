@@ -126,7 +126,7 @@ class RayEmbedder:
         self.stats["passages"] += len(texts)
         try:
             out = ray.get(refs)
-        except Exception as exc:  # noqa: BLE001 - reported with what to do; the queue resumes next run
+        except Exception as exc:
             if is_worker_failure(ray, exc):
                 raise SpyglassError(f"embedding on the cluster failed after {self.cluster.max_retries} retries "
                                     f"({type(exc).__name__}); run `spyglass index` again to resume") from exc
