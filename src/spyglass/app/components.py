@@ -17,6 +17,7 @@ class Components:
         self.home, self.config = home, config
         self._reader: DataDir | None = None
         self._embedder: Any = None
+        self._index_embedder: Any = None
         self._dense: Any = None
         self._clip: Any = None
         self._images: Any = None
@@ -64,6 +65,15 @@ class Components:
 
             self._embedder = make_embedder(self.config.embedding)
         return self._embedder
+
+    def index_embedder(self) -> Any:
+        """The embedder of the embedding pass: on the Ray cluster when ``[cluster] address`` is set
+        (:mod:`spyglass.app.cluster`), else :meth:`embedder`."""
+        if self._index_embedder is None:
+            from spyglass.app.cluster import index_embedder
+
+            self._index_embedder = index_embedder(self.config, self.embedder)
+        return self._index_embedder
 
     def share_embedder(self, embedder: Any) -> None:
         """Use an embedder another handle already loaded (the server's read pool shares one)."""

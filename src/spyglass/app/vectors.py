@@ -22,7 +22,7 @@ def sync_all(parts: Any, data: DataDir, progress: Progress | None = None, **kw: 
     images: dict[str, Any] = {}
     if config.embedding.enabled:
         try:
-            semantic = sync_vectors(data, parts.embedder(), config.embedding, progress, **kw)
+            semantic = sync_vectors(data, parts.index_embedder(), config.embedding, progress, **kw)
         except MissingExtraError as exc:
             semantic = {"unavailable": str(exc)}
     if config.media.clip_image_model and semantic.get("finished", True):

@@ -31,18 +31,25 @@ def index(
         None, "--follow-links-outside/--no-follow-links-outside",
         help="Follow symbolic links whose target lies outside the folder (off by default: such links are recorded, "
              "not read). Kept with the source for later runs.", show_default=False),
+    cluster: Optional[str] = typer.Option(None, "--cluster", metavar="ADDRESS",
+                                          help="Run extraction and embedding as Ray tasks on this cluster (e.g. "
+                                               "head:6379, ray://head:10001, auto; overrides [cluster] address; "
+                                               "needs spyglass[cluster]). Implies --wait."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
     """Index files, mail and chat exports. A re-run only reads what changed. Returns once keyword search works;
-    semantic search follows in the background ([embedding] background)."""
+    semantic search follows in the background ([embedding] background). With --cluster, extraction (OCR and speech
+    included) and embedding run on a Ray cluster and this process writes the index."""
     from spyglass.cli.output import RichProgress
 
     def body() -> None:
         sg = _sg(home)
+        if cluster is not None:
+            sg.config.cluster.address = cluster
         progress = RichProgress(enabled=None)
         stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed,
-                         wait=wait or not sg.config.embedding.background,
+                         wait=wait or not sg.config.embedding.background or cluster is not None,
                          follow_links_outside=follow_links_outside)
         if json_:
             print_json({"home": str(sg.home), **stats.as_dict()})

@@ -181,6 +181,21 @@ class OrganizeSettings:
 
 
 @dataclass
+class ClusterSettings:
+    """Indexing on a Ray cluster (the ``cluster`` extra): extraction and embedding run as Ray tasks on its workers and
+    stream back to this machine's single writer (docs/scaling.md)."""
+
+    address: str = ""  # Ray address: "host:6379", "ray://host:10001" or "auto"; "" = index on this machine only
+    files: str = "send"  # send (the writer reads each file and sends its bytes) | shared (workers open the same path)
+    workers: int = 0  # Ray tasks run at once (extraction) and embedding tasks per batch; 0 = the cluster's CPUs
+    batch_files: int = 8  # files per extraction task
+    batch_mb: float = 64.0  # most bytes sent in one extraction task (files = "send")
+    embed_batch: int = 64  # passages per embedding task
+    embed_gpus: float = 0.0  # GPUs each embedding task asks for (e.g. 1 or 0.5 on GPU workers); 0 = CPU
+    max_retries: int = 3  # Ray re-runs a task whose worker died this many times before the batch is split
+
+
+@dataclass
 class Config:
     index: IndexSettings = field(default_factory=IndexSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
@@ -192,6 +207,7 @@ class Config:
     organize: OrganizeSettings = field(default_factory=OrganizeSettings)
     activity: ActivitySettings = field(default_factory=ActivitySettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     users: dict[str, UserSettings] = field(default_factory=dict)
 
     @property
@@ -210,6 +226,7 @@ SECTIONS: dict[str, type] = {
     "organize": OrganizeSettings,
     "activity": ActivitySettings,
     "media": MediaSettings,
+    "cluster": ClusterSettings,
 }
 
 

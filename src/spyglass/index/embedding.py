@@ -239,7 +239,8 @@ def sync_vectors(data: DataDir, embedder: Any, settings: Any, progress: Progress
                  on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
                  promote: Callable[[], list[str]] | None = None) -> dict[str, Any]:
     """Embed what is pending (:class:`Pass`). Returns counts, the rate, and whether the queue is empty."""
-    return Pass(data, embedder, settings, progress or NullProgress(), on_checkpoint).run(deadline, should_stop, promote)
+    return Pass(data, embedder, settings, progress or NullProgress(), on_checkpoint,
+                batch=getattr(embedder, "pass_batch", Pass.batch)).run(deadline, should_stop, promote)
 
 
 def _rows(policy: Policy, type_: str, name: str, modified: float | None, item: str, ords: Any

@@ -256,6 +256,11 @@ class Indexer:
         self.cat.commit()
 
     def pool(self) -> ExtractorPool:
+        if self._pool is None and self.config.cluster.address:  # the same contract on a Ray cluster
+            from spyglass.extraction.ray_pool import RayExtractorPool
+
+            self._pool = RayExtractorPool(self.config.cluster, self.config.limits,  # type: ignore[assignment]
+                                          self.config.index.chunk_max_words, self.config.media, (str(self.data.home),))
         if self._pool is None:
             self._pool = ExtractorPool(self.config.workers, self.config.limits, self.config.index.chunk_max_words,
                                        self.config.media)

@@ -81,12 +81,13 @@ class OnnxEmbedder:
     """Embed texts into unit vectors. Loads the model on first use (:meth:`warm_up`)."""
 
     def __init__(self, model: str = DEFAULT_MODEL, tokenizer: str | None = None, max_length: int = 256,
-                 batch_size: int = 16, threads: int = 0) -> None:
+                 batch_size: int = 16, threads: int = 0, providers: list[str] | None = None) -> None:
         self.model = model
         self.tokenizer_path = tokenizer
         self.max_length = max_length
         self.batch_size = batch_size
         self.threads = threads or (os.cpu_count() or 1)
+        self.providers = providers or ["CPUExecutionProvider"]  # onnxruntime execution providers, in order
         self._session: Any = None
         self._tok: Any = None
         self.files: ModelFiles | None = None
@@ -113,7 +114,7 @@ class OnnxEmbedder:
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.enable_mem_pattern = False  # with it, batches of 16 x 256 tokens held 270 MB more (measured)
-        self._session = ort.InferenceSession(str(self.files.model), opts, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(self.files.model), opts, providers=self.providers)
         self._inputs = {i.name for i in self._session.get_inputs()}
         tok = Tokenizer.from_file(str(self.files.tokenizer))
         tok.enable_truncation(max_length=self.max_length, stride=WINDOW_STRIDE)
