@@ -76,15 +76,25 @@ def _dense(w: Any) -> Any:
 
 
 class _Graph:
+    """Nodes, and weights that stay numpy arrays: the graph names them as external data, handed to onnxruntime from
+    memory (``SessionOptions.add_external_initializers``), so 90 MB of weights are never copied into a protobuf."""
+
     def __init__(self) -> None:
         self.nodes: list[Any] = []
         self.inits: list[Any] = []
+        self.arrays: dict[str, Any] = {}
 
     def const(self, name: str, arr: Any) -> str:
         import numpy as np
-        from onnx import numpy_helper
+        from onnx import TensorProto, helper
 
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        arr = np.ascontiguousarray(arr)
+        t = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(arr.dtype), dims=arr.shape,
+                        data_location=TensorProto.EXTERNAL)
+        for key, value in (("location", "memory"), ("offset", "0"), ("length", str(arr.nbytes))):
+            t.external_data.add(key=key, value=value)
+        self.inits.append(t)
+        self.arrays[name] = arr
         return name
 
     def node(self, op: str, inputs: list[str], outputs: list[str], domain: str = "", **attrs: Any) -> None:
@@ -103,9 +113,10 @@ class _Graph:
         return name
 
 
-def fused_model(w: dict[str, Any], eps: float, int8: bool = False) -> bytes:
-    """The serialized fused encoder (inputs ``input_ids``, ``attention_mask``, ``token_type_ids``; output
-    ``last_hidden_state``) built from :func:`read_weights`' output."""
+def fused_model(w: dict[str, Any], eps: float, int8: bool = False) -> tuple[bytes, dict[str, Any]]:
+    """The fused encoder (inputs ``input_ids``, ``attention_mask``, ``token_type_ids``; output ``last_hidden_state``)
+    built from :func:`read_weights`' output: the serialized graph and its weights by name (pass them with
+    :func:`add_weights`)."""
     import numpy as np
     from onnx import TensorProto, helper
 
@@ -153,4 +164,13 @@ def fused_model(w: dict[str, Any], eps: float, int8: bool = False) -> bytes:
     graph = helper.make_graph(g.nodes, "minilm-fused-int8" if int8 else "minilm-fused", inputs, outputs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)],
                               ir_version=8, producer_name="spyglass")
-    return model.SerializeToString()
+    return model.SerializeToString(), g.arrays
+
+
+def add_weights(opts: Any, arrays: dict[str, Any]) -> list[Any]:
+    """Give ``arrays`` to onnxruntime ``SessionOptions``; the returned values must live as long as the session."""
+    import onnxruntime as ort
+
+    values = [ort.OrtValue.ortvalue_from_numpy(a) for a in arrays.values()]
+    opts.add_external_initializers(list(arrays), values)
+    return values

@@ -111,6 +111,7 @@ class OnnxEmbedder:
         self._tok: Any = None
         self.files: ModelFiles | None = None
         self._inputs: set[str] = set()
+        self._weights: list[Any] = []
         self.runs_as = ""  # what warm_up loaded: "fused", "fused-int8" or "as-is"
 
     @property
@@ -135,8 +136,13 @@ class OnnxEmbedder:
         if self.device == "cuda" and self.precision == "int8":
             raise SpyglassError("[embedding] precision = \"int8\" runs on the CPU only: use precision = \"fp32\" "
                                 "with device = \"cuda\"")
-        self._session = ort.InferenceSession(self._graph_bytes(), self._options(ort),
-                                             providers=providers(self.device, ort))
+        graph, weights = self._graph()
+        opts = self._options(ort)
+        if weights:
+            from spyglass.models.bert_graph import add_weights
+
+            self._weights = add_weights(opts, weights)  # kept alive with the session
+        self._session = ort.InferenceSession(graph, opts, providers=providers(self.device, ort))
         check_device(self.device, self._session)
         self._inputs = {i.name for i in self._session.get_inputs()}
         tok = Tokenizer.from_file(str(self.files.tokenizer))
@@ -154,14 +160,15 @@ class OnnxEmbedder:
             opts.add_session_config_entry(key, value)
         return opts
 
-    def _graph_bytes(self) -> Any:
-        """The packaged model as fused operators (fp32 or int8) as serialized bytes, else the file's path.
+    def _graph(self) -> tuple[Any, dict[str, Any]]:
+        """The packaged model as fused operators (fp32 or int8): serialized graph and its weights; else the file's
+        path and no weights.
 
         Without the ``onnx`` package the fp32 graph falls back to the file as shipped (the same vectors, slower)."""
         assert self.files is not None
         if self.model != DEFAULT_MODEL or (self.graph == "as-is" and self.precision == "fp32"):
             self.runs_as = "as-is"
-            return str(self.files.model)
+            return str(self.files.model), {}
         from spyglass.models.bert_graph import fused_model, read_weights
 
         try:
@@ -170,7 +177,7 @@ class OnnxEmbedder:
             if self.precision == "int8":
                 raise MissingExtraError("[embedding] precision = \"int8\"", "semantic", "onnx") from exc
             self.runs_as = "as-is"
-            return str(self.files.model)
+            return str(self.files.model), {}
         self.runs_as = "fused-int8" if self.precision == "int8" else "fused"
         return fused_model(weights, eps, int8=self.precision == "int8")
 
