@@ -123,3 +123,14 @@ def test_unknown_settings_are_refused_with_the_setting_named():
         OnnxEmbedder(precision="fp16")
     with pytest.raises(SpyglassError, match=r"\[embedding\]"):
         OnnxEmbedder(device="tpu")
+
+
+def test_the_evaluation_cache_tells_int8_indexes_from_fp32(tmp_path):
+    from spyglass.core.config import Config
+    from spyglass.evaluation.runner import settings_key
+
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        (tmp_path / name).write_text("{}\n")
+    fp32, int8 = Config(), Config()
+    int8.embedding.precision = "int8"
+    assert settings_key(fp32, tmp_path) != settings_key(int8, tmp_path)
