@@ -167,7 +167,34 @@ def methods() -> dict[str, Any]:
         "tmm-0.5": lambda q, k, s: _combine([(_tmm(k, 0.0), 0.5), (_tmm(s, -1.0), 0.5)], floor=0.0),
         "minmax-gated": gated(lambda g: mm(0.5 * g)),
         "zscore-gated": gated(lambda g: z(0.5 * g)),
+        "zscore-0.4": z(0.4),
+        "zscore-0.6": z(0.6),
+        "zscore-gated-0.6": gated(lambda g: z(0.6 * g)),
+        "rrf-gated": gated(lambda g: lambda q, k, s: rrf([k, s], k=60, weights=[1.0, g])),
+        "peak-minmax-gated": gated(lambda g: peak(g)),
+        "minmax-gated-soft": gated(lambda g: mm(0.5 * g), 0.2, 0.6),
+        "zscore-gated-soft": gated(lambda g: z(0.5 * g), 0.2, 0.6),
+        "minmax-gated-lin": gated(lambda g: mm(0.5 * g), 0.0, 1.0),
+        "zscore-gated-lin": gated(lambda g: z(0.5 * g), 0.0, 1.0),
+        "peak-gated-soft": gated(lambda g: peak(g), 0.2, 0.6),
     }
+
+
+def peak(g: float):
+    """Min-max scores weighted per query by how far each run's best stands above the rest of its top 10 (z of
+    the top score): a flat run weighs little."""
+    def f(q, k, s):
+        from spyglass.retrieval.fusion import normalized_sum
+
+        wk, ws = _sharp(k), _sharp(s) * g
+        tot = wk + ws or 1.0
+        return normalized_sum([k, s], [wk / tot, ws / tot])
+    return f
+
+
+def _sharp(run: dict[str, float]) -> float:
+    z = _z(run)
+    return max(max(z.values(), default=0.0), 0.0)
 
 
 def evaluate_all(files: list[Path]) -> dict[str, dict[str, float]]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from spyglass.app.spyglass import Spyglass
 from spyglass.core.config import Config, UserSettings
-from spyglass.retrieval.fusion import normalized_sum, rrf
+from spyglass.retrieval.fusion import normalized_sum, rrf, zscore_sum
 
 DOCS = {
     "guitar.txt": "The musician tuned his guitar before the concert and played a long solo.",
@@ -155,6 +155,54 @@ def test_normalized_sum_formula():
     assert fused["b"] == pytest.approx(0.3 * 0.5 + 0.7 * 1.0)
     assert fused["c"] == pytest.approx(0.3 * 0.0 + 0.7 * (0.6 - 0.4) / (0.8 - 0.4))
     assert fused["d"] == pytest.approx(0.0)
+
+
+def test_zscore_sum_formula():
+    a, b = {"a": 3.0, "b": 2.0, "c": 1.0}, {"c": 0.9, "d": 0.5}
+    fused = zscore_sum([a, b], [0.6, 0.4])
+    sd_a = (2 / 3) ** 0.5  # mean 2, population deviation
+    za = {"a": 1 / sd_a, "b": 0.0, "c": -1 / sd_a}
+    zb = {"c": 1.0, "d": -1.0}  # mean 0.7, deviation 0.2
+    assert fused["a"] == pytest.approx(0.6 * za["a"] + 0.4 * zb["d"])  # absent from b: b's lowest
+    assert fused["c"] == pytest.approx(0.6 * za["c"] + 0.4 * zb["c"])
+    assert fused["d"] == pytest.approx(0.6 * za["c"] + 0.4 * zb["d"])  # absent from a: a's lowest
+    assert list(fused)[0] == "a"
+    assert zscore_sum([{"x": 1.0}, {"x": 2.0, "y": 2.0}]) == {"x": 0.0, "y": 0.0}  # one document, a flat run: 0
+
+
+def test_the_language_gate_weighs_the_semantic_run_by_what_its_model_knows():
+    from spyglass.core.types import Hit, Ranking
+    from spyglass.ranking.fuse import Fuse
+
+    def ranking(scores, weight=1.0):
+        return Ranking([Hit(d, s) for d, s in scores.items()], len(scores), weight=weight)
+
+    kw = {"k1": 9.0, "k2": 5.0, "both": 1.0}
+    sem = {"s1": 0.9, "both": 0.8, "s2": 0.1}
+    fuse = Fuse("normalized", alpha=0.5)
+    from spyglass.core.acl import EVERYTHING
+    from spyglass.core.query import SearchRequest
+    from spyglass.retrieval.query import parse
+
+    req = SearchRequest(text="q", parsed=parse("q"), principals=EVERYTHING)
+    for weight in (1.0, 0.5, 0.0):
+        fused = fuse.run(req, {"keyword": ranking(kw), "semantic": ranking(sem, weight)})
+        expected = normalized_sum([kw, sem], [0.5, 0.5 * weight])
+        assert [h.id for h in fused.hits] == list(expected)
+        assert [h.score for h in fused.hits] == pytest.approx(list(expected.values()))
+    off = Fuse("normalized", alpha=0.5, language_gate=False).run(
+        req, {"keyword": ranking(kw), "semantic": ranking(sem, 0.0)})
+    assert [h.id for h in off.hits] == list(normalized_sum([kw, sem], [0.5, 0.5]))
+
+
+def test_the_packaged_model_knows_english_words_not_other_scripts():
+    from spyglass.models.embedder import OnnxEmbedder
+
+    e = OnnxEmbedder()
+    assert e.familiarity("where is the quarterly budget meeting") == 1.0
+    assert e.familiarity("会议在哪里举行") == 0.0
+    assert 0.0 < e.familiarity("Wo findet das quarterly meeting statt") < 1.0
+    assert e.familiarity("2024") == 1.0  # no words: nothing to doubt
 
 
 @settings(max_examples=60, deadline=None)

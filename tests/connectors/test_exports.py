@@ -411,7 +411,8 @@ def test_export_names_are_names_and_links_do_not_escape(csg, tmp_path):
     assert not (tmp_path.parent / "etc").exists()
 
 
-def test_calendar_without_vobject_names_the_extra(monkeypatch):
+def test_calendar_without_vobject_says_how_to_reinstall(monkeypatch):
+    """vobject is a core dependency (calendar files are read in any folder): its absence is a broken install."""
     import sys
 
     from spyglass.core.errors import ExtractionError
@@ -419,5 +420,5 @@ def test_calendar_without_vobject_names_the_extra(monkeypatch):
     from spyglass.extraction.calendar import extract_ics
 
     monkeypatch.setitem(sys.modules, "vobject", None)
-    with pytest.raises(ExtractionError, match=r"spyglass\[connectors\]"):
+    with pytest.raises(ExtractionError, match=r"scripts/bootstrap.sh"):
         extract_ics(Blob(name="a.ics", data=ICS.encode()), Context())

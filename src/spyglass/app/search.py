@@ -27,7 +27,7 @@ def build_pipeline(parts: Any) -> SearchPipeline:
         images = parts.images()
     except SpyglassError:  # a text-image model file moved since indexing: the text signals still rank the photos
         images = None
-    fuse = Fuse(cfg.search.fusion, cfg.search.alpha, cfg.search.rrf_k, cfg.media.clip_weight)
+    fuse = Fuse(cfg.search.fusion, cfg.search.alpha, cfg.search.rrf_k, cfg.media.clip_weight, cfg.search.language_gate)
     return SearchPipeline(lexical, data.catalog, dense=dense, images=images, fuse=fuse,
                           rerankers=_rerankers(parts, lexical, dense) if dense is not None else {},
                           semantic_floor=cfg.search.semantic_floor)

@@ -86,7 +86,8 @@ class SearchSettings:
     fusion: str = "normalized"  # normalized | rrf (normalized wins on SciFact and SQuAD, BENCHMARKS.md)
     fusion_depth: int = 100  # documents taken from each retriever before fusing
     rrf_k: float = 60.0
-    alpha: float = 0.5  # weight of the semantic scores in normalized fusion
+    alpha: float = 0.5  # weight of the semantic scores in fusion (keyword: 1 - alpha)
+    language_gate: bool = True  # the semantic weight scaled by the share of the query's words the model knows
     semantic_floor: float = 0.0  # no word matches and no passage this similar (cosine): no results, only "related"
 
 

@@ -101,6 +101,9 @@ class Ranking:
     fuzzy: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     related: list[Hit] = field(default_factory=list)  # close by meaning, below the floor: not results (see pipeline)
+    # how far the retriever understands this query, 0..1 (the semantic retriever: the share of the query's words its
+    # model knows); fusion scales the run's weight by it
+    weight: float = 1.0
 
     def run(self) -> dict[str, float]:
         """The ranking as a run ``{doc_id: score}`` (the input of :mod:`spyglass.retrieval.fusion`)."""

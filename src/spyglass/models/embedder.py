@@ -111,6 +111,7 @@ class OnnxEmbedder:
         self.session_config = dict(session or {})
         self._session: Any = None
         self._tok: Any = None
+        self._vocab: dict[str, int] | None = None
         self.files: ModelFiles | None = None
         self._inputs: set[str] = set()
         self._weights: list[Any] = []
@@ -187,6 +188,22 @@ class OnnxEmbedder:
     def dim(self) -> int:
         self.warm_up()
         return int(self._session.get_outputs()[0].shape[-1])
+
+    def familiarity(self, text: str) -> float:
+        """The share of ``text``'s words the model knows as whole words of its vocabulary (0..1; 1 for no words).
+        The packaged model is English-only: words with letters beyond Latin count as unknown there (its vocabulary
+        holds single CJK characters, which tells nothing of meaning). Hybrid search weighs the semantic run by it."""
+        import re
+
+        words = [w for w in re.findall(r"\w+", text.lower()) if not w.isdigit()]
+        if not words:
+            return 1.0
+        self.warm_up()
+        if self._vocab is None:
+            self._vocab = self._tok.get_vocab()
+        latin = self.model == DEFAULT_MODEL
+        known = sum(1 for w in words if w in self._vocab and (not latin or all(ord(c) < 0x250 for c in w)))
+        return known / len(words)
 
     def tokens(self, texts: list[str]) -> list[list[int]]:
         self.warm_up()

@@ -10,18 +10,19 @@ from dataclasses import dataclass
 from spyglass.core.errors import SpyglassError
 from spyglass.core.query import SearchRequest
 from spyglass.core.types import Hit, Ranking
-from spyglass.retrieval.fusion import normalized_sum, rrf
+from spyglass.retrieval.fusion import normalized_sum, rrf, zscore_sum
 
-FUSIONS = ("rrf", "normalized")
+FUSIONS = ("rrf", "normalized", "zscore")
 TEXT_RUNS = ("keyword", "semantic")
 
 
 @dataclass
 class Fuse:
     method: str = "normalized"
-    alpha: float = 0.5  # weight of the semantic run in normalized fusion
+    alpha: float = 0.5  # weight of the semantic run (keyword: 1 - alpha)
     rrf_k: float = 60.0
     image_weight: float = 0.5  # weight of the image run against the fused text ranking
+    language_gate: bool = True  # the semantic weight times the run's ``weight`` (the share of the query it knows)
 
     def run(self, request: SearchRequest, runs: dict[str, Ranking]) -> Ranking:
         """One ranking from ``runs`` (keyed by retriever name). A single text run passes through unchanged."""
@@ -41,15 +42,24 @@ class Fuse:
             return Ranking()
         if method not in FUSIONS:
             raise SpyglassError(f"unknown fusion {method!r}: use one of {', '.join(FUSIONS)}")
+        weights = [self._weight(n, runs[n]) for n in names]
         if method == "rrf":
-            scores = rrf([runs[n].run() for n in names], k=self.rrf_k)
+            scores = rrf([runs[n].run() for n in names], k=self.rrf_k, weights=[2 * w for w in weights])
+        elif method == "zscore":
+            scores = zscore_sum([runs[n].run() for n in names], weights)
         else:
-            weights = [self.alpha if n == "semantic" else 1 - self.alpha for n in names]
             scores = normalized_sum([runs[n].run() for n in names], weights)
         hits = merge(scores, runs)
         keyword = runs.get("keyword", Ranking())
         total = keyword.total + sum(1 for h in hits if "keyword" not in h.ranks)
         return Ranking(hits, total, list(keyword.fuzzy))
+
+    def _weight(self, name: str, ranking: Ranking) -> float:
+        """A text run's weight: ``alpha`` for semantic — times the share of the query its model knows, with the
+        language gate — and ``1 - alpha`` for keyword."""
+        if name != "semantic":
+            return 1 - self.alpha
+        return self.alpha * (min(1.0, max(0.0, ranking.weight)) if self.language_gate else 1.0)
 
     def _images(self, text: Ranking, images: Ranking) -> Ranking:
         runs = {"text": text, "image": images}

@@ -88,9 +88,14 @@ class DenseRetriever:
         return out
 
     def run(self, request: SearchRequest, k: int | None = None) -> Ranking:
-        """The top ``k`` (default ``request.depth``) documents, filters and principals applied inside the search."""
-        return self.search(request.text, k=k or request.depth, filters=request.parsed.filters,
-                           principals=request.principals, source_ids=request.source_ids)
+        """The top ``k`` (default ``request.depth``) documents, filters and principals applied inside the search;
+        ``weight``: how much of the query the model knows (:meth:`OnnxEmbedder.familiarity`, 1 for other embedders)."""
+        ranking = self.search(request.text, k=k or request.depth, filters=request.parsed.filters,
+                              principals=request.principals, source_ids=request.source_ids)
+        familiarity = getattr(self.embedder, "familiarity", None)
+        if familiarity is not None:
+            ranking.weight = familiarity(request.text)
+        return ranking
 
     def search(self, query: str, *, principals: acl.Principals, k: int = 100, filters: Filters | None = None,
                source_ids: dict[str, str] | None = None, query_vector: Any = None) -> Ranking:

@@ -3,5 +3,6 @@ file, with its formula and citation."""
 
 from spyglass.retrieval.fusion.normalized import normalized_sum
 from spyglass.retrieval.fusion.rrf import rrf
+from spyglass.retrieval.fusion.zscore import zscore_sum
 
-__all__ = ["rrf", "normalized_sum"]
+__all__ = ["rrf", "normalized_sum", "zscore_sum"]
