@@ -262,3 +262,21 @@ def test_chinese_is_searched_by_character_bigrams(tmp_path, sg):
     assert hits(sg, "東京の大学")[0] == "tokyo.txt"
     assert hits(sg, "上海 office")[0] == "mixed.txt"
     assert hits(sg, '"海淀区"') == ["beijing.txt"]  # a quoted run is a phrase of its characters
+
+
+def test_totals_are_counts_and_an_estimate_says_so(tmp_path):
+    """A total is the number of matching documents: counted exactly when every matching passage was ranked, and
+    marked as an estimate (``total_exact``, "about N" in the CLI) when it comes from tantivy's cardinality count."""
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(400):
+        (root / f"n{i:03d}.txt").write_text(f"note {i} about the harbour crane" + (" and its budget" if i < 3 else ""))
+    sg = Spyglass(tmp_path / "home", config=keyword_config())
+    sg.index([str(root)])
+    few = sg.search("budget", limit=10)
+    assert few.total == 3 and few.total_exact
+    many = sg.search("harbour", limit=5)
+    assert len(many.hits) == 5 and not many.total_exact
+    assert abs(many.total - 400) <= 8  # HyperLogLog: within 2 %
+    assert sg.search('"no such phrase anywhere"').total == 0
+    sg.close()

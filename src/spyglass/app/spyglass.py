@@ -199,7 +199,8 @@ class Spyglass:
         ranking = pipeline.run(request)
         mode_run = pipeline.mode(request) + ("+image" if pipeline.uses_images(request) else "")
         out = SearchResult(query=query, total=ranking.total, hits=ranking.hits, took_ms=ranking.timings["total"],
-                           corrected={w: "~" for w in ranking.fuzzy}, mode=mode_run, related=ranking.related)
+                           corrected={w: "~" for w in ranking.fuzzy}, mode=mode_run, related=ranking.related,
+                           total_exact=ranking.exact)
         if log_user and self.config.activity.enabled:
             out.search_id = self._log_search(log_user, query, mode_run, out.hits, offset)
         return out

@@ -66,6 +66,7 @@ def search(
                 "query": res.query,
                 "mode": res.mode,
                 "total": res.total,
+                "total_exact": res.total_exact,
                 "took_ms": round(res.took_ms, 2),
                 "fuzzy": sorted(res.corrected),
                 "results": [
@@ -91,7 +92,8 @@ def search(
             })
             return
         shown = f"{offset + 1}–{offset + len(res.hits)} of " if res.hits else ""
-        out.print(f"[bold]{shown}{res.total}[/bold] result{'s' if res.total != 1 else ''} for "
+        about = "" if res.total_exact else "about "
+        out.print(f"[bold]{shown}{about}{res.total}[/bold] result{'s' if res.total != 1 else ''} for "
                   f"[cyan]{esc(query)}[/cyan] [dim]({res.mode}, {res.took_ms:.1f} ms)[/dim]")
         if res.corrected:
             out.print(f"[dim]approximate matches for: {esc(', '.join(sorted(res.corrected)))}[/dim]")

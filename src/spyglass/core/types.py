@@ -104,6 +104,7 @@ class Ranking:
     # how far the retriever understands this query, 0..1 (the semantic retriever: the share of the query's words its
     # model knows); fusion scales the run's weight by it
     weight: float = 1.0
+    exact: bool = True  # False: ``total`` is an estimate (tantivy's cardinality count of many matching documents)
 
     def run(self) -> dict[str, float]:
         """The ranking as a run ``{doc_id: score}`` (the input of :mod:`spyglass.retrieval.fusion`)."""
@@ -120,3 +121,4 @@ class SearchResult:
     mode: str = "keyword"
     search_id: int | None = None  # the activity log's id of this search, when it was logged
     related: list[Hit] = field(default_factory=list)  # nothing matched: the closest documents by meaning, set apart
+    total_exact: bool = True  # False: ``total`` is an estimate (more matches than were ranked)

@@ -37,7 +37,7 @@ class Fuse:
         names = list(runs)
         if len(names) == 1:  # one run passes through, in its own order
             only = runs[names[0]]
-            return Ranking(merge(only.run(), runs), only.total, list(only.fuzzy))
+            return Ranking(merge(only.run(), runs), only.total, list(only.fuzzy), exact=only.exact)
         if not names:
             return Ranking()
         if method not in FUSIONS:
@@ -52,7 +52,7 @@ class Fuse:
         hits = merge(scores, runs)
         keyword = runs.get("keyword", Ranking())
         total = keyword.total + sum(1 for h in hits if "keyword" not in h.ranks)
-        return Ranking(hits, total, list(keyword.fuzzy))
+        return Ranking(hits, total, list(keyword.fuzzy), exact=keyword.exact)
 
     def _weight(self, name: str, ranking: Ranking) -> float:
         """A text run's weight: ``alpha`` for semantic — times the share of the query its model knows, with the
@@ -64,7 +64,7 @@ class Fuse:
     def _images(self, text: Ranking, images: Ranking) -> Ranking:
         runs = {"text": text, "image": images}
         scores = normalized_sum([text.run(), images.run()], [1 - self.image_weight, self.image_weight])
-        return Ranking(merge(scores, runs), max(text.total, images.total), text.fuzzy)
+        return Ranking(merge(scores, runs), max(text.total, images.total), text.fuzzy, exact=text.exact)
 
 
 def merge(scores: dict[str, float], runs: dict[str, Ranking]) -> list[Hit]:

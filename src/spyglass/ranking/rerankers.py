@@ -43,7 +43,7 @@ class LtrReranker:
     def run(self, request: SearchRequest, candidates: Ranking) -> Ranking:
         hits, rows = self.features(request, candidates)
         return Ranking(_rescored(self.name, hits, self.model.score(rows)), candidates.total, candidates.fuzzy,
-                       candidates.timings)
+                       candidates.timings, exact=candidates.exact)
 
     def features(self, request: SearchRequest, candidates: Ranking, context: bool | None = None
                  ) -> tuple[list[Hit], list[list[float]]]:
@@ -92,7 +92,7 @@ class PairReranker:
             passages.append(c.text if c else "")
         scores = self.model.score(request.text, passages) if head else []
         return Ranking(_rescored(self.name, head, scores) + tail, candidates.total, candidates.fuzzy,
-                       candidates.timings)
+                       candidates.timings, exact=candidates.exact)
 
 
 class MaxSim:

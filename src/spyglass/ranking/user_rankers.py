@@ -127,4 +127,5 @@ class UserLtrReranker:
         ltr = LtrReranker(self.name, model, self.lexical, self.dense, self.catalog, self._usage)
         hits, rows = ltr.features(request, candidates)  # in the fused (hybrid) order: position r is the prior's
         scores = [s + prior_score(beta, r) for r, s in enumerate(model.score(rows), 1)]
-        return Ranking(_rescored(self.name, hits, scores), candidates.total, candidates.fuzzy, candidates.timings)
+        return Ranking(_rescored(self.name, hits, scores), candidates.total, candidates.fuzzy, candidates.timings,
+                       exact=candidates.exact)

@@ -159,13 +159,14 @@ class LexicalRetriever:
             snip = self.snippeter(searcher, text_query)
             for h, addr in zip(hits, addrs):
                 h.snippet, h.snippet_html, h.highlights = snip(searcher.doc(addr).get_first("body") or "")
-        return Ranking(hits, total, fuzzy, {self.name: (time.perf_counter() - t0) * 1000})
+        return Ranking(hits, abs(total), fuzzy, {self.name: (time.perf_counter() - t0) * 1000}, exact=total >= 0)
 
     @staticmethod
     def _grouped(searcher: tantivy.Searcher, query: tantivy.Query, want: int
                  ) -> tuple[dict[str, tuple[float, tantivy.DocAddress]], int]:
         """Each document's best passage, best first (at least ``want`` documents when there are that many), and the
-        number of matching documents."""
+        number of matching documents: counted when every matching passage was fetched, else estimated by tantivy's
+        cardinality aggregation (HyperLogLog) and returned negative to say so."""
         fetch = max(want * 3, 30)
         while True:
             res = searcher.search(query, fetch, count=True)
@@ -179,7 +180,7 @@ class LexicalRetriever:
             fetch *= 4
         if res.count <= len(res.hits):
             return groups, len(groups)
-        return groups, max(len(groups), int(round(searcher.cardinality(query, "iid"))))
+        return groups, -max(len(groups), int(round(searcher.cardinality(query, "iid"))))
 
     def matching(self, parsed: ParsedQuery, item_ids: list[str]) -> set[str]:
         """Which of ``item_ids`` satisfy the query's required words and phrases and none of its excluded words (its

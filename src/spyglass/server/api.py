@@ -138,7 +138,7 @@ def search(
     with st.pool.reader() as sg:
         res = sg.search(q, limit=limit, offset=offset, filters=f, principals=c.principals, mode=mode,
                         log_user=c.user.name)
-        out: dict[str, Any] = {"query": q, "mode": res.mode, "total": res.total, "took_ms": round(res.took_ms, 2),
+        out: dict[str, Any] = {"query": q, "mode": res.mode, "total": res.total, "total_exact": res.total_exact, "took_ms": round(res.took_ms, 2),
                                "fuzzy": sorted(res.corrected), "search_id": res.search_id,
                "results": [_hit(h) for h in res.hits], "related": [_hit(h) for h in res.related]}
         if facets:

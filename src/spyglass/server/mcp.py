@@ -36,7 +36,7 @@ def build_mcp(read: Callable[[], Any], principals_of: PrincipalsOf, instructions
         principals = principals_of(ctx)
         with read() as sg:
             res = sg.search(query, limit=max(1, min(int(limit), 50)), principals=principals, mode=mode or None)
-        return {"total": res.total, "mode": res.mode,
+        return {"total": res.total, "total_exact": res.total_exact, "mode": res.mode,
                 "results": [{"id": h.id, "title": h.title, "path": h.path, "type": h.type,
                              "snippet": h.snippet, "page": h.page, "modified": h.modified} for h in res.hits]}
 

@@ -52,7 +52,8 @@ export async function runSearch(append = false) {
   st.results = append ? st.results.concat(shown) : shown;
   const total = typeof r.total === "number" ? r.total : st.results.length;
   const fuzzy = r.fuzzy && r.fuzzy.length ? ` · also matched near spellings of ${r.fuzzy.join(", ")}` : "";
-  $("#summary").textContent = `${fmtCount(total)} result${total === 1 ? "" : "s"}` +
+  const about = r.total_exact === false ? "about " : "";
+  $("#summary").textContent = `${about}${fmtCount(total)} result${total === 1 ? "" : "s"}` +
     (r.mode ? ` · ${r.mode}` : "") + (r.took_ms !== undefined ? ` · ${r.took_ms} ms` : "") + fuzzy;
   renderResults(append);
   if (!append) renderFacets(r.facets || {});
