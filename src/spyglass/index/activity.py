@@ -200,12 +200,14 @@ class ActivityLog:
                         "offset": shown["offset"], "ids": shown["ids"]})
         return out
 
-    def use_marks(self, kinds: tuple[str, ...]) -> tuple[int, int]:
-        """(largest id, number) of the events of ``kinds``: tells whether anything was logged or erased since."""
+    def use_marks(self, kinds: tuple[str, ...]) -> tuple[int, int, str]:
+        """(largest id, number, last erasure) of the events of ``kinds``: tells whether anything was logged or erased
+        since (ids start again after everything was erased, so the erasure is part of the mark)."""
         marks = ",".join("?" * len(kinds))
         r = self.db.execute(f"SELECT coalesce(max(id), 0), count(*) FROM activity_events WHERE kind IN ({marks})",
                             list(kinds)).fetchone()
-        return int(r[0]), int(r[1])
+        erased = self.db.execute("SELECT value FROM meta WHERE key = 'activity_erased'").fetchone()
+        return int(r[0]), int(r[1]), erased[0] if erased else ""
 
     def uses_after(self, kinds: tuple[str, ...], after_id: int = 0) -> list[tuple[str, float, str]]:
         """(user, time, document) of the events of ``kinds`` with an id above ``after_id``."""
@@ -237,6 +239,7 @@ class ActivityLog:
         for table in ("activity_events", "activity_searches"):
             sql = f"DELETE FROM {table}" + (" WHERE user = ?" if user else "")
             n += self.db.execute(sql, (user,) if user else ()).rowcount
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('activity_erased', ?)", (str(time.time_ns()),))
         return n
 
     def counts(self, user: str | None = None) -> dict[str, int]:

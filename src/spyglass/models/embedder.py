@@ -134,7 +134,7 @@ class OnnxEmbedder:
             raise MissingExtraError("semantic search", "semantic", exc.name or "onnxruntime") from exc
         if self.files is None:
             self.files = resolve(self.model, self.tokenizer_path)
-        from spyglass.models.factory import check_device, providers
+        from spyglass.models.devices import check_device, providers
 
         if self.device == "cuda" and self.precision == "int8":
             raise SpyglassError("[embedding] precision = \"int8\" runs on the CPU only: use precision = \"fp32\" "

@@ -1,14 +1,10 @@
-"""Build the embedder a configuration names, and choose where onnxruntime runs it (``[embedding] device``)."""
+"""Build the embedder a configuration names (where onnxruntime runs it: :mod:`spyglass.models.devices`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from spyglass.core.config import EmbeddingSettings
-from spyglass.core.errors import MissingExtraError, SpyglassError
-
-GPU_HINT = ("pip uninstall -y onnxruntime && pip install 'spyglass[gpu]' (onnxruntime-gpu replaces onnxruntime; "
-            "it needs an NVIDIA driver with CUDA 12 and cuDNN 9), or set [embedding] device = \"cpu\"")
 
 
 def make_embedder(s: EmbeddingSettings) -> Any:
@@ -21,23 +17,3 @@ def make_embedder(s: EmbeddingSettings) -> Any:
     return OnnxEmbedder(s.model, s.tokenizer or None, max_length=s.max_length, batch_size=s.batch_size,
                         threads=s.threads, batch_tokens=s.batch_tokens, precision=s.precision, device=s.device,
                         spinning=s.spinning)
-
-
-def providers(device: str, ort: Any) -> list[str]:
-    """onnxruntime execution providers for ``device`` (``cpu`` | ``cuda``); CUDA falls back to nothing silently:
-    without the CUDA provider it is an error that names the extra."""
-    if device == "cpu":
-        return ["CPUExecutionProvider"]
-    if device != "cuda":
-        raise SpyglassError(f"[embedding] device = {device!r}: expected \"cpu\" or \"cuda\"")
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        raise MissingExtraError("[embedding] device = \"cuda\"", "gpu", "onnxruntime-gpu", GPU_HINT)
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-
-
-def check_device(device: str, session: Any) -> None:
-    """After loading: onnxruntime drops the CUDA provider (with only a log line) when the driver or a CUDA library is
-    missing; a session asked for CUDA that did not get it is an error, not a slow CPU run."""
-    if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
-        raise SpyglassError("[embedding] device = \"cuda\" but onnxruntime could not start CUDA here (no GPU, driver "
-                            f"or CUDA/cuDNN libraries): {GPU_HINT}")

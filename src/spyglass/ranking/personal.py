@@ -152,12 +152,13 @@ class UsageCache:
 
     def _current(self) -> Usage:
         marks = self.log.use_marks(USES)
-        (last_id, last_count), u = _CACHE.get(self.key, ((0, 0), None))
-        if u is not None and marks == (last_id, last_count):
+        last, u = _CACHE.get(self.key, ((0, 0, ""), None))
+        (last_id, last_count, last_erased) = last
+        if u is not None and marks == last:
             u.describe = self._describe
             return u
         fresh = self.log.uses_after(USES, last_id)
-        if u is None or marks[1] != last_count + len(fresh) or (fresh and u.times and
+        if u is None or marks[2] != last_erased or marks[1] != last_count + len(fresh) or (fresh and u.times and
                                                                  min(e[1] for e in fresh) < u.times[-1]):
             fresh, u = self.log.uses_after(USES), Usage([], {}, {}, self.min_users)
         info = self.log.catalog.items(sorted({e[2] for e in fresh} - set(u.folders)))
