@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from spyglass.app.spyglass import Spyglass
 from spyglass.core.config import Config, UserSettings
-from spyglass.retrieval.fusion import normalized_sum, rrf, zscore_sum
+from spyglass.retrieval.fusion import language_gate, normalized_sum, rrf, zscore_sum
 
 DOCS = {
     "guitar.txt": "The musician tuned his guitar before the concert and played a long solo.",
@@ -185,8 +185,9 @@ def test_the_language_gate_weighs_the_semantic_run_by_what_its_model_knows():
     from spyglass.retrieval.query import parse
 
     req = SearchRequest(text="q", parsed=parse("q"), principals=EVERYTHING)
-    for weight in (1.0, 0.5, 0.0):
-        fused = fuse.run(req, {"keyword": ranking(kw), "semantic": ranking(sem, weight)})
+    assert [language_gate(f) for f in (0.0, 0.35, 0.55, 0.75, 1.0)] == pytest.approx([0, 0, 0.5, 1, 1])
+    for familiarity, weight in ((1.0, 1.0), (0.8, 1.0), (0.65, 0.75), (0.45, 0.25), (0.2, 0.0)):
+        fused = fuse.run(req, {"keyword": ranking(kw), "semantic": ranking(sem, familiarity)})
         expected = normalized_sum([kw, sem], [0.5, 0.5 * weight])
         assert [h.id for h in fused.hits] == list(expected)
         assert [h.score for h in fused.hits] == pytest.approx(list(expected.values()))

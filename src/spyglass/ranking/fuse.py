@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from spyglass.core.errors import SpyglassError
 from spyglass.core.query import SearchRequest
 from spyglass.core.types import Hit, Ranking
-from spyglass.retrieval.fusion import normalized_sum, rrf, zscore_sum
+from spyglass.retrieval.fusion import language_gate, normalized_sum, rrf, zscore_sum
 
 FUSIONS = ("rrf", "normalized", "zscore")
 TEXT_RUNS = ("keyword", "semantic")
@@ -22,7 +22,7 @@ class Fuse:
     alpha: float = 0.5  # weight of the semantic run (keyword: 1 - alpha)
     rrf_k: float = 60.0
     image_weight: float = 0.5  # weight of the image run against the fused text ranking
-    language_gate: bool = True  # the semantic weight times the run's ``weight`` (the share of the query it knows)
+    language_gate: bool = True  # the semantic weight times the gate of the run's ``weight`` (the query's familiarity)
 
     def run(self, request: SearchRequest, runs: dict[str, Ranking]) -> Ranking:
         """One ranking from ``runs`` (keyed by retriever name). A single text run passes through unchanged."""
@@ -55,11 +55,11 @@ class Fuse:
         return Ranking(hits, total, list(keyword.fuzzy), exact=keyword.exact)
 
     def _weight(self, name: str, ranking: Ranking) -> float:
-        """A text run's weight: ``alpha`` for semantic — times the share of the query its model knows, with the
-        language gate — and ``1 - alpha`` for keyword."""
+        """A text run's weight: ``alpha`` for semantic — times :func:`language_gate` of the share of the query its
+        model knows, with the gate on — and ``1 - alpha`` for keyword."""
         if name != "semantic":
             return 1 - self.alpha
-        return self.alpha * (min(1.0, max(0.0, ranking.weight)) if self.language_gate else 1.0)
+        return self.alpha * (language_gate(ranking.weight) if self.language_gate else 1.0)
 
     def _images(self, text: Ranking, images: Ranking) -> Ranking:
         runs = {"text": text, "image": images}
