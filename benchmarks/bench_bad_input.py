@@ -166,7 +166,7 @@ def measure(folder: Path, home: Path, max_minutes: float = 0.0) -> dict:
     if home.exists():
         shutil.rmtree(home)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-m", "spyglass", "index", str(folder), "--home", str(home), "--json"]
+    cmd = [sys.executable, "-m", "spyglass", "index", str(folder), "--home", str(home), "--json", "--wait"]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     proc = psutil.Process(p.pid)

@@ -117,26 +117,16 @@ def _combine(parts: list[tuple[dict[str, float], float]], floor: float | None = 
     return out
 
 
-_VOCAB: dict[str, Any] = {}
+_EMBEDDER: list[Any] = []
 
 
 def familiarity(text: str) -> float:
-    """Share of the query's words the English embedder knows as whole word pieces (non-Latin words count as unknown)."""
-    import re
+    """The product's measure (:meth:`OnnxEmbedder.familiarity`): the share of the query's words the model knows."""
+    if not _EMBEDDER:
+        from spyglass.models.embedder import OnnxEmbedder
 
-    if "tok" not in _VOCAB:
-        from tokenizers import Tokenizer
-
-        from spyglass.models.embedder import resolve
-
-        _VOCAB["tok"] = Tokenizer.from_file(str(resolve("minilm-l6-int8").tokenizer))
-        _VOCAB["vocab"] = _VOCAB["tok"].get_vocab()
-    words = re.findall(r"\w+", text.lower())
-    if not words:
-        return 1.0
-    vocab = _VOCAB["vocab"]
-    known = sum(1 for w in words if w in vocab and not w.isdigit() and all(ord(c) < 0x250 for c in w))
-    return known / len(words)
+        _EMBEDDER.append(OnnxEmbedder())
+    return _EMBEDDER[0].familiarity(text)
 
 
 def methods() -> dict[str, Any]:
@@ -148,11 +138,11 @@ def methods() -> dict[str, Any]:
     def z(a: float = 0.5):
         return lambda q, k, s: _combine([(_z(k), 1 - a), (_z(s), a)])
 
+    from spyglass.retrieval.fusion import language_gate
+
     def gated(base, lo: float = 0.35, hi: float = 0.75):
         def f(q, k, s):
-            fam = familiarity(q)
-            g = min(1.0, max(0.0, (fam - lo) / (hi - lo)))
-            return base(g)(q, k, s)
+            return base(language_gate(familiarity(q), lo, hi))(q, k, s)
         return f
 
     return {
@@ -165,7 +155,7 @@ def methods() -> dict[str, Any]:
         "zscore-0.5": z(0.5),
         "dbsf-0.5": lambda q, k, s: _combine([(_dbsf(k), 0.5), (_dbsf(s), 0.5)]),
         "tmm-0.5": lambda q, k, s: _combine([(_tmm(k, 0.0), 0.5), (_tmm(s, -1.0), 0.5)], floor=0.0),
-        "minmax-gated": gated(lambda g: mm(0.5 * g)),
+        "minmax-gated (default)": gated(lambda g: mm(0.5 * g)),
         "zscore-gated": gated(lambda g: z(0.5 * g)),
         "zscore-0.4": z(0.4),
         "zscore-0.6": z(0.6),

@@ -43,7 +43,7 @@ def beir(
                                              "name in the shared data folder $SPYGLASS_DATA: scifact, "
                                              "retrieval-dev/cisi, ..."),
     mode: str = typer.Option("hybrid", "--mode", "-m", help="keyword, semantic or hybrid."),
-    fusion: Optional[str] = typer.Option(None, "--fusion", help="rrf or normalized (hybrid)."),
+    fusion: Optional[str] = typer.Option(None, "--fusion", help="normalized (the default), zscore or rrf (hybrid)."),
     rerank: Optional[str] = typer.Option(None, "--rerank", help="Second stage to evaluate."),
     cache: Optional[Path] = CacheOpt,
     config_home: Optional[Path] = typer.Option(None, "--config-from", help="Use this data directory's config.toml."),
@@ -87,7 +87,7 @@ def suite(
 def squad(
     squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. qa/squad2-dev/dev-v2.0.json in $SPYGLASS_DATA)."),
     mode: str = typer.Option("hybrid", "--mode", "-m", help="keyword, semantic or hybrid."),
-    fusion: Optional[str] = typer.Option(None, "--fusion", help="rrf or normalized (hybrid)."),
+    fusion: Optional[str] = typer.Option(None, "--fusion", help="normalized (the default), zscore or rrf (hybrid)."),
     rerank: Optional[str] = typer.Option(None, "--rerank", help="Second stage to evaluate."),
     cache: Optional[Path] = CacheOpt,
     json_: bool = JsonOpt,

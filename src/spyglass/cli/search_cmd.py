@@ -32,7 +32,7 @@ def search(
     as_user: Optional[str] = typer.Option(None, "--as-user", help="Only what this user may read."),
     mode: Optional[str] = typer.Option(None, "--mode", "-m",
                                        help="keyword, semantic or hybrid [default: hybrid once embeddings exist]"),
-    fusion: Optional[str] = typer.Option(None, "--fusion", help="Hybrid fusion: normalized or rrf."),
+    fusion: Optional[str] = typer.Option(None, "--fusion", help="Hybrid fusion: normalized (the default), zscore or rrf."),
     rerank: Optional[str] = typer.Option(None, "--rerank", help="Second stage: ltr, maxsim, cross-encoder or none."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,

@@ -83,7 +83,7 @@ class SearchSettings:
     snippet_chars: int = 200
     default_limit: int = 10
     mode: str = "hybrid"  # keyword | semantic | hybrid
-    fusion: str = "normalized"  # normalized | rrf (normalized wins on SciFact and SQuAD, BENCHMARKS.md)
+    fusion: str = "normalized"  # normalized | zscore | rrf (with the language gate: BENCHMARKS.md, fusion × collections)
     fusion_depth: int = 100  # documents taken from each retriever before fusing
     rrf_k: float = 60.0
     alpha: float = 0.5  # weight of the semantic scores in fusion (keyword: 1 - alpha)
