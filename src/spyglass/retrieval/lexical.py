@@ -18,6 +18,8 @@ from spyglass.retrieval.filters import acl_query, filter_queries
 _OCCUR = {MUST: tantivy.Occur.Must, SHOULD: tantivy.Occur.Should, MUST_NOT: tantivy.Occur.MustNot}
 
 
+EXACT_COUNT = 20_000  # matching passages up to which a search counts its documents exactly (a few ms)
+
 class LexicalRetriever:
     """BM25 over tantivy. ``run(request, k)`` is the retriever contract (:class:`spyglass.core.protocols.Retriever`);
     :meth:`search` also pages and makes snippets, for keyword-only searches."""
@@ -165,8 +167,8 @@ class LexicalRetriever:
     def _grouped(searcher: tantivy.Searcher, query: tantivy.Query, want: int
                  ) -> tuple[dict[str, tuple[float, tantivy.DocAddress]], int]:
         """Each document's best passage, best first (at least ``want`` documents when there are that many), and the
-        number of matching documents: counted when every matching passage was fetched, else estimated by tantivy's
-        cardinality aggregation (HyperLogLog) and returned negative to say so."""
+        number of matching documents: counted exactly up to ``EXACT_COUNT`` matching passages, beyond that estimated by
+        tantivy's cardinality aggregation (HyperLogLog) and returned negative to say so."""
         fetch = max(want * 3, 30)
         while True:
             res = searcher.search(query, fetch, count=True)
@@ -180,6 +182,9 @@ class LexicalRetriever:
             fetch *= 4
         if res.count <= len(res.hits):
             return groups, len(groups)
+        if res.count <= EXACT_COUNT:  # few enough matching passages: count their documents exactly
+            every = searcher.search(query, res.count).hits
+            return groups, len(set(searcher.fast_field_values("iid", [a for _, a in every])))
         return groups, -max(len(groups), int(round(searcher.cardinality(query, "iid"))))
 
     def matching(self, parsed: ParsedQuery, item_ids: list[str]) -> set[str]:
