@@ -18,7 +18,7 @@ from spyglass.retrieval.filters import acl_query, filter_queries
 _OCCUR = {MUST: tantivy.Occur.Must, SHOULD: tantivy.Occur.Should, MUST_NOT: tantivy.Occur.MustNot}
 
 
-EXACT_COUNT = 20_000  # matching passages up to which a search counts its documents exactly (a few ms)
+EXACT_COUNT = 5_000  # matching passages up to which a search counts its documents exactly (a few ms)
 
 class LexicalRetriever:
     """BM25 over tantivy. ``run(request, k)`` is the retriever contract (:class:`spyglass.core.protocols.Retriever`);
