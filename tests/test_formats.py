@@ -121,6 +121,7 @@ def test_long_documents_are_chunked_with_offsets():
         assert full[c.start : c.end].strip() == c.text
 
 
+@pytest.mark.timeout(600)  # OCR of the scans: ~100 CPU seconds, minutes on a loaded machine
 @pytest.mark.skipif(not (DATA / "formats").exists(), reason=NO_DATA)
 def test_real_documents_corpus(tmp_path):
     """The 246 real documents of the unstructured corpus: indexed without a crash; failures only for files that
