@@ -3,6 +3,7 @@ documents have a vector — with the real CLI (keyword index first, then the bac
 
     .venv/bin/python benchmarks/bench_time_to_value.py real      # ../shared/data/formats/unstructured-example-docs
     .venv/bin/python benchmarks/bench_time_to_value.py scifact   # SciFact's 5,183 abstracts as .txt files
+    .venv/bin/python benchmarks/bench_time_to_value.py real --home benchmarks/out/floor-realdocs  # keep it for bench_floor
 
 Reports seconds to keyword-ready (the index command returned and a keyword search answers), to 50 / 90 / 100 % of the
 documents with text having at least one vector, and to the end of the background embedding; the passages embedded,
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -57,34 +59,57 @@ def measure(src: Path, home: Path) -> dict:
     out = subprocess.run(spy + ["index", str(src), "--json"], capture_output=True, text=True, env=env, check=True)
     stats = json.loads(out.stdout)
     subprocess.run(spy + ["search", "report", "--mode", "keyword", "--json"], capture_output=True, env=env, check=True)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     res = {"keyword_ready_s": round(time.monotonic() - t0, 1), "documents": stats["documents"],
-           "passages": stats["passages"]}
-    marks = {50: None, 90: None, 100: None}
+           "passages": stats["passages"], "keyword_cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "load": load()}
+    marks: dict[int, float | None] = {50: None, 90: None, 100: None}
+    cpu: dict[int, float | None] = dict.fromkeys(marks)
+    loads: dict[int, float | None] = dict.fromkeys(marks)
     while True:
         with_vec, docs, done, queued = coverage(home)
         share = with_vec / docs if docs else 1.0
         now = round(time.monotonic() - t0, 1)
-        for m in marks:
-            if marks[m] is None and share * 100 >= m:
-                marks[m] = now
         state = json.loads((home / "embedding.json").read_text()) if (home / "embedding.json").exists() else {}
+        for m, at in marks.items():
+            if at is None and share * 100 >= m:
+                marks[m], cpu[m], loads[m] = now, embedder_cpu(state.get("pid")), load()
         if state.get("state") == "done" or (not queued and marks[100] is not None):
             res.update({f"docs_{m}pct_s": v for m, v in marks.items()}, vectors_done_s=now,
                        passages_embedded=done, passages_reused=state.get("reused"),
                        passages_keyword_only=res["passages"] - done,
-                       embed_passages_per_s=state.get("passages_per_s"))
+                       embed_passages_per_s=state.get("passages_per_s"),
+                       embedder_cpu_s_at={f"{m}pct": v for m, v in cpu.items()},
+                       load_at={f"{m}pct": v for m, v in loads.items()}, load_done=load())
             return res
         time.sleep(0.25)
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+def embedder_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) the background embedder has used so far: the machine is shared, so wall time
+    alone says little; None when it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpus", choices=["real", "scifact"])
+    ap.add_argument("--home", type=Path, help="keep the data directory here (must not exist yet; bench_floor.py "
+                    "reuses benchmarks/out/floor-realdocs) instead of a temporary one")
     args = ap.parse_args()
+    if args.home and args.home.exists():
+        ap.error(f"{args.home} exists: time to value is measured from an empty data directory")
     with tempfile.TemporaryDirectory() as tmp:
         src = folder(args.corpus, Path(tmp))
-        res = measure(src, Path(tmp) / "home")
-    print(json.dumps({"corpus": args.corpus, **res, "cpus": os.cpu_count()}))
+        res = measure(src, args.home.resolve() if args.home else Path(tmp) / "home")
+    print(json.dumps({"corpus": args.corpus, **res, "cpus": os.cpu_count(), "load_avg_after": os.getloadavg()}))
 
 
 if __name__ == "__main__":
