@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
-FLOORS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+FLOORS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 
 
 def made_up_words(n: int, seed: int = 7) -> list[str]:
@@ -59,7 +59,9 @@ def main() -> None:
         best.append(max((h.signals.get("semantic", 0.0) for h in hits), default=0.0))
     absent = {f: round(sum(b < f for b in best) / len(best), 3) for f in FLOORS}
     suite = suite_effect(args.runs)
+    q = sorted(best)
     print(json.dumps({"absent_queries": len(best), "best_cosine_max": round(max(best), 3),
+                      "best_cosine_p50_p90_p95": [round(q[int(f * (len(q) - 1))], 3) for f in (0.5, 0.9, 0.95)],
                       "share_with_no_results_at_floor": absent, "suite_queries_emptied_at_floor": suite}))
 
 
