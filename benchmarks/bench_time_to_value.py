@@ -4,6 +4,7 @@ documents have a vector — with the real CLI (keyword index first, then the bac
     .venv/bin/python benchmarks/bench_time_to_value.py real      # ../shared/data/formats/unstructured-example-docs
     .venv/bin/python benchmarks/bench_time_to_value.py scifact   # SciFact's 5,183 abstracts as .txt files
     .venv/bin/python benchmarks/bench_time_to_value.py real --home benchmarks/out/floor-realdocs  # keep it for bench_floor
+    .venv/bin/python benchmarks/bench_time_to_value.py scifact --until 100  # stop once every document has a vector
 
 Reports seconds to keyword-ready (the index command returned and a keyword search answers), to 50 / 90 / 100 % of the
 documents with text having at least one vector, and to the end of the background embedding; the passages embedded,
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -52,7 +54,7 @@ def coverage(home: Path) -> tuple[int, int, int, int]:
         db.close()
 
 
-def measure(src: Path, home: Path) -> dict:
+def measure(src: Path, home: Path, until: int | None = None) -> dict:
     env = {**os.environ, "SPYGLASS_HOME": str(home)}
     spy = [sys.executable, "-m", "spyglass"]
     t0 = time.monotonic()
@@ -73,15 +75,33 @@ def measure(src: Path, home: Path) -> dict:
         for m, at in marks.items():
             if at is None and share * 100 >= m:
                 marks[m], cpu[m], loads[m] = now, embedder_cpu(state.get("pid")), load()
-        if state.get("state") == "done" or (not queued and marks[100] is not None):
+        stop = until is not None and marks[until] is not None
+        if stop or state.get("state") == "done" or (not queued and marks[100] is not None):
+            if stop and state.get("state") != "done":
+                stop_embedder(state.get("pid"))
+                now = None  # stopped at the mark: the end of the background embedding was not measured
             res.update({f"docs_{m}pct_s": v for m, v in marks.items()}, vectors_done_s=now,
                        passages_embedded=done, passages_reused=state.get("reused"),
-                       passages_keyword_only=res["passages"] - done,
+                       passages_queued=queued, passages_keyword_only=res["passages"] - done - queued,
                        embed_passages_per_s=state.get("passages_per_s"),
                        embedder_cpu_s_at={f"{m}pct": v for m, v in cpu.items()},
                        load_at={f"{m}pct": v for m, v in loads.items()}, load_done=load())
             return res
         time.sleep(0.25)
+
+
+def stop_embedder(pid: int | None) -> None:
+    """End the background embedder this run started (by its pid) and wait for it to exit."""
+    if not pid:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(120):
+            os.kill(pid, 0)
+            time.sleep(0.25)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def load() -> float:
@@ -101,6 +121,8 @@ def embedder_cpu(pid: int | None) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpus", choices=["real", "scifact"])
+    ap.add_argument("--until", type=int, choices=[50, 90, 100], help="stop (end the background embedder) once this "
+                    "share of documents has a vector, instead of waiting for every passage")
     ap.add_argument("--home", type=Path, help="keep the data directory here (must not exist yet; bench_floor.py "
                     "reuses benchmarks/out/floor-realdocs) instead of a temporary one")
     args = ap.parse_args()
@@ -108,7 +130,7 @@ def main() -> None:
         ap.error(f"{args.home} exists: time to value is measured from an empty data directory")
     with tempfile.TemporaryDirectory() as tmp:
         src = folder(args.corpus, Path(tmp))
-        res = measure(src, args.home.resolve() if args.home else Path(tmp) / "home")
+        res = measure(src, args.home.resolve() if args.home else Path(tmp) / "home", args.until)
     print(json.dumps({"corpus": args.corpus, **res, "cpus": os.cpu_count(), "load_avg_after": os.getloadavg()}))
 
 
