@@ -25,7 +25,8 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-from spyglass.evaluation.registry import data_dir  # noqa: E402
+from spyglass.evaluation.registry import data_dir
+
 SHARED = data_dir().parent  # $SPYGLASS_DATA/.. or ../shared
 OUT = ROOT / "benchmarks" / "out"
 
@@ -85,30 +86,30 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, int, int]:
     """Wall seconds and peak RSS (bytes, summed over the process tree) of a command."""
     import tempfile
 
-    errf = tempfile.TemporaryFile()
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errf)
-    proc = psutil.Process(p.pid)
-    peak = peak_anon = 0
-    while p.poll() is None:
-        try:
-            procs = [proc, *proc.children(recursive=True)]
-            infos = [x.memory_info() for x in procs if x.is_running()]
-            peak = max(peak, sum(i.rss for i in infos))
-            # resident memory minus file-backed pages (mmap'd index segments the kernel can drop at will)
-            peak_anon = max(peak_anon, sum(i.rss - i.shared for i in infos))
-        except psutil.Error:
-            pass
-        time.sleep(0.1)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        errf.seek(0)
-        raise SystemExit(f"{cmd[0]} failed: {errf.read().decode(errors='replace')[-2000:]}")
-    return wall, peak, peak_anon
+    with tempfile.TemporaryFile() as errf:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errf)
+        proc = psutil.Process(p.pid)
+        peak = peak_anon = 0
+        while p.poll() is None:
+            try:
+                procs = [proc, *proc.children(recursive=True)]
+                infos = [x.memory_info() for x in procs if x.is_running()]
+                peak = max(peak, sum(i.rss for i in infos))
+                # resident memory minus file-backed pages (mmap'd index segments the kernel can drop at will)
+                peak_anon = max(peak_anon, sum(i.rss - i.shared for i in infos))
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+        wall = time.perf_counter() - t0
+        if p.returncode != 0:
+            errf.seek(0)
+            raise SystemExit(f"{cmd[0]} failed: {errf.read().decode(errors='replace')[-2000:]}")
+        return wall, peak, peak_anon
 
 
 def dir_size(p: Path) -> int:
@@ -141,7 +142,8 @@ def bench_spyglass(folder: Path, label: str, queries: list[str]) -> dict:
     # keyword indexing speed (the embedding pass has its own benchmark, bench_embed.py)
     home.mkdir(parents=True)
     (home / "config.toml").write_text("[embedding]\nenabled = false\n")
-    wall, peak, anon = run_measured([str(ROOT / ".venv/bin/spyglass"), "index", str(folder), "--home", str(home)])
+    wall, peak, anon = run_measured([sys.executable, "-m", "spyglass", "index", str(folder), "--home", str(home)],
+                                  env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     lat = query_latency(home, queries)
     return {"system": "spyglass", "corpus": label, "docs": n, "MB": round(mb, 1), "seconds": round(wall, 1),
             "docs_per_s": round(n / wall), "MB_per_s": round(mb / wall, 2), "peak_rss_MB": round(peak / 1e6),
