@@ -11,7 +11,7 @@ import pytest
 
 from fakellm import FakeLLM
 from spyglass.answering.grounding import ground, parse_claims, support
-from spyglass.answering.sentences import sentences
+from spyglass.core.sentences import sentences
 from spyglass.answering.types import NOT_FOUND, Source
 from spyglass.app.spyglass import Spyglass
 from spyglass.core.config import Config, UserSettings
@@ -118,6 +118,32 @@ def test_planted_injection_changes_nothing(corpus):
     a = corpus.ask("When does the cafeteria close?", as_user="eve")
     assert a["found"] and "3 pm" in a["answer"]
     assert SECRET not in json.dumps(a) and "salary" not in a["answer"].lower()
+
+
+def test_extractive_never_quotes_a_mail_header_block():
+    """A message is indexed as its header lines, a blank line, then the body (extraction.mail): the answer is the
+    body's sentence, never the From:/To:/Subject: block that shares the question's words."""
+    from spyglass.answering.extractive import extractive_answer
+
+    mail = ("From: Anna Berg <anna@example.com>\nTo: Team <team@example.com>\nSubject: Budget meeting moved\n\n"
+            "Hi all, the budget meeting moves to Friday at 10 in room 4.")
+    a = extractive_answer("When is the budget meeting?", [src(1, mail)])
+    assert a.found and "Friday" in a.text
+    assert "From:" not in a.text and "Subject:" not in a.text and "anna@example.com" not in a.text
+    only_headers = "From: Anna Berg <anna@example.com>\nTo: Team <team@example.com>\nSubject: Budget meeting moved"
+    b = extractive_answer("Who sent the budget meeting mail?", [src(1, only_headers)])
+    assert "From:" not in b.text
+
+
+def test_extractive_quotes_the_reply_not_the_question_in_a_chat():
+    """A chat day is one line per message (extraction.chat): the person asking is not the answer."""
+    from spyglass.answering.extractive import extractive_answer
+
+    chat = ("[2024-03-01 09:12] alice: When is the launch of the new website planned?\n"
+            "[2024-03-01 09:15] bob: the new website launch is planned for March 14\n"
+            "[2024-03-01 09:16] alice: thanks")
+    a = extractive_answer("When is the launch of the new website planned?", [src(1, chat)])
+    assert a.found and "March 14" in a.text and "alice" not in a.text
 
 
 # -- an OpenAI-compatible endpoint over HTTP ----------------------------------------------------------------------

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from spyglass.answering.sentences import sentences
+from spyglass.answering.candidates import answer_pieces
 from spyglass.core.terms import content_terms
 from spyglass.answering.types import NOT_FOUND, Answer, Claim, Source
 
@@ -78,7 +78,7 @@ def score_sentences(question: str, sources: list[Source], embedder: Any = None,
     for i, src in enumerate(sources):
         prev: set[str] = set()
         title = set(content_terms(src.title.rsplit(".", 1)[0].replace("-", " ").replace("_", " ")))
-        for sent in sentences(src.text):
+        for sent in answer_pieces(src.text):
             if len(sent) <= s.max_chars:
                 cands.append((i, i, sent))
                 context.append(prev | title)

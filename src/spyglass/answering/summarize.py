@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from spyglass.answering.prompt import approx_tokens
-from spyglass.answering.sentences import sentences as split
+from spyglass.core.sentences import sentences as split
 
 PART_TOKENS = 1200
 
