@@ -63,8 +63,15 @@ def ask_events(sg: Any, question: str, principals: list[str] | None = None, hist
             embedder = sg.embedder()
         except Exception:  # keyword-only installs answer with lexical scores
             embedder = None
+    scorer = reader = None
+    if s.answerability and (chat is None or s.refuse_before_llm):
+        from spyglass.models.answerer import shared_answerability, shared_reader
+
+        scorer = shared_answerability(s.answerability)
+        reader = shared_reader(s.reader, s.reader_tokenizer, sg.config.embedding.threads) if s.reader else None
     yield from answer_events(question, sources, chat, embedder, history, s.context_tokens, s.min_support,
-                             ExtractiveSettings(min_score=s.min_score), t_start=t0)
+                             ExtractiveSettings(min_score=s.min_score, min_answerable=s.min_answerable), t_start=t0,
+                             scorer=scorer, reader=reader, refuse_before_llm=s.refuse_before_llm)
 
 
 def summarize(sg: Any, path: str, principals: list[str] | None = None, backend: str | None = None,

@@ -61,9 +61,10 @@ from spyglass.cli import (  # noqa: E402  (they register on `app`)
     search_cmd,
     server_cmd,
     status_cmd,
+    train_cmd,
 )
 
-del ask_cmd, eval_cmd, index_cmd, learning_cmd, organize_cmd, search_cmd, server_cmd, status_cmd
+del ask_cmd, eval_cmd, index_cmd, learning_cmd, organize_cmd, search_cmd, server_cmd, status_cmd, train_cmd
 
 
 def main() -> None:

@@ -1,7 +1,11 @@
 """A cross-encoder slot: any ONNX model that scores a (query, passage) pair encoded as one BERT input
 (``[CLS] query [SEP] passage [SEP]``, ``token_type_ids`` 0 then 1) and outputs one logit per pair (shape ``(batch,)``
-or ``(batch, 1)``; for two logits the last is taken). No cross-encoder ships in a package (MODELS.md); point
-``[rerank] cross_encoder`` at e.g. an ONNX export of ``cross-encoder/ms-marco-MiniLM-L6-v2`` and its tokenizer.json.
+or ``(batch, 1)``; for two logits the last is taken; with several outputs the first).
+
+``[rerank] cross_encoder = "spyglass-reranker-minilm"`` names the reranker Spyglass trains itself
+(``spyglass train reranker``; shipped inside the package, checked against its pinned size and SHA-256 on load, with
+all-MiniLM-L6-v2's tokenizer); any other value is a path, e.g. an ONNX export of
+``cross-encoder/ms-marco-MiniLM-L6-v2`` with its tokenizer.json beside it.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from spyglass.core.errors import MissingExtraError, SpyglassError
 class CrossEncoder:
     def __init__(self, model: str, tokenizer: str = "", max_length: int = 512, batch_size: int = 16,
                  threads: int = 0) -> None:
-        self.model = Path(model).expanduser()
-        self.tokenizer = Path(tokenizer).expanduser() if tokenizer else self.model.with_name("tokenizer.json")
+        self.model = model
+        self.tokenizer = tokenizer
         self.max_length = max_length
         self.batch_size = batch_size
         self.threads = threads
@@ -26,8 +30,16 @@ class CrossEncoder:
     def warm_up(self) -> None:
         if self._session is not None:
             return
-        if not self.model.is_file() or not self.tokenizer.is_file():
-            raise SpyglassError(f"cross-encoder {self.model} or tokenizer {self.tokenizer} not found "
+        from spyglass.models.answerer import PACKAGED_RERANKER, default_tokenizer, resolve
+
+        if self.model == PACKAGED_RERANKER:
+            model = resolve(self.model, PACKAGED_RERANKER)
+            tok_path = Path(self.tokenizer).expanduser() if self.tokenizer else default_tokenizer()
+        else:
+            model = Path(self.model).expanduser()
+            tok_path = Path(self.tokenizer).expanduser() if self.tokenizer else model.with_name("tokenizer.json")
+        if not model.is_file() or not tok_path.is_file():
+            raise SpyglassError(f"cross-encoder {model} or tokenizer {tok_path} not found "
                                 "(settings [rerank] cross_encoder, cross_encoder_tokenizer)")
         try:
             import onnxruntime as ort
@@ -37,9 +49,10 @@ class CrossEncoder:
         opts = ort.SessionOptions()
         if self.threads:
             opts.intra_op_num_threads = self.threads
-        self._session = ort.InferenceSession(str(self.model), opts, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
-        tok = Tokenizer.from_file(str(self.tokenizer))
+        self._output = self._session.get_outputs()[0].name
+        tok = Tokenizer.from_file(str(tok_path))
         tok.enable_truncation(max_length=self.max_length)
         tok.no_padding()
         self._tok = tok
@@ -62,7 +75,7 @@ class CrossEncoder:
             feeds = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feeds["token_type_ids"] = types
-            logits = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+            logits = np.asarray(self._session.run([self._output], feeds)[0], dtype=np.float32)
             if logits.ndim == 2:
                 logits = logits[:, -1]
             out.extend(float(x) for x in logits.reshape(-1))

@@ -1,0 +1,232 @@
+"""Fine-tuning a :class:`~spyglass.training.bert.QAModel` on (question, text) pairs on a few CPU cores.
+
+The embeddings and the lower ``frozen_layers`` transformer layers keep their pretrained weights, so their output is
+computed once per pair (in eval mode) and cached; each epoch then runs only the upper layers and the heads. Loss per
+batch (Devlin et al., 2019, §4.2 for the span part):
+
+    L = BCE(σ(r), y) + λ · ½ [CE(start, s*) + CE(end, e*)]
+
+where (s*, e*) is the answer's first and last token, or [CLS] for a pair without the answer (Devlin et al.'s SQuAD 2.0
+recipe: the answerability of a sentence is then also ``max_{i≤j} start_i + end_j − (start_CLS + end_CLS)``).
+
+AdamW (``lr`` for the transformer layers, ``head_lr`` for the new heads) with a linear warm-up over the first ``warmup`` share of the steps, then linear decay to zero. Batches hold
+pairs of similar length (little padding) and are shuffled with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from spyglass.training.bert import QAModel
+
+
+@dataclass
+class TrainSettings:
+    max_length: int = 96  # tokens of question + sentence (passages: more)
+    frozen_layers: int = 4  # lower transformer layers kept as pretrained (of 6)
+    epochs: int = 2
+    batch_size: int = 32
+    lr: float = 1e-4  # the trained transformer layers
+    head_lr: float = 1e-3  # the new heads
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    span_weight: float = 1.0  # λ; 0 trains the relevance head alone (the reranker)
+    null_span: bool = True  # a pair without the answer points its span at [CLS] (SQuAD 2.0 style "no answer")
+    seed: int = 13
+    threads: int = 2
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Encoded:
+    ids: np.ndarray
+    types: np.ndarray
+    label: float
+    start: int  # answer's first and last token (-1: none)
+    end: int
+
+
+def encode(tok: Any, pairs: list[tuple[str, str, int, tuple[int, int] | None]], null_span: bool = False
+           ) -> list[Encoded]:
+    """``pairs``: (question, text, label, span in text or None). ``null_span``: pairs without an answer get the span
+    (0, 0), the [CLS] token."""
+    encs = tok.encode_batch([(q, t) for q, t, _, _ in pairs])
+    out = []
+    for (_, _, y, span), e in zip(pairs, encs):
+        s = t = -1
+        if span is not None:
+            toks = [i for i, (sq, (a, b)) in enumerate(zip(e.sequence_ids, e.offsets))
+                    if sq == 1 and b > span[0] and a < span[1]]
+            if toks:
+                s, t = toks[0], toks[-1]
+        elif null_span and not y:
+            s = t = 0
+        out.append(Encoded(np.asarray(e.ids, dtype=np.int64), np.asarray(e.type_ids, dtype=np.int64), float(y), s, t))
+    return out
+
+
+def _pad(rows: list[np.ndarray], width: int, dtype: Any) -> np.ndarray:
+    out = np.zeros((len(rows), width) + rows[0].shape[1:], dtype=dtype)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def batches(examples: list[Encoded], size: int, rng: random.Random | None) -> list[list[int]]:
+    """Index batches of similar length; shuffled (batch order and ties) when ``rng`` is given."""
+    order = list(range(len(examples)))
+    if rng is not None:
+        rng.shuffle(order)
+    order.sort(key=lambda i: len(examples[i].ids))
+    out = [order[b : b + size] for b in range(0, len(order), size)]
+    if rng is not None:
+        rng.shuffle(out)
+    return out
+
+
+def _inputs(examples: list[Encoded], idx: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    n = max(len(examples[i].ids) for i in idx)
+    ids = torch.from_numpy(_pad([examples[i].ids for i in idx], n, np.int64))
+    types = torch.from_numpy(_pad([examples[i].types for i in idx], n, np.int64))
+    mask = torch.from_numpy(_pad([np.ones(len(examples[i].ids), np.int64) for i in idx], n, np.int64))
+    return ids, mask, types
+
+
+def _lower(model: QAModel, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor, k: int) -> torch.Tensor:
+    enc = model.encoder
+    pos = torch.arange(ids.shape[1]).unsqueeze(0)
+    h = enc.ln(enc.word(ids) + enc.pos(pos) + enc.tok_type(types))
+    bias = (1.0 - mask[:, None, None, :].float()) * -10000.0
+    for layer in enc.layers[:k]:
+        h = layer(h, bias)
+    return h
+
+
+def _upper(model: QAModel, h: torch.Tensor, mask: torch.Tensor, k: int
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    bias = (1.0 - mask[:, None, None, :].float()) * -10000.0
+    if k == 0:
+        h = model.encoder.drop(h)
+    for layer in model.encoder.layers[k:]:
+        h = layer(h, bias)
+    return model.heads(h, mask)
+
+
+def cache_lower(model: QAModel, examples: list[Encoded], k: int, batch_size: int = 64,
+                progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+    """The frozen part's output for every example (float16, one (tokens, dim) array each)."""
+    model.eval()
+    out: list[np.ndarray | None] = [None] * len(examples)
+    done = 0
+    with torch.no_grad():
+        for idx in batches(examples, batch_size, None):
+            ids, mask, types = _inputs(examples, idx)
+            h = _lower(model, ids, mask, types, k).numpy().astype(np.float16)
+            for j, i in enumerate(idx):
+                out[i] = h[j, : len(examples[i].ids)]
+            done += len(idx)
+            if progress:
+                progress(done, len(examples))
+    return [x for x in out if x is not None]
+
+
+def loss_of(rel: torch.Tensor, start: torch.Tensor, end: torch.Tensor, y: torch.Tensor, s: torch.Tensor,
+            e: torch.Tensor, span_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(relevance loss, span loss)."""
+    loss = nn.functional.binary_cross_entropy_with_logits(rel, y)
+    has = s >= 0
+    span = torch.zeros(())
+    if span_weight > 0 and bool(has.any()):
+        ce = nn.functional.cross_entropy
+        span = 0.5 * (ce(start[has], s[has]) + ce(end[has], e[has]))
+    return loss, span
+
+
+def train(model: QAModel, examples: list[Encoded], s: TrainSettings,
+          log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Train in place; returns the loss curve and the time each part took."""
+    torch.manual_seed(s.seed)
+    torch.set_num_threads(s.threads)
+    rng = random.Random(s.seed)
+    model.freeze_below(s.frozen_layers)
+    for p in [*model.encoder.word.parameters(), *model.encoder.pos.parameters(),
+              *model.encoder.tok_type.parameters(), *model.encoder.ln.parameters()]:
+        p.requires_grad_(False)  # the embeddings stay as pretrained, even with no frozen layer
+    t0 = time.perf_counter()
+    cached = cache_lower(model, examples, s.frozen_layers,
+                         progress=lambda d, n: log(f"cached {d}/{n}") if d % 2048 < 64 else None)
+    t_cache = time.perf_counter() - t0
+    params = [p for p in model.parameters() if p.requires_grad]
+    heads = {id(p) for p in [*model.span.parameters(), *model.rel.parameters()]}
+    groups = []
+    for is_head, lr in ((False, s.lr), (True, s.head_lr)):
+        mine = [p for p in params if (id(p) in heads) == is_head]
+        groups += [{"params": [p for p in mine if p.ndim > 1], "weight_decay": s.weight_decay, "lr": lr},
+                   {"params": [p for p in mine if p.ndim <= 1], "weight_decay": 0.0, "lr": lr}]
+    opt = torch.optim.AdamW([g for g in groups if g["params"]])
+    n_batches = math.ceil(len(examples) / s.batch_size)
+    total = n_batches * s.epochs
+    warm = max(1, int(s.warmup * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: min((step + 1) / warm, max(0.0, (total - step) / max(1, total - warm))))
+    curve: list[list[float]] = []  # [relevance, span] loss every 50 batches
+    step = 0
+    t1 = time.perf_counter()
+    for epoch in range(s.epochs):
+        model.train()
+        running = running_span = 0.0
+        for b, idx in enumerate(batches(examples, s.batch_size, rng)):
+            n = max(len(examples[i].ids) for i in idx)
+            h = torch.from_numpy(_pad([cached[i] for i in idx], n, np.float16)).float()
+            mask = torch.from_numpy(_pad([np.ones(len(examples[i].ids), np.int64) for i in idx], n, np.int64))
+            y = torch.tensor([examples[i].label for i in idx])
+            st = torch.tensor([examples[i].start for i in idx])
+            en = torch.tensor([examples[i].end for i in idx])
+            rel, start, end = _upper(model, h, mask, s.frozen_layers)
+            rel_loss, span_loss = loss_of(rel, start, end, y, st, en, s.span_weight)
+            loss = rel_loss + s.span_weight * span_loss
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            running += float(rel_loss.detach())
+            running_span += float(span_loss.detach())
+            if (b + 1) % 50 == 0 or b + 1 == n_batches:
+                k = (b % 50) + 1
+                curve.append([round(running / k, 4), round(running_span / k, 4)])
+                log(f"epoch {epoch + 1}/{s.epochs} batch {b + 1}/{n_batches} loss: relevance {running / k:.4f} "
+                    f"span {running_span / k:.4f} ({time.perf_counter() - t1:.0f}s)")
+                running = running_span = 0.0
+    model.eval()
+    return {"steps": step, "loss_curve": curve, "cache_seconds": round(t_cache, 1),
+            "train_seconds": round(time.perf_counter() - t1, 1), "pairs": len(examples),
+            "tokens": int(sum(len(x.ids) for x in examples))}
+
+
+def predict(model: QAModel, examples: list[Encoded], batch_size: int = 64
+            ) -> tuple[list[float], list[np.ndarray], list[np.ndarray]]:
+    """Relevance logits and start/end logits per example (torch, for checks before export)."""
+    model.eval()
+    rel: list[float] = [0.0] * len(examples)
+    st: list[Any] = [None] * len(examples)
+    en: list[Any] = [None] * len(examples)
+    with torch.no_grad():
+        for idx in batches(examples, batch_size, None):
+            ids, mask, types = _inputs(examples, idx)
+            r, s, e = model(ids, mask, types)
+            for j, i in enumerate(idx):
+                n = len(examples[i].ids)
+                rel[i], st[i], en[i] = float(r[j]), s[j, :n].numpy(), e[j, :n].numpy()
+    return rel, st, en
