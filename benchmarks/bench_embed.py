@@ -20,7 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-SHARED = Path(os.environ.get("SPYGLASS_SHARED", ROOT.parent / "shared"))
+from spyglass.evaluation.registry import data_dir  # noqa: E402
+SHARED = data_dir().parent  # $SPYGLASS_DATA/.. or ../shared
 
 
 def main() -> None:
@@ -56,7 +57,7 @@ def main() -> None:
     sg.index([str(work / "docs")])
     sg.config.embedding.enabled = True
     with DataDir(work / "home", write=True) as data:
-        stats = sg.embed_pending(data)
+        stats = sg.sync_vectors(data)[0]
     print(json.dumps({
         "docs": len(docs), "raw_docs_per_s": round(raw, 1),
         "pipeline_docs_per_s": round(len(docs) / stats["seconds"], 1),

@@ -25,7 +25,8 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SPYGLASS_SHARED", ROOT.parent / "shared"))
+from spyglass.evaluation.registry import data_dir  # noqa: E402
+SHARED = data_dir().parent  # $SPYGLASS_DATA/.. or ../shared
 OUT = ROOT / "benchmarks" / "out"
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
-SHARED = ROOT.parent / "shared" / "data"
+from spyglass.evaluation.registry import data_dir  # noqa: E402
+SHARED = data_dir()  # $SPYGLASS_DATA or ../shared/data
 
 LINES = ["Minutes of the harbour authority meeting held on the fourth of March.",
          "Present: the chair, the treasurer, two pilots and the lock keeper.",

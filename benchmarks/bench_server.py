@@ -1,11 +1,15 @@
 """Bounded load test of the team server on loopback (a measurement, not a test).
 
-    .venv/bin/python benchmarks/bench_server.py [--clients 50] [--seconds 30] [--mode keyword|hybrid]
+    flock /work/bench.lock .venv/bin/python benchmarks/bench_server.py [--clients 50] [--seconds 30]
+        [--mode keyword|hybrid] [--facets] [--floor]
 
 Indexes SciFact (5,183 abstracts, from ../shared/data) into benchmarks/out/home-scifact-server once, starts
 `spyglass serve` as its own process, and runs N concurrent clients (asyncio + httpx, one token each, keep-alive)
-that search SciFact's test queries with facets for a fixed time. Prints one JSON object: requests, errors (non-200 or
-transport failures), throughput, latency p50/p90/p99/max in milliseconds.
+that search SciFact's test queries for a fixed time (``--facets``: every request also asks for facets, as the web
+app's first page does). ``--floor`` runs the same load against benchmarks/floor_server.py instead (tantivy behind a
+bare ASGI app: the engine and HTTP only), for a side-by-side floor. Prints one JSON object: requests, errors
+(non-200 or transport failures), throughput, latency p50/p90/p99/max in milliseconds, and the 1-minute load average
+before and after (the machine is shared).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SPYGLASS_SHARED", ROOT.parent / "shared"))
+from spyglass.evaluation.registry import data_dir  # noqa: E402
+SHARED = data_dir().parent  # $SPYGLASS_DATA/.. or ../shared
 SCIFACT = SHARED / "data" / "beir" / "scifact"
 OUT = ROOT / "benchmarks" / "out"
 HOME = OUT / "home-scifact-server"
@@ -78,7 +83,7 @@ def _cached_scifact_home() -> Path | None:
 
 
 async def client(url: str, token: str, queries: list[str], mode: str, until: float, lat: list[float],
-                 errors: list[str]) -> None:
+                 errors: list[str], facets: bool = False) -> None:
     import httpx
 
     rng = random.Random(token)
@@ -87,7 +92,8 @@ async def client(url: str, token: str, queries: list[str], mode: str, until: flo
             q = rng.choice(queries)
             t0 = time.perf_counter()
             try:
-                r = await c.get("/api/search", params={"q": q, "mode": mode, "facets": "true", "limit": 10})
+                params = {"q": q, "mode": mode, "facets": str(facets).lower(), "limit": 10}
+                r = await c.get("/api/search", params=params)
                 if r.status_code != 200:
                     errors.append(str(r.status_code))
             except Exception as exc:  # counted, the run goes on
@@ -101,7 +107,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--mode", default="hybrid")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--facets", action="store_true", help="ask for facets on every request")
+    ap.add_argument("--floor", action="store_true", help="bare tantivy behind HTTP (benchmarks/floor_server.py)")
     args = ap.parse_args()
+    load_before = os.getloadavg()[0]
     tokens = prepare(args.clients)
     queries = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl")]
     with socket.socket() as s:
@@ -109,22 +118,26 @@ def main() -> None:
         port = s.getsockname()[1]
     cfg = HOME / "config.toml"
     cfg.write_text(f"[server]\nrate_per_s = 1000.0\nrate_burst = 1000\nport = {port}\n")
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "spyglass"), "serve", "--home", str(HOME),
-                             "--workers", str(args.workers)],
-                            stdout=subprocess.DEVNULL, stderr=open(OUT / "server.log", "w"))
+    if args.floor:
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "floor_server:app", "--port", str(port), "--workers",
+               str(args.workers), "--log-level", "warning", "--app-dir", str(ROOT / "benchmarks")]
+    else:
+        cmd = [str(ROOT / ".venv" / "bin" / "spyglass"), "serve", "--home", str(HOME), "--workers", str(args.workers)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(OUT / "server.log", "w"),
+                            env={**os.environ, "SPYGLASS_HOME": str(HOME)})
     url = f"http://127.0.0.1:{port}"
     try:
         import httpx
 
         for _ in range(300):
             try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(url + ("/api/search?q=x" if args.floor else "/healthz"), timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
         # warm-up: load the embedder and the indexes in every worker and read handle
-        asyncio.run(_run(url, tokens[:16], queries, args.mode, 8.0))
-        lat, errors, took = asyncio.run(_run(url, tokens, queries, args.mode, args.seconds))
+        asyncio.run(_run(url, tokens[:16], queries, args.mode, 8.0, args.facets))
+        lat, errors, took = asyncio.run(_run(url, tokens, queries, args.mode, args.seconds, args.facets))
     finally:
         proc.terminate()  # uvicorn's supervisor stops its workers; give them their graceful 5 s, then kill
         try:
@@ -133,21 +146,23 @@ def main() -> None:
             proc.kill()
             proc.wait()
     print(json.dumps({
+        "server": "floor (tantivy + bare ASGI)" if args.floor else "spyglass", "facets": args.facets,
         "clients": args.clients, "seconds": args.seconds, "mode": args.mode, "workers": args.workers,
         "documents": 5183,
         "requests": len(lat), "errors": len(errors), "error_rate": round(len(errors) / max(1, len(lat)), 4),
         "error_kinds": sorted(set(errors)), "requests_per_s": round(len(lat) / took, 1),
         "p50_ms": pct(lat, 0.5), "p90_ms": pct(lat, 0.9), "p99_ms": pct(lat, 0.99), "max_ms": round(max(lat), 1),
         "mean_ms": round(statistics.mean(lat), 1), "cpus": os.cpu_count(),
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }))
 
 
-async def _run(url: str, tokens: list[str], queries: list[str], mode: str, seconds: float):
+async def _run(url: str, tokens: list[str], queries: list[str], mode: str, seconds: float, facets: bool = False):
     lat: list[float] = []
     errors: list[str] = []
     t0 = time.perf_counter()
     until = t0 + seconds
-    await asyncio.gather(*(client(url, t, queries, mode, until, lat, errors) for t in tokens))
+    await asyncio.gather(*(client(url, t, queries, mode, until, lat, errors, facets) for t in tokens))
     return lat, errors, time.perf_counter() - t0
 
 

@@ -8,8 +8,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-SHARED = Path(os.environ.get("SPYGLASS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-DATA = SHARED / "data"
+from spyglass.evaluation.registry import DATA_HINT, find_data_dir  # noqa: E402
+
+# The shared evaluation data: $SPYGLASS_DATA, else ../shared/data beside the checkout. Tests that need it skip with
+# NO_DATA as their reason (./run-tests prints the reasons of skips).
+DATA = find_data_dir() or Path(os.environ.get("SPYGLASS_DATA") or "../shared/data")
+NO_DATA = f"shared data not found at {DATA}: {DATA_HINT}"
 
 
 def keyword_config():

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from conftest import DATA, NO_DATA
 
 from spyglass.evaluation.metrics import evaluate
 from spyglass.evaluation.registry import END, START, check_rows, load_registry, render_table
@@ -58,7 +58,7 @@ def test_registry_rows_are_well_formed():
 
 
 @pytest.mark.timeout(1800)  # the first run embeds SciFact's 5,183 abstracts (~7 min on 2 cores), later runs are cached
-@pytest.mark.skipif(not (DATA / "beir" / "scifact").exists(), reason="shared data not present")
+@pytest.mark.skipif(not (DATA / "beir" / "scifact").exists(), reason=NO_DATA)
 def test_ci_slice_of_the_registry():
     """SciFact keyword and hybrid: nDCG@10 within tolerance of the registry (indexes SciFact once, then cached)."""
     rows = [r for r in load_registry() if r.ci]

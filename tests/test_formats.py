@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DATA, hits, keyword_config
+from conftest import DATA, NO_DATA, hits, keyword_config
 from fixtures import UNIQUE, write_all_formats
 
 from spyglass.core.config import LimitSettings
@@ -121,7 +121,7 @@ def test_long_documents_are_chunked_with_offsets():
         assert full[c.start : c.end].strip() == c.text
 
 
-@pytest.mark.skipif(not (DATA / "formats").exists(), reason="shared data not present")
+@pytest.mark.skipif(not (DATA / "formats").exists(), reason=NO_DATA)
 def test_real_documents_corpus(tmp_path):
     """The 246 real documents of the unstructured corpus: indexed without a crash; failures only for files that
     are really unreadable (empty, encrypted), each with a reason."""

@@ -58,7 +58,7 @@ def test_search_photos_by_description_with_the_onnx_slot(photos):
     assert names(sg.search("red", filters=_image_filter(), as_user="alice"))[:2] == ["IMG_0001.jpg", "IMG_0004.png"]
     assert names(sg.search("blue", filters=_image_filter(), as_user="alice"))[0] == "IMG_0003.png"
     res = sg.search("type:image green", as_user="alice")
-    assert names(res)[0] == "IMG_0002.png" and res.hits[0].extra["ranks"]["image"] == 1
+    assert names(res)[0] == "IMG_0002.png" and res.hits[0].ranks["image"] == 1
     # without --type image the text signals alone rank (the note about red wine, no photo by colour)
     assert names(sg.search("red", as_user="alice", mode="keyword")) == ["notes.txt"]
     st = sg.status()["media"]
@@ -94,7 +94,7 @@ def test_changed_and_deleted_photos_update_their_vectors_and_a_new_model_reembed
     # another model file: every image is embedded again, never a mix of two models
     sg.close()
     sg.config.media.clip_image_size = 48
-    sg._clip = None
+    sg = type(sg)(sg.home, config=sg.config)  # a new handle loads the new model
     stats = sg.index()
     assert stats.images["images"] == 4
 
@@ -102,8 +102,8 @@ def test_changed_and_deleted_photos_update_their_vectors_and_a_new_model_reembed
 def test_a_model_file_gone_after_indexing_leaves_text_search_working(photos, tmp_path):
     sg, root, _ = photos
     sg.close()
-    sg._clip = None
     sg.config.media.clip_text_model = str(tmp_path / "moved-away.onnx")
+    sg = type(sg)(sg.home, config=sg.config)
     assert names(sg.search("IMG_0003", filters=_image_filter(), mode="keyword")) == ["IMG_0003.png"]
     assert names(sg.search("IMG_0003", filters=_image_filter()))[0] == "IMG_0003.png"
 
@@ -278,6 +278,6 @@ def test_similar_by_content_uses_the_image_vectors_and_the_callers_permissions(p
         == "IMG_0003.png"
     org.close()
     sg.config.media.clip_image_model = ""
-    sg._images_cache = None
+    sg = type(sg)(sg.home, config=sg.config)
     with pytest.raises(SpyglassError, match="text-image model"):
         Organizer(sg).similar(str(root / "IMG_0001.jpg"), alice, by="content")

@@ -160,6 +160,13 @@ def _spawn_index(root: Path, home: Path) -> subprocess.Popen:
     )
 
 
+def _all_matches(sg: Spyglass, query: str) -> list[str]:
+    """Every document a query matches (the page is larger than the collection, so nothing is estimated)."""
+    res = sg.search(query, limit=5000)
+    assert len(res.hits) == res.total < 5000
+    return sorted(h.extra["name"] for h in res.hits)
+
+
 def test_kill_9_during_indexing_then_resume(tmp_path):
     """Kill the indexer at several points; each time the directory opens and searches, and a final run completes
     the index to exactly what a clean run produces."""
@@ -195,10 +202,13 @@ def test_kill_9_during_indexing_then_resume(tmp_path):
     assert sg.search("w5").total == sg.search("w5", limit=1).total
     clean = Spyglass(tmp_path / "clean", config=keyword_config())
     clean.index([str(root)])
-    for q in ("w1 w2", '"w3 w4"', "uniq12*"):
-        assert sg.search(q).total == clean.search(q).total
+    # The same documents match as in a clean run. (Compared as sets: beyond the first page `total` is tantivy's
+    # HyperLogLog++ cardinality estimate, which differs with the segment layout - a resumed index has more segments
+    # than a clean one - so two totals of the same set could differ by one: 1296 vs 1297.)
+    for q in ("w1 w2", '"w3 w4"', "uniq12*", "w7"):
+        assert _all_matches(sg, q) == _all_matches(clean, q), q
     # the lexical index holds each document's passages exactly once
-    assert sg.search("w7", limit=1000).total == clean.search("w7", limit=1000).total
+    assert sg.reader().lexical.searcher().num_docs == clean.reader().lexical.searcher().num_docs
     sg.close()
     clean.close()
     json.loads(out)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from spyglass.core.acl import EVERYTHING
+
 BOB_WORD = "quibblefrost"
 
 DOCS = {
@@ -50,7 +52,7 @@ def env(tmp_path_factory):
 def _id(sg, root: Path, rel: str) -> str:
     from spyglass.app.learning import _resolve
 
-    return _resolve(sg, str(root / rel), None)["id"]
+    return _resolve(sg, str(root / rel), EVERYTHING)["id"]
 
 
 # -- formulas ----------------------------------------------------------------------------------------------------
@@ -127,7 +129,7 @@ def test_searches_and_opens_are_logged_and_clearable(env):
     logged = log.search(res.search_id, "carol")
     assert logged["ids"] == [h.id for h in res.hits] and logged["query"] == "bake flour"
     assert log.search(res.search_id, "mallory") is None  # a search is only its own user's
-    it = record_open(sg, "carol", "2", None)
+    it = record_open(sg, "carol", "2", EVERYTHING)
     ev = log.events("carol")[-1]
     assert (ev["kind"], ev["item_id"], ev["search_id"], ev["position"]) == ("open", res.hits[1].id, res.search_id, 2)
     assert it["id"] == res.hits[1].id
@@ -183,7 +185,7 @@ def test_suggest_and_related_blend_use_and_content_and_never_leak(env):
     assert "plans.txt" not in names and BOB_WORD not in json.dumps(rel)
     assert names[0] in ("cake.txt", "soup.txt")  # the other recipes: content and co-access
     assert any("co_access" in r["signals"] for r in rel["related"])
-    assert suggest(sg, "nobody", None) == []
+    assert suggest(sg, "nobody", EVERYTHING) == []
 
 
 # -- the ranker trained from the log -----------------------------------------------------------------------------
@@ -204,16 +206,16 @@ def test_train_ranker_from_the_log_then_searches_use_it(env):
             res = sg.search(q, mode="hybrid", log_user="erin")
             pos = [h.id for h in res.hits].index(target) + 1 if target in [h.id for h in res.hits] else None
             if pos:
-                record_open(sg, "erin", str(pos), None)
+                record_open(sg, "erin", str(pos), EVERYTHING)
     out = train_ranker(sg)
     assert out["queries"] >= 5 and (sg.home / "models" / out["model"]).exists()
     assert json.loads((sg.home / "models/ranker.json").read_text())["model"] == out["model"]
     res = sg.search("cooking", mode="hybrid")
-    assert "ltr_input" in res.hits[0].extra["ranks"]  # the learned stage ran
+    assert "learned_input" in res.hits[0].signals  # the learned stage ran
     kw = sg.search("cooking", mode="keyword")
-    assert all("ltr_input" not in h.extra["ranks"] for h in kw.hits)  # keyword mode is left as asked
+    assert all("learned_input" not in h.signals for h in kw.hits)  # keyword mode is left as asked
     (sg.home / "models/ranker.json").unlink()  # without a model: plain hybrid again
-    assert all("ltr_input" not in h.extra["ranks"] for h in sg.search("cooking", mode="hybrid").hits)
+    assert all("learned_input" not in h.signals for h in sg.search("cooking", mode="hybrid").hits)
 
 
 def test_cli_open_suggest_activity_json(env, tmp_path):
@@ -258,7 +260,7 @@ def test_edits_are_logged_for_the_owner_and_feed_suggestions(tmp_path):
     me = pwd.getpwuid(os.getuid()).pw_name
     edits = sg.activity().events(kinds=("edit",))
     assert [(e["user"], e["at"]) for e in edits] == [(me, 1_700_000_000.0)]
-    assert [s["path"].rsplit("/", 1)[1] for s in suggest(sg, me, None)] == ["b.txt"]
+    assert [s["path"].rsplit("/", 1)[1] for s in suggest(sg, me, EVERYTHING)] == ["b.txt"]
     sg.close_all()
 
 
@@ -277,7 +279,7 @@ def test_the_learned_ranker_is_personal(env):
             res = sg.search(q, mode="hybrid", log_user=user, limit=10)
             ids = [h.id for h in res.hits]
             if target in ids:
-                record_open(sg, user, str(ids.index(target) + 1), None)
+                record_open(sg, user, str(ids.index(target) + 1), EVERYTHING)
     out = train_ranker(sg)
     assert out["features"][-5:] == ["user_uses", "user_folder_uses", "popularity", "co_access", "age_days"]
     assert {"path_overlap", "type_doc", "type_mail", "type_media"} <= set(out["features"])

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from spyglass.core.acl import EVERYTHING
+
 from fixtures import write_docx
 
 BOB_WORD = "zorbulonite"
@@ -117,7 +119,7 @@ def _paths(group: dict) -> list[str]:
 
 def test_duplicates_exact_near_and_images_with_the_newest_kept(corpus):
     sg, org, root = corpus
-    groups = org.duplicates(None, near=0.8)
+    groups = org.duplicates(EVERYTHING, near=0.8)
     by_kind = {}
     for g in groups:
         by_kind.setdefault(g["kind"], []).append(g)
@@ -179,12 +181,12 @@ def test_topics_separate_the_subjects_and_labels_never_leak(corpus):
     sg, org, root = corpus
     built = org.build_topics()
     assert built["k"] >= 2 and built["documents"] >= 14
-    topics = org.topics(None)
+    topics = org.topics(EVERYTHING)
     where = {}
     for t in topics:
         for e in t["examples"]:
             where[os.path.basename(e["path"])] = t["id"]
-    members = org.store.topic_members(None)
+    members = org.store.topic_members(EVERYTHING)
     name_of = {iid: os.path.basename(it["path"]) for iid, it in org.catalog.items(
         [i for ids in members.values() for i in ids]).items()}
     topic_of = {name_of[i]: t for t, ids in members.items() for i in ids}
@@ -227,11 +229,11 @@ def test_topics_get_llm_names_from_what_the_caller_sees_cached(corpus):
             assert "name" not in org.topics(sg.principals_for("alice"), names=False)[0]
         sg.config.answer.endpoint = "http://127.0.0.1:9/v1"  # the endpoint is down: words stay the label
         org.store.db.execute("DELETE FROM topic_names")
-        down = org.topics(None)
+        down = org.topics(EVERYTHING)
         assert all("name" not in t and t["label"] for t in down) and "name_error" in down[0]
     finally:
         sg.config.answer.backend, sg.config.answer.endpoint = saved
-    assert all("name" not in t for t in org.topics(None))  # extractive: no LLM, no names
+    assert all("name" not in t for t in org.topics(EVERYTHING))  # extractive: no LLM, no names
 
 
 def test_folder_and_topic_facets_count_only_readable_files(corpus):
@@ -239,7 +241,7 @@ def test_folder_and_topic_facets_count_only_readable_files(corpus):
     if org.store.topics_built() is None:
         org.build_topics()
     sg.close()
-    everyone = sg.facets("the", principals=None)
+    everyone = sg.facets("the", principals=EVERYTHING)
     alice = sg.facets("the", principals=sg.principals_for("alice"))
     folders = dict(everyone["folder"])
     assert folders[str(root / "private")] == 2 and str(root / "private") not in dict(alice["folder"])
@@ -252,7 +254,7 @@ def test_topic_filter_in_search_in_every_mode(corpus):
     sg, org, root = corpus
     if org.store.topics_built() is None:
         org.build_topics()
-    members = org.store.topic_members(None)
+    members = org.store.topic_members(EVERYTHING)
     cooking = [t for t, ids in members.items()
                if any(org.catalog.items([i])[i]["path"].endswith("pancakes.txt") for i in ids)][0]
     sg.close()
@@ -266,13 +268,13 @@ def test_topic_filter_in_search_in_every_mode(corpus):
 def test_tags_learned_from_neighbours_and_rejections_stick(corpus):
     sg, org, root = corpus
     for rel in ("cooking/bread.txt", "cooking/cake.txt", "cooking/soup.txt"):
-        org.add_tag(str(root / rel), "Baking", None)
-    assert {t["tag"] for t in org.tags(None, str(root / "cooking/cake.txt"))} == {"baking"}
-    sug = org.suggest_tags(str(root / "cooking/pancakes.txt"), None)
+        org.add_tag(str(root / rel), "Baking", EVERYTHING)
+    assert {t["tag"] for t in org.tags(EVERYTHING, str(root / "cooking/cake.txt"))} == {"baking"}
+    sug = org.suggest_tags(str(root / "cooking/pancakes.txt"), EVERYTHING)
     assert sug[0]["tag"] in ("baking", "cooking", "recipes")
     assert "baking" in [s["tag"] for s in sug]
-    org.add_tag(str(root / "cooking/pancakes.txt"), "baking", None, origin="rejected")
-    assert "baking" not in [s["tag"] for s in org.suggest_tags(str(root / "cooking/pancakes.txt"), None)]
+    org.add_tag(str(root / "cooking/pancakes.txt"), "baking", EVERYTHING, origin="rejected")
+    assert "baking" not in [s["tag"] for s in org.suggest_tags(str(root / "cooking/pancakes.txt"), EVERYTHING)]
     # the tag filter selects the tagged documents, not the rejected one
     sg.close()
     names = {os.path.basename(h.path) for h in sg.search("tag:baking", mode="keyword", limit=20).hits}
@@ -293,11 +295,11 @@ def test_where_suggests_the_folder_of_similar_files(corpus, tmp_path):
     sg, org, root = corpus
     new = tmp_path / "new-recipe.txt"
     new.write_text("Mix flour, sugar and butter, bake the cookies for twelve minutes until golden.")
-    res = org.where(str(new), None)
+    res = org.where(str(new), EVERYTHING)
     assert res["suggestions"][0]["folder"] == str(root / "cooking")
     assert 0.5 < res["suggestions"][0]["confidence"] <= 1.0
     # an indexed file is not its own neighbour
-    res = org.where(str(root / "pets/dog.txt"), None)
+    res = org.where(str(root / "pets/dog.txt"), EVERYTHING)
     assert res["suggestions"][0]["folder"] == str(root / "pets")
 
 
@@ -328,7 +330,7 @@ def test_plan_apply_undo_round_trip_loses_nothing(plan_env, tmp_path):
 
     sg, org, root = plan_env
     before = _tree(root)
-    plan = make_plan(org, None)
+    plan = make_plan(org, EVERYTHING)
     ops = {(a.op, os.path.relpath(a.path, root)): a for a in plan.actions}
     assert ("move", "travel/bread (1).txt") in ops  # the older exact copy goes to the holding folder
     assert ops[("move", "travel/bread (1).txt")].to == str(root / "_spyglass_duplicates/travel/bread (1).txt")
@@ -477,10 +479,10 @@ def test_similar_photos_by_perceptual_hash(corpus, tmp_path):
     from PIL import Image
 
     sg, org, root = corpus
-    res = org.similar(str(root / "pets/photo.png"), None)
+    res = org.similar(str(root / "pets/photo.png"), EVERYTHING)
     assert os.path.basename(res["similar"][0]["path"]) == "photo-small.png"
     assert res["similar"][0]["distance"] <= 10 < res["similar"][-1]["distance"]
     # an image that is not indexed: a recompressed JPEG of the same picture
     Image.open(root / "pets/photo.png").convert("RGB").save(tmp_path / "copy.jpg", quality=60)
-    res = org.similar(str(tmp_path / "copy.jpg"), None)
+    res = org.similar(str(tmp_path / "copy.jpg"), EVERYTHING)
     assert {os.path.basename(r["path"]) for r in res["similar"][:2]} == {"photo.png", "photo-small.png"}

@@ -64,7 +64,7 @@ def test_cross_encoder_slot_scores_query_passage_pairs(idx, tmp_path):
     res = sg.search("solar panels", rerank="cross-encoder")
     assert [h.extra["name"] for h in res.hits] == ["long.txt", "medium.txt", "short.txt"]
     # the logit is the passage's token count: pairs were encoded with token types 0 (query) and 1 (passage)
-    tok = sg.cross_encoder()._tok
+    tok = sg.parts.cross_encoder()._tok
     n_long = sum(tok.encode("solar panels", DOCS["long.txt"]).type_ids)
     assert res.hits[0].score == pytest.approx(n_long)
     sg.close()
@@ -83,7 +83,7 @@ def test_ltr_and_maxsim_rerank_and_default_is_off(idx):
     sg = Spyglass(idx)
     assert sg.config.rerank.default == ""  # not on by default: it loses on data it was not tuned on
     base = sg.search("solar electricity")
-    assert all("ltr_input" not in h.extra["ranks"] for h in base.hits)
+    assert all("ltr_input" not in h.signals for h in base.hits)
     for kind in ("ltr", "maxsim"):
         res = sg.search("solar electricity", rerank=kind)
         assert {h.extra["name"] for h in res.hits} == set(DOCS)
@@ -92,7 +92,7 @@ def test_ltr_and_maxsim_rerank_and_default_is_off(idx):
 
 
 def test_maxsim_formula():
-    from spyglass.ranking.rerank import maxsim_scores
+    from spyglass.ranking.rerankers import MaxSim
 
     class Fake:
         def token_vectors(self, texts):
@@ -102,7 +102,7 @@ def test_maxsim_formula():
                 return [np.stack([eye[3], eye[0], eye[1], eye[3]])]
             return [np.stack([eye[3], eye[0], eye[2], eye[3]]), np.stack([eye[3], eye[0], eye[1], eye[3]])]
 
-    s = maxsim_scores(Fake(), "q", ["d1", "d2"])
+    s = MaxSim(Fake()).score("q", ["d1", "d2"])
     assert s == [pytest.approx(1.0 + 0.0), pytest.approx(1.0 + 1.0)]
 
 

@@ -218,11 +218,11 @@ def test_non_utf8_file_names_are_kept(tmp_path, sg):
 
 
 def test_slack_export(tmp_path):
-    from conftest import DATA
+    from conftest import DATA, NO_DATA
 
     z = DATA / "chat" / "testarchive.zip"
     if not z.exists():
-        pytest.skip("shared data not present")
+        pytest.skip(NO_DATA)
     sg = Spyglass(tmp_path / "home", config=keyword_config())
     stats = sg.index([str(z)])
     assert stats.failed == 0
@@ -236,3 +236,29 @@ def test_slack_export(tmp_path):
     members = sg.reader().catalog.item_principals(h.id)
     assert members and all(p.startswith(("slack:", "email:", "user:")) for p in members)
     sg.close()
+
+
+def test_question_words_do_not_decide_a_match(tmp_path, sg):
+    """'Where and when is the meeting?' is about the meeting: stop and question words never outrank it (16.2)."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "invite.eml").write_text("From: a@example.com\nTo: b@example.com\nSubject: Planning meeting\n\n"
+                                     "The planning meeting is on Tuesday in room 4.\n")
+    (root / "fields.json").write_text('{"is": "when", "the": "where", "and": "is", "when": "the where"}')
+    sg.index([str(root)])
+    assert hits(sg, "Where and when is the meeting?")[0] == "invite.eml"
+    assert hits(sg, "where is")  # a query of stop words only still searches them
+
+
+def test_chinese_is_searched_by_character_bigrams(tmp_path, sg):
+    """Text without spaces between words is found by its words (issue 16.2: CJK segmentation)."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "beijing.txt").write_text("北京大学是中国最著名的大学之一，位于北京市海淀区。")
+    (root / "tokyo.txt").write_text("東京大学は日本の国立大学です。")
+    (root / "mixed.txt").write_text("Meeting notes: 上海 office opens in May.")
+    sg.index([str(root)])
+    assert hits(sg, "北京大学在哪里")[0] == "beijing.txt"
+    assert hits(sg, "東京の大学")[0] == "tokyo.txt"
+    assert hits(sg, "上海 office")[0] == "mixed.txt"
+    assert hits(sg, '"海淀区"') == ["beijing.txt"]  # a quoted run is a phrase of its characters

@@ -58,6 +58,20 @@ def test_packaged_embedder_gives_unit_vectors_with_meaning():
     assert np.allclose(single, v[1], atol=1e-5)
 
 
+def test_a_long_passage_is_embedded_whole_in_windows():
+    """Nothing past the model's 256 tokens is dropped silently (16.3): a passage's tail counts in its vector."""
+    from spyglass.models.embedder import OnnxEmbedder
+
+    e = OnnxEmbedder()
+    head = "Whisk the eggs with sugar, fold in the flour and bake the cake in a warm oven. " * 20  # > 256 tokens
+    tail = "Then the guitarist tuned the strings and played a long solo on the stage. " * 4
+    whole, first = e.embed([head + tail, head])
+    guitar = e.embed(["a musician playing the guitar"])[0]
+    assert len(e.windows([head + tail])[0]) > 1
+    assert whole @ guitar > first @ guitar + 0.02
+    assert abs(float(np.linalg.norm(whole)) - 1.0) < 1e-5
+
+
 def test_semantic_finds_what_keywords_miss(sem):
     sg, _ = sem
     assert sg.search("pet animal napping", mode="keyword").total == 0
@@ -66,11 +80,39 @@ def test_semantic_finds_what_keywords_miss(sem):
     assert names(sg.search("mountain expedition", mode="hybrid"))[0] == "hiking.txt"
 
 
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_every_mode_keeps_the_keyword_promise(sem, mode):
+    """Quoted phrases, required and excluded words hold in every mode (issue 14.6): a vector search may rank, never
+    bring back what the query rules out, and a phrase that occurs nowhere finds nothing."""
+    sg, _ = sem
+    assert sg.search('"glacier lake"', mode=mode).total == 1
+    assert names(sg.search('"glacier lake"', mode=mode)) == ["hiking.txt"]
+    nowhere = sg.search('mountain "purple submarine"', mode=mode)
+    assert nowhere.hits == [] and nowhere.total == 0
+    assert "cats.txt" not in names(sg.search("pet animal -kitten", mode=mode))
+    assert names(sg.search("+guitar music", mode=mode)) == ["guitar.txt"]
+
+
+def test_a_floor_for_meaning_keeps_unrelated_files_out_of_the_results(sem):
+    """Issue 16.4: a made-up word occurs nowhere and is close to nothing: no results, the nearest files set apart."""
+    sg, _ = sem
+    assert names(sg.search("zanzibarplain"))  # without a floor the least unrelated file is "found"
+    cfg = Config()
+    cfg.search.semantic_floor = 0.3
+    floored = Spyglass(sg.home, config=cfg)
+    for mode in ("hybrid", "semantic"):
+        res = floored.search("zanzibarplain", mode=mode)
+        assert res.hits == [] and res.total == 0 and res.related, mode
+    assert names(floored.search("pet animal napping"))[0] == "cats.txt"  # meaning without shared words still counts
+    assert names(floored.search("glacier"))[0] == "hiking.txt"
+    floored.close()
+
+
 def test_hybrid_is_the_default_once_vectors_exist(sem):
     sg, _ = sem
     res = sg.search("baking dessert")
     assert res.mode == "hybrid" and names(res)[0] == "recipe.txt"
-    assert "semantic" in res.hits[0].extra["ranks"]
+    assert "semantic" in res.hits[0].ranks
 
 
 def test_status_reports_semantic_coverage(sem):
@@ -147,6 +189,7 @@ def test_sql_filters_match_tantivy_filters(tmp_path):
     from fixtures import write_all_formats
 
     from spyglass.retrieval.query import Filters
+    from spyglass.core.acl import EVERYTHING
     from spyglass.retrieval.sqlfilters import predicate, register_functions
 
     root = tmp_path / "docs"
@@ -167,7 +210,7 @@ def test_sql_filters_match_tantivy_filters(tmp_path):
             min_size=rng.choice([None, 100, 3000]),
             authors=rng.sample(["alice", "lovelace", "grace hopper"], rng.randint(0, 1)),
         )
-        principals = rng.choice([None, ["everyone"], ["email:bob@example.com"], ["user:nobody"]])
+        principals = rng.choice([EVERYTHING, ["everyone"], ["email:bob@example.com"], ["user:nobody"], []])
         where, params = predicate(f, principals, {})
         sql = {r[0] for r in data.catalog.db.execute(f"SELECT i.id FROM items i WHERE {where}", params)}
         res = sg.search("", filters=f, principals=principals, mode="keyword", limit=1000)

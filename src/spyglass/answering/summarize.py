@@ -17,6 +17,9 @@ import numpy as np
 
 from spyglass.answering.prompt import approx_tokens
 from spyglass.core.sentences import sentences as split
+from spyglass.core.deadline import Deadline
+from spyglass.core.deadline import check as check_deadline
+from spyglass.core.deadline import current as current_deadline
 
 PART_TOKENS = 1200
 
@@ -67,26 +70,41 @@ def _vectors(sents: list[str], embedder: Any) -> Any:
     return m
 
 
-def summarize_texts(texts: list[str], embedder: Any = None, chat: Any = None, n_sentences: int = 5) -> dict[str, Any]:
+def summarize_texts(texts: list[str], embedder: Any = None, chat: Any = None, n_sentences: int = 5,
+                    deadline: Deadline | None = None) -> dict[str, Any]:
+    """``deadline`` (default: the current context's) is checked between parts and between a model's tokens: work
+    past it stops with :class:`~spyglass.core.errors.DeadlineError`."""
+    deadline = deadline or current_deadline()
     parts = parts_of([t for t in texts if t.strip()])
     if not parts:
         return {"summary": "", "parts": 0}
     if chat is not None:
-        partial = ["".join(chat.stream(_msgs(p, "Summarize this part of a document in 2-3 sentences."))) for p in parts]
+        partial = [_generate(chat, _msgs(p, "Summarize this part of a document in 2-3 sentences."), deadline)
+                   for p in parts]
         if len(partial) == 1:
             return {"summary": partial[0].strip(), "parts": 1}
         joined = "\n\n".join(f"Part {i + 1}: {s}" for i, s in enumerate(partial))
-        final = "".join(chat.stream(_msgs(joined, f"Combine these part summaries into one summary of at most "
-                                                   f"{n_sentences} sentences.")))
+        final = _generate(chat, _msgs(joined, f"Combine these part summaries into one summary of at most "
+                                              f"{n_sentences} sentences."), deadline)
         return {"summary": final.strip(), "parts": len(parts)}
     kept: list[str] = []
     for p in parts:
+        check_deadline(deadline)
         sents = [s for s in split(p) if len(s) > 20] or split(p)
         if sents:
             idx = mmr_select(sents, _vectors(sents, embedder), max(2, n_sentences))
             kept += [sents[i] for i in idx]
+    check_deadline(deadline)
     idx = mmr_select(kept, _vectors(kept, embedder), n_sentences)
     return {"summary": " ".join(kept[i] for i in idx), "parts": len(parts)}
+
+
+def _generate(chat: Any, messages: list[dict[str, str]], deadline: Deadline | None) -> str:
+    out = []
+    for token in chat.stream(messages):
+        check_deadline(deadline)
+        out.append(token)
+    return "".join(out)
 
 
 def _msgs(text: str, task: str) -> list[dict[str, str]]:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import ConflictError, SpyglassError
 
 ROLES = ("admin", "member")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 
 
 class AccountError(SpyglassError):
+    pass
+
+
+class AccountExistsError(AccountError, ConflictError):
     pass
 
 
@@ -139,6 +143,7 @@ class Accounts:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(_SCHEMA)
         self.path.chmod(0o600)
+        self._changes = 0  # writes through this connection (SQLite's data_version counts only other connections')
 
     def close(self) -> None:
         self.db.close()
@@ -161,7 +166,8 @@ class Accounts:
                     (name, role, pw, json.dumps(sorted(set(groups or []))),
                      json.dumps(sorted({e.strip().lower() for e in emails or []})), time.time()))
             except sqlite3.IntegrityError:
-                raise AccountError(f"user {name!r} exists") from None
+                raise AccountExistsError(f"user {name!r} exists: change it with `spyglass users set`") from None
+            self._changes += 1
         return self.get(name)  # type: ignore[return-value]
 
     def update_user(self, name: str, role: str | None = None, groups: list[str] | None = None,
@@ -182,10 +188,12 @@ class Accounts:
             if password is not None:
                 self.db.execute("UPDATE users SET password = ? WHERE name = ?", (_hasher().hash(password), name))
                 self.db.execute("DELETE FROM sessions WHERE user = ?", (name,))  # a new password ends old sessions
+            self._changes += 1
         return self.get(name)  # type: ignore[return-value]
 
     def remove_user(self, name: str) -> bool:
         with self._lock:
+            self._changes += 1
             return self.db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount > 0
 
     def get(self, name: str) -> User | None:
@@ -236,6 +244,7 @@ class Accounts:
             return False
         sql = "DELETE FROM tokens WHERE substr(hash, 1, 12) = ?" + (" AND user = ?" if user else "")
         with self._lock:
+            self._changes += 1
             return self.db.execute(sql, (token_id, user) if user else (token_id,)).rowcount > 0
 
     def user_for_token(self, token: str) -> User | None:
@@ -267,17 +276,27 @@ class Accounts:
 
     def session(self, sid: str) -> tuple[User, str] | None:
         """``(user, csrf token)`` of a live session."""
+        found = self.session_with_expiry(sid)
+        return (found[0], found[1]) if found else None
+
+    def session_with_expiry(self, sid: str) -> tuple[User, str, float] | None:
+        """``(user, csrf token, expiry as unix seconds)`` of a live session."""
         if not sid or len(sid) > 200:
             return None
         r = self.db.execute("SELECT user, csrf, expires FROM sessions WHERE hash = ?", (_sha(sid),)).fetchone()
         if r is None or r[2] < time.time():
             return None
         u = self.get(r[0])
-        return (u, r[1]) if u else None
+        return (u, r[1], r[2]) if u else None
 
     def end_session(self, sid: str) -> None:
         with self._lock:
             self.db.execute("DELETE FROM sessions WHERE hash = ?", (_sha(sid),))
+            self._changes += 1
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever users, tokens or sessions change, in this process or another (for caches of callers)."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0], self._changes
 
 
 class _Dummy:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import os
 import re
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from spyglass.core.acl import Principals
 from spyglass.core.errors import NotFoundError, SpyglassError
 
 if TYPE_CHECKING:
@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 
 INTERACTIONS = ("open", "click")  # a user chose a document (click labels for the ranker)
 USES = INTERACTIONS + ("edit",)  # and edits (new content at a new modified time): what suggestions learn from
+# (the same uses as spyglass.ranking.personal.USES, which the learned ranker's usage features read)
 ALS_MIN_USERS = 3  # below this a factor model has nothing to share between users
 HALF_LIFE_DAYS = 14.0
 
 
-def _visible(sg: Spyglass, ids: list[str], principals: list[str] | None) -> set[str]:
+def _visible(sg: Spyglass, ids: list[str], principals: Principals) -> set[str]:
     from spyglass.index.organize_store import acl_sql
 
     if not ids:
@@ -41,7 +42,7 @@ def _visible(sg: Spyglass, ids: list[str], principals: list[str] | None) -> set[
     return out
 
 
-def _resolve(sg: Spyglass, ref: str, principals: list[str] | None) -> dict[str, Any]:
+def _resolve(sg: Spyglass, ref: str, principals: Principals) -> dict[str, Any]:
     cat = sg.activity().catalog
     it = cat.visible_item(ref, principals) if re.fullmatch(r"[0-9a-f]{16}", ref) else None
     if it is None:
@@ -54,7 +55,7 @@ def _resolve(sg: Spyglass, ref: str, principals: list[str] | None) -> dict[str, 
     return it
 
 
-def record_open(sg: Spyglass, user: str, ref: str, principals: list[str] | None) -> dict[str, Any]:
+def record_open(sg: Spyglass, user: str, ref: str, principals: Principals) -> dict[str, Any]:
     """``ref``: a 1-based position in the user's last search, a document id or a path. Logs an ``open``."""
     log = sg.activity()
     search_id = position = None
@@ -71,7 +72,7 @@ def record_open(sg: Spyglass, user: str, ref: str, principals: list[str] | None)
     return it
 
 
-def record_event(sg: Spyglass, user: str, kind: str, doc_id: str, principals: list[str] | None,
+def record_event(sg: Spyglass, user: str, kind: str, doc_id: str, principals: Principals,
                  search_id: int | None = None, position: int | None = None, dwell_s: float | None = None) -> int:
     it = _resolve(sg, doc_id, principals)
     if search_id is not None and sg.activity().search(search_id, user) is None:
@@ -87,7 +88,7 @@ def _interactions(sg: Spyglass) -> dict[str, list[tuple[float, str]]]:
     return per
 
 
-def suggest(sg: Spyglass, user: str, principals: list[str] | None, limit: int = 10) -> list[dict[str, Any]]:
+def suggest(sg: Spyglass, user: str, principals: Principals, limit: int = 10) -> list[dict[str, Any]]:
     """What ``user`` is likely to open next: a blend of their own recency/frequency, item-item co-access over all
     users' opens and edits, a Markov chain from their last opened document and, once several users share the log,
     implicit ALS (docs/learning.md; models compared by ``spyglass eval recs``)."""
@@ -140,7 +141,7 @@ def suggest(sg: Spyglass, user: str, principals: list[str] | None, limit: int = 
     return out
 
 
-def related(sg: Spyglass, ref: str, principals: list[str] | None, limit: int = 10) -> dict[str, Any]:
+def related(sg: Spyglass, ref: str, principals: Principals, limit: int = 10) -> dict[str, Any]:
     """Documents related to ``ref``: content similarity (embeddings) blended with co-access (opened by the same
     people), only among what the caller may read."""
     from spyglass.app.organize import Organizer
@@ -180,41 +181,6 @@ def related(sg: Spyglass, ref: str, principals: list[str] | None, limit: int = 1
         {"id": i, "path": info[i]["path"], "title": info[i]["title"] or info[i]["name"], "type": info[i]["type"],
          "score": round(s.get("content", 0) + s.get("co_access", 0), 4), "signals": {k: round(v, 4) for k, v in s.items()}}
         for i, s in ranked if i in info]}
-
-
-_USAGE_CACHE: dict[str, tuple[tuple[int, int], Any]] = {}
-_USAGE_LOCK = threading.Lock()  # the server's request threads share the cache
-
-
-def usage(sg: Spyglass) -> Any:
-    """:class:`spyglass.ranking.personal.Usage` over the whole log, kept per data directory and extended with the
-    events logged since; rebuilt when events were erased or one arrives out of time order (an edit found later)."""
-    with _USAGE_LOCK:
-        return _usage(sg)
-
-
-def _usage(sg: Spyglass) -> Any:
-    from spyglass.ranking.personal import Usage
-
-    log = sg.activity()
-    kinds = ",".join("?" * len(USES))
-    max_id, count = log.db.execute(f"SELECT coalesce(max(id), 0), count(*) FROM activity_events "
-                                   f"WHERE kind IN ({kinds})", list(USES)).fetchone()
-    (last_id, last_count), u = _USAGE_CACHE.get(str(sg.home), ((0, 0), None))
-    if u is not None and (max_id, count) == (last_id, last_count):
-        return u
-    fresh = [(r[0], r[1], r[2]) for r in log.db.execute(
-        f"SELECT user, at, item_id FROM activity_events WHERE kind IN ({kinds}) AND id > ?", [*USES, last_id])]
-    if u is None or count != last_count + len(fresh) or (fresh and u.times and min(e[1] for e in fresh) < u.times[-1]):
-        fresh = [(r[0], r[1], r[2]) for r in log.db.execute(
-            f"SELECT user, at, item_id FROM activity_events WHERE kind IN ({kinds})", list(USES))]
-        u = Usage([], {}, {})
-    info = log.catalog.items(sorted({e[2] for e in fresh} - set(u.folders)))
-    u.folders.update({i: Usage.folder_of(it["path"]) for i, it in info.items()})
-    u.modified.update({i: it["modified"] for i, it in info.items() if it["modified"]})
-    u.extend(fresh)
-    _USAGE_CACHE[str(sg.home)] = ((max_id, count), u)
-    return u
 
 
 def user_impressions(sg: Spyglass, positions: int = 10) -> tuple[list[tuple[str, str, int, int]], dict[str, tuple]]:
@@ -259,7 +225,9 @@ def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> di
     n_queries = len({keys[k][1] for k in labelled})
     if n_queries < min_queries:
         raise SpyglassError(f"{n_queries} searches with opened results so far; at least {min_queries} are needed")
-    use = usage(sg)
+    from spyglass.ranking.personal import UsageCache
+
+    use = UsageCache(sg.activity()).current()
     shown: dict[str, set[str]] = {}
     for key, iid, _pos, _c in imps:
         shown.setdefault(key, set()).add(iid)
@@ -292,5 +260,4 @@ def train_ranker(sg: Spyglass, min_queries: int = 5, progress: Any = None) -> di
     tmp = models / "ranker.json.tmp"
     tmp.write_text(json.dumps(meta, indent=2))
     os.replace(tmp, models / "ranker.json")
-    sg._learned = None
     return {**meta, "rows": res["rows"], "gain": res["gain"]}

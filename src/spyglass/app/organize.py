@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spyglass.core.acl import EVERYTHING, Principals
 from spyglass.core.errors import NotFoundError, SpyglassError
 from spyglass.core.terms import STOP
 
@@ -50,7 +51,7 @@ class Organizer:
         """Unit document vectors (the mean of each document's passage vectors) for the ids that have them."""
         import numpy as np
 
-        dense = self.sg._dense(required=required)
+        dense = self.sg.parts.dense(required=required)
         if dense is None:  # no embeddings (yet, or turned off): suggestions that need them are empty
             return [], np.zeros((0, 1), dtype=np.float32)
         rows: dict[str, list[int]] = {}
@@ -80,7 +81,7 @@ class Organizer:
         return v / max(float(np.linalg.norm(v)), 1e-12)
 
     # -- duplicates ---------------------------------------------------------------------------------------------
-    def duplicates(self, principals: list[str] | None = None, near: float | None = 0.8,
+    def duplicates(self, principals: Principals = EVERYTHING, near: float | None = 0.8,
                    images: bool = True) -> list[dict[str, Any]]:
         from spyglass.organize.duplicates import find_duplicates
 
@@ -88,7 +89,7 @@ class Organizer:
         texts = self.store.texts([f["id"] for f in files if f["type"] != "image"]) if near is not None else None
         return [g.to_dict() for g in find_duplicates(files, texts, near, images)]
 
-    def similar(self, ref: str, principals: list[str] | None = None, limit: int = 10,
+    def similar(self, ref: str, principals: Principals = EVERYTHING, limit: int = 10,
                 by: str = "hash") -> dict[str, Any]:
         """Look-alike images among the caller's readable images; ``ref`` is an indexed image (path or id) or any image
         file. ``by="hash"``: perceptual hash, no model (copies, resizes, light edits); ``by="content"``: the
@@ -114,10 +115,10 @@ class Organizer:
         return {"query": ref, "similar": [{"id": f["id"], "path": f["path"], "distance": d,
                                            "similarity": round(1 - d / 64, 4)} for d, f in ranked]}
 
-    def _similar_content(self, ref: str, principals: list[str] | None, limit: int) -> dict[str, Any]:
+    def _similar_content(self, ref: str, principals: Principals, limit: int) -> dict[str, Any]:
         from spyglass.retrieval.query import Filters
 
-        images = self.sg._images()
+        images = self.sg.parts.images()
         if images is None:
             raise SpyglassError("similar by content needs a text-image model ([media] clip_image_model and "
                                 "clip_text_model, docs/media.md) and a `spyglass index` run to embed the images")
@@ -144,7 +145,7 @@ class Organizer:
         """Cluster every embedded document (all users'; labels are per caller at read time)."""
         from spyglass.organize.clustering import choose_topics
 
-        files = self.store.files(None)
+        files = self.store.files(EVERYTHING)
         ids, x = self.doc_vectors([f["id"] for f in files], required=True)
         if len(ids) < 2:
             raise SpyglassError("topics need at least two documents with embeddings: run `spyglass index` first")
@@ -155,7 +156,7 @@ class Organizer:
                                   {i: label_terms(texts.get(i, "")) for i in ids})
         return {"documents": len(ids), **report}
 
-    def topics(self, principals: list[str] | None = None, terms: int = 5, examples: int = 3,
+    def topics(self, principals: Principals = EVERYTHING, terms: int = 5, examples: int = 3,
                names: bool | None = None) -> list[dict]:
         """Topics as the caller sees them: sizes, distinctive words and examples over what they may read, and a
         short name from the configured LLM (``names``; default ``[organize] topic_names`` when a backend is set)."""
@@ -207,7 +208,7 @@ class Organizer:
         return self.store.items_in_topics(topic_ids)
 
     # -- resolving files ----------------------------------------------------------------------------------------
-    def resolve(self, ref: str, principals: list[str] | None) -> dict[str, Any]:
+    def resolve(self, ref: str, principals: Principals) -> dict[str, Any]:
         """An indexed file by item id or path, only when the caller may read it."""
         it = self.catalog.visible_item(ref, principals) if re.fullmatch(r"[0-9a-f]{16}", ref) else None
         if it is None:
@@ -221,21 +222,35 @@ class Organizer:
         return it
 
     # -- tags ---------------------------------------------------------------------------------------------------
-    def add_tag(self, ref: str, tag: str, principals: list[str] | None = None, origin: str = "user") -> str:
+    def add_tag(self, ref: str, tag: str, principals: Principals = EVERYTHING, origin: str = "user",
+                by: str | None = None) -> str:
+        """``by``: the user setting it (None: the local owner or an admin, who may change any tag)."""
         tag = normalize_tag(tag)
         it = self.resolve(ref, principals)
-        self.store.set_tag(it["id"], tag, origin)
+        if by is not None and origin != "user":  # accepting or rejecting changes the tag: like removing it
+            self._check_tag_author(it["id"], tag, by)
+        self.store.set_tag(it["id"], tag, origin, by)
         return it["id"]
 
-    def remove_tag(self, ref: str, tag: str, principals: list[str] | None = None) -> bool:
+    def remove_tag(self, ref: str, tag: str, principals: Principals = EVERYTHING, by: str | None = None) -> bool:
+        """Only the tag's author (``by``) or an admin/local owner (``by=None``) may remove a tag."""
         it = self.resolve(ref, principals)
+        if by is not None:
+            self._check_tag_author(it["id"], normalize_tag(tag), by)
         return self.store.remove_tag(it["id"], normalize_tag(tag))
 
-    def tags(self, principals: list[str] | None = None, ref: str | None = None) -> list[dict[str, str]]:
+    def _check_tag_author(self, iid: str, tag: str, by: str) -> None:
+        from spyglass.core.errors import ForbiddenError
+
+        exists, author = self.store.tag_author(iid, tag)
+        if exists and author != by:
+            raise ForbiddenError(f"the tag {tag!r} was set by someone else: only its author or an admin may change it")
+
+    def tags(self, principals: Principals = EVERYTHING, ref: str | None = None) -> list[dict[str, str]]:
         iid = self.resolve(ref, principals)["id"] if ref else None
         return [{"id": i, "tag": t, "origin": o} for i, t, o in self.store.tags(principals, iid)]
 
-    def suggest_tags(self, ref: str, principals: list[str] | None = None, top: int = 5) -> list[dict]:
+    def suggest_tags(self, ref: str, principals: Principals = EVERYTHING, top: int = 5) -> list[dict]:
         from spyglass.organize.tags import combine, folder_labels, knn_tag_scores, zero_shot_scores
 
         it = self.resolve(ref, principals)
@@ -269,7 +284,7 @@ class Organizer:
                                              self.sg.config.organize.min_tag_score)]
 
     # -- plans --------------------------------------------------------------------------------------------------
-    def _tag_fn(self, principals: list[str] | None):
+    def _tag_fn(self, principals: Principals):
         def tag(path: str, tag: str, add: bool) -> bool:
             try:
                 if add:
@@ -281,14 +296,14 @@ class Organizer:
 
         return tag
 
-    def write_plan(self, output: Path, principals: list[str] | None = None, tags: bool = True) -> Any:
+    def write_plan(self, output: Path, principals: Principals = EVERYTHING, tags: bool = True) -> Any:
         if output.exists():
             raise SpyglassError(f"{output} exists: choose another file (plans are never overwritten)")
         plan = make_plan(self, principals, tags=tags)
         plan.write(output)
         return plan
 
-    def apply(self, plan_file: Path, principals: list[str] | None = None) -> dict[str, Any]:
+    def apply(self, plan_file: Path, principals: Principals = EVERYTHING) -> dict[str, Any]:
         """Apply a reviewed plan (resuming one that was interrupted)."""
         from spyglass.organize.apply import apply_plan
         from spyglass.organize.plan import Plan
@@ -296,7 +311,7 @@ class Organizer:
         plan = Plan.load(plan_file)
         return apply_plan(plan, self.journals, self._tag_fn(principals)).to_dict()
 
-    def undo(self, plan_id: str | None = None, principals: list[str] | None = None) -> dict[str, Any]:
+    def undo(self, plan_id: str | None = None, principals: Principals = EVERYTHING) -> dict[str, Any]:
         """Revert what a plan did (default: the last one applied)."""
         from spyglass.organize.apply import undo_plan
 
@@ -314,7 +329,7 @@ class Organizer:
     def plans_dir(self) -> Path:
         return self.sg.home / "organize" / "plans"
 
-    def save_plan(self, owner: str, principals: list[str] | None, tags: bool = True) -> dict[str, Any]:
+    def save_plan(self, owner: str, principals: Principals, tags: bool = True) -> dict[str, Any]:
         """Make a plan over the caller's files and keep it for review (``organize/plans/<id>.yaml``)."""
         import json
 
@@ -353,7 +368,7 @@ class Organizer:
                 out.append({k: v[k] for k in ("id", "owner", "created", "applied")} | {"actions": len(v["actions"])})
         return out
 
-    def apply_reviewed(self, plan_id: str, keep: list[int], principals: list[str] | None) -> dict[str, Any]:
+    def apply_reviewed(self, plan_id: str, keep: list[int], principals: Principals) -> dict[str, Any]:
         """Apply the actions of a kept plan that the reviewer kept (by number), with the usual journal."""
         from spyglass.organize.apply import apply_plan
         from spyglass.organize.plan import Plan
@@ -372,7 +387,7 @@ class Organizer:
         return journals_list(self.journals) if self.journals.exists() else []
 
     # -- folders ------------------------------------------------------------------------------------------------
-    def where(self, path: str, principals: list[str] | None = None, top: int = 3) -> dict[str, Any]:
+    def where(self, path: str, principals: Principals = EVERYTHING, top: int = 3) -> dict[str, Any]:
         """The best existing folders for a file (indexed or not), with confidence."""
         from spyglass.organize.folders import suggest_folders
 
@@ -409,7 +424,7 @@ class Organizer:
         return ((ex.title or "") + "\n" + text).strip() or p.stem.replace("_", " ")
 
 
-def make_plan(org: Organizer, principals: list[str] | None = None, tags: bool = True) -> Any:
+def make_plan(org: Organizer, principals: Principals = EVERYTHING, tags: bool = True) -> Any:
     """A plan over the caller's files: duplicate copies to the holding folder, unfiled files into their best folder,
     generic names to their document titles, and confident tag suggestions. Writes nothing."""
     from spyglass.organize.duplicates import file_path
@@ -449,7 +464,7 @@ def make_plan(org: Organizer, principals: list[str] | None = None, tags: bool = 
         if f["id"] in claimed or not os.path.isfile(p) or os.path.dirname(p) != f["source_root"].rstrip(os.sep):
             continue
         if embedded is None:
-            ids, x = org.doc_vectors([g["id"] for g in files]) if org.sg._dense() is not None else ([], None)
+            ids, x = org.doc_vectors([g["id"] for g in files]) if org.sg.parts.dense() is not None else ([], None)
             embedded = (ids, x, [os.path.dirname(file_path(by_id[i])) for i in ids])
         ids, x, folders = embedded
         if f["id"] not in ids:
@@ -473,7 +488,7 @@ def make_plan(org: Organizer, principals: list[str] | None = None, tags: bool = 
         if slug:
             act(f, "rename", os.path.join(os.path.dirname(p), slug + ext), f"generic name; the document's title is "
                 f"{f['title']!r}")
-    if tags and org.sg._dense() is not None:
+    if tags and org.sg.parts.dense() is not None:
         have = {i for i, _, _ in org.store.tags(principals)}
         for f in files[:500]:
             if f["id"] in have:

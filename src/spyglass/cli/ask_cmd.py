@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import err, out, print_json
+from spyglass.cli.output import err, esc, out, print_json
 
 
 def _highlighted(ans: dict) -> Text:
@@ -35,7 +35,7 @@ def _print_answer(ans: dict, streamed: bool) -> None:
         out.print()
     if ans["dropped"]:
         out.print(f"[yellow]dropped {len(ans['dropped'])} statement(s) no passage supported:[/yellow] "
-                  + " | ".join(ans["dropped"]), markup=True)
+                  + esc(" | ".join(ans["dropped"])), markup=True)
     if ans["citations"]:
         out.print("[bold]Sources[/bold]")
         for c in ans["citations"]:
@@ -115,7 +115,7 @@ def summarize(
         if json_:
             print_json(res)
             return
-        out.print(f"[bold]{res['title']}[/bold] ({res['parts']} part(s), {res['backend']})")
+        out.print(f"[bold]{esc(res['title'])}[/bold] ({res['parts']} part(s), {esc(res['backend'])})")
         out.print(res["summary"], markup=False)
 
     _run(body)

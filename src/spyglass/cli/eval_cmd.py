@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import JsonOpt, _run, app
-from spyglass.cli.output import RichProgress, err, out, print_json
+from spyglass.cli.output import RichProgress, err, esc, out, print_json
 
 eval_app = typer.Typer(help="Evaluate on public data (BEIR, SQuAD) and check the results registry.",
                        no_args_is_help=True)
@@ -21,7 +21,14 @@ def _print(res: dict, json_: bool) -> None:
     if json_:
         print_json(res)
     else:
-        out.print(" ".join(f"{k}={v}" for k, v in res.items()))
+        out.print(" ".join(f"{k}={v}" for k, v in res.items()), markup=False)
+
+
+def _data(path: Path, *kinds: str) -> Path:
+    """A dataset argument: the path as given, or a name inside the shared data folder ($SPYGLASS_DATA)."""
+    from spyglass.evaluation.registry import resolve_dataset
+
+    return resolve_dataset(path, kinds or ("beir",))
 
 
 def _config(home: Optional[Path]):
@@ -32,7 +39,9 @@ def _config(home: Optional[Path]):
 
 @eval_app.command("beir")
 def beir(
-    dataset: Path = typer.Argument(..., help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv."),
+    dataset: Path = typer.Argument(..., help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv), or its "
+                                             "name in the shared data folder $SPYGLASS_DATA: scifact, "
+                                             "retrieval-dev/cisi, ..."),
     mode: str = typer.Option("hybrid", "--mode", "-m", help="keyword, semantic or hybrid."),
     fusion: Optional[str] = typer.Option(None, "--fusion", help="rrf or normalized (hybrid)."),
     rerank: Optional[str] = typer.Option(None, "--rerank", help="Second stage to evaluate."),
@@ -45,15 +54,38 @@ def beir(
     from spyglass.evaluation.runner import eval_beir
 
     def body() -> None:
-        _print(eval_beir(dataset, mode=mode, rerank=rerank, config=_config(config_home), cache=cache,
+        _print(eval_beir(_data(dataset, "beir", "retrieval-dev"), mode=mode, rerank=rerank, config=_config(config_home), cache=cache,
                          progress=RichProgress(), fusion=fusion, max_queries=max_queries), json_)
+
+    _run(body)
+
+
+@eval_app.command("suite")
+def suite(
+    data: Optional[Path] = typer.Option(None, "--data", help="The shared data folder [default: found at ../shared]"),
+    cache: Optional[Path] = CacheOpt,
+    config_home: Optional[Path] = typer.Option(None, "--config-from", help="Use this data directory's config.toml."),
+    json_: bool = JsonOpt,
+) -> None:
+    """The retrieval suite: every collection found (SciFact, SQuAD, retrieval-dev/*) in keyword, semantic and
+    hybrid mode, with one configuration; nDCG@10, the mean, and how hybrid compares with its best part."""
+    from spyglass.evaluation.beir import default_cache
+    from spyglass.evaluation.registry import data_dir
+    from spyglass.evaluation.suite import render, run_suite
+
+    def body() -> None:
+        res = run_suite(data_dir(data), cache or default_cache(), _config(config_home), progress=RichProgress())
+        if json_:
+            print_json(res)
+        else:
+            out.print(render(res), markup=False)
 
     _run(body)
 
 
 @eval_app.command("squad")
 def squad(
-    squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. ../shared/data/qa/squad2-dev/dev-v2.0.json)."),
+    squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. qa/squad2-dev/dev-v2.0.json in $SPYGLASS_DATA)."),
     mode: str = typer.Option("hybrid", "--mode", "-m", help="keyword, semantic or hybrid."),
     fusion: Optional[str] = typer.Option(None, "--fusion", help="rrf or normalized (hybrid)."),
     rerank: Optional[str] = typer.Option(None, "--rerank", help="Second stage to evaluate."),
@@ -66,7 +98,7 @@ def squad(
 
     def body() -> None:
         c = cache or default_cache()
-        ds = squad_to_beir(squad_json, c / "squad2-dev-beir")
+        ds = squad_to_beir(_data(squad_json, "qa"), c / "squad2-dev-beir")
         _print(eval_beir(ds, mode=mode, rerank=rerank, cache=c, progress=RichProgress(), fusion=fusion), json_)
 
     _run(body)
@@ -83,14 +115,14 @@ def folders(
     from spyglass.evaluation.folders import eval_folders
 
     def body() -> None:
-        _print(eval_folders(squad_json, cache=cache, progress=RichProgress()), json_)
+        _print(eval_folders(_data(squad_json, "qa"), cache=cache, progress=RichProgress()), json_)
 
     _run(body)
 
 
 @eval_app.command("ltr")
 def ltr(
-    dataset: Path = typer.Argument(..., help="A BEIR folder with train and test qrels (e.g. ../shared/data/beir/scifact)."),
+    dataset: Path = typer.Argument(..., help="A BEIR folder with train and test qrels (e.g. scifact)."),
     sessions: int = typer.Option(100, "--sessions", min=1, help="Simulated sessions per training query."),
     click_model: str = typer.Option("pbm", "--click-model", help="pbm (position-based) or cascade."),
     eta: float = typer.Option(1.0, "--eta", help="Position bias: examination (1/k)^eta."),
@@ -102,7 +134,7 @@ def ltr(
     from spyglass.evaluation.ltr_clicks import eval_ltr
 
     def body() -> None:
-        _print(eval_ltr(dataset, sessions=sessions, click_model=click_model, eta=eta, cache=cache,
+        _print(eval_ltr(_data(dataset), sessions=sessions, click_model=click_model, eta=eta, cache=cache,
                         progress=RichProgress()), json_)
 
     _run(body)
@@ -118,7 +150,7 @@ def recs(
     from spyglass.evaluation.recs import eval_recs
 
     def body() -> None:
-        _print(eval_recs(dataset, progress=RichProgress()), json_)
+        _print(eval_recs(_data(dataset, "recs"), progress=RichProgress()), json_)
 
     _run(body)
 
@@ -137,7 +169,7 @@ def ltr_personal(
     from spyglass.evaluation.ltr_personal import eval_ltr_personal
 
     def body() -> None:
-        _print(eval_ltr_personal(dataset, users=users, library=library, seed=seed, cache=cache,
+        _print(eval_ltr_personal(_data(dataset), users=users, library=library, seed=seed, cache=cache,
                                  progress=RichProgress()), json_)
 
     _run(body)
@@ -152,7 +184,7 @@ def asr(
     from spyglass.evaluation.media import eval_asr
 
     def body() -> None:
-        _print(eval_asr(speech_dir), json_)
+        _print(eval_asr(_data(speech_dir, "")), json_)
 
     _run(body)
 
@@ -166,7 +198,7 @@ def ocr(
     from spyglass.evaluation.media import eval_ocr
 
     def body() -> None:
-        _print(eval_ocr(docs_dir), json_)
+        _print(eval_ocr(_data(docs_dir, "formats")), json_)
 
     _run(body)
 
@@ -195,14 +227,14 @@ def images(
             media.clip_text_model = str(text_model)
         if tokenizer:
             media.clip_tokenizer = str(tokenizer)
-        _print(eval_images(dataset, media, cache or default_cache(), max_queries, progress=RichProgress()), json_)
+        _print(eval_images(_data(dataset, "images"), media, cache or default_cache(), max_queries, progress=RichProgress()), json_)
 
     _run(body)
 
 
 @eval_app.command("qa")
 def qa(
-    squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. ../shared/data/qa/squad2-dev/dev-v2.0.json)."),
+    squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. qa/squad2-dev/dev-v2.0.json in $SPYGLASS_DATA)."),
     backend: Optional[str] = typer.Option(None, "--backend", "-b",
                                           help="extractive, openai or llama-cpp [default: [answer] backend]"),
     split: str = typer.Option("test", "--split", help="test (reported), tune (used to set thresholds and train the "
@@ -236,8 +268,9 @@ def qa(
             if not a.endpoint:
                 raise typer.BadParameter("the judge needs an endpoint: --judge-endpoint URL or [answer] endpoint")
             grader = make_chat(a, "openai")
-        _print(eval_squad_qa(squad_json, config=config, cache=cache, split=split, max_questions=max_questions,
-                             backend=backend, progress=RichProgress(), judge=grader, curve=curve), json_)
+        _print(eval_squad_qa(_data(squad_json, "qa"), config=config, cache=cache, split=split,
+                             max_questions=max_questions, backend=backend, progress=RichProgress(), judge=grader,
+                             curve=curve), json_)
 
     _run(body)
 
@@ -263,7 +296,7 @@ def check(
         else:
             for r in results:
                 mark = "[green]OK  [/green]" if r["status"] == "OK" else f"[red]{r['status']}[/red]"
-                out.print(f"{mark} {r['id']:<40} {r['metric']} = {r.get('measured')} "
+                out.print(f"{mark} {esc(r['id']):<40} {esc(r['metric'])} = {esc(r.get('measured'))} "
                           f"(expected {r['expected']} ± {r['tolerance']})")
         if failed:
             raise typer.Exit(1)
@@ -286,7 +319,7 @@ def table(
             print_json({"rows": [r.__dict__ for r in rows]})
         elif write:
             write_table(write, rows)
-            err.print(f"updated {write}")
+            err.print(f"updated {write}", markup=False)
         else:
             out.print(render_table(rows), markup=False)
 
@@ -295,7 +328,7 @@ def table(
 
 @eval_app.command("train-ranker")
 def train_ranker_cmd(
-    dataset: Path = typer.Argument(..., help="A BEIR folder with qrels/train.tsv (e.g. ../shared/data/beir/scifact)."),
+    dataset: Path = typer.Argument(..., help="A BEIR folder with qrels/train.tsv (e.g. scifact)."),
     out: Path = typer.Option(..., "--out", help="Where to write the LightGBM model (text)."),
     split: str = typer.Option("train", "--split", help="The qrels split to learn from."),
     cache: Optional[Path] = CacheOpt,
@@ -305,7 +338,7 @@ def train_ranker_cmd(
     from spyglass.evaluation.runner import train_ranker
 
     def body() -> None:
-        res = train_ranker(dataset, out, split=split, cache=cache, progress=RichProgress())
+        res = train_ranker(_data(dataset), out, split=split, cache=cache, progress=RichProgress())
         if json_:
             print_json({"out": str(out), **res})
         else:

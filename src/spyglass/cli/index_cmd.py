@@ -1,4 +1,4 @@
-"""``spyglass index``, ``spyglass watch``, ``spyglass sources``, ``spyglass remove``."""
+"""``spyglass index``, ``spyglass watch``, ``spyglass remove`` (``spyglass sources``: sources_cmd)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import err, fmt_size, fmt_time, out, print_json
+from spyglass.cli.output import err, esc, fmt_size, fmt_time, print_json
 
 
 def _summary(stats) -> str:
@@ -25,16 +25,20 @@ def index(
     paths: list[str] = typer.Argument(None, help="Folders, mailboxes (.mbox/.eml) or chat exports (Slack .zip or "
                                                  "folder). Without paths: re-index every known source."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry files that failed before."),
+    wait: bool = typer.Option(False, "--wait", help="Also make every vector before returning (else a background "
+                                                    "process makes them, best first; see `spyglass status`)."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
-    """Index files, mail and chat exports. A re-run only reads what changed."""
+    """Index files, mail and chat exports. A re-run only reads what changed. Returns once keyword search works;
+    semantic search follows in the background ([embedding] background)."""
     from spyglass.cli.output import RichProgress
 
     def body() -> None:
         sg = _sg(home)
         progress = RichProgress(enabled=None)
-        stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed)
+        stats = sg.index(paths or None, progress=progress, retry_failed=retry_failed,
+                         wait=wait or not sg.config.embedding.background)
         if json_:
             print_json({"home": str(sg.home), **stats.as_dict()})
             return
@@ -43,13 +47,17 @@ def index(
                   f"{stats.passages} passages, {fmt_size(stats.bytes)} read.")
         sem = stats.semantic
         if sem.get("unavailable"):
-            err.print(f"[yellow]Semantic search unavailable:[/yellow] {sem['unavailable']}")
+            err.print(f"[yellow]Semantic search unavailable:[/yellow] {esc(sem['unavailable'])}")
+        elif sem.get("background"):
+            bg = sem["background"]
+            err.print(f"Keyword search is ready. Semantic search is being built in the background "
+                      f"({bg['pending_passages']} passages to embed, best first): `spyglass status` shows how far.")
         elif sem.get("passages"):
             err.print(f"Embedded {sem['passages']} passages in {sem['seconds']:.0f} s "
                       f"({sem['passages_per_s']:.1f}/s).")
         img = stats.images
         if img.get("unavailable"):
-            err.print(f"[yellow]Photo search by description unavailable:[/yellow] {img['unavailable']}")
+            err.print(f"[yellow]Photo search by description unavailable:[/yellow] {esc(img['unavailable'])}")
         elif img.get("images"):
             err.print(f"Embedded {img['images']} images in {img['seconds']:.0f} s ({img['images_per_s']:.1f}/s).")
 
@@ -86,22 +94,6 @@ def watch(
 
 
 @app.command()
-def sources(home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
-    """List the indexed sources."""
-
-    def body() -> None:
-        st = _sg(home).status()
-        if json_:
-            print_json({"sources": st["sources"]})
-            return
-        for s in st["sources"]:
-            out.print(f"{s['id']:>3}  {s['kind']:<7} {s['items']:>7} items  last indexed {fmt_time(s['last_indexed'])}"
-                      f"  {s['root']}")
-
-    _run(body)
-
-
-@app.command()
 def remove(
     path: str = typer.Argument(..., help="The source's folder or file, as listed by `spyglass sources`."),
     home: Optional[Path] = HomeOpt,
@@ -114,6 +106,6 @@ def remove(
         if json_:
             print_json({"removed": path, "items": n})
         else:
-            err.print(f"Removed {path}: {n} items dropped from the index.")
+            err.print(f"Removed {path}: {n} items dropped from the index.", markup=False)
 
     _run(body)

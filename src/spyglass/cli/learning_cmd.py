@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import fmt_time, out, print_json
+from spyglass.cli.output import esc, fmt_time, out, print_json
 
 AsUserOpt = typer.Option(None, "--as-user", help="Act as this user [default: your login name].")
 
@@ -29,26 +29,55 @@ def _who(as_user: Optional[str]) -> str:
 @app.command("open")
 def open_(
     result: str = typer.Argument(..., help="A result number from your last search, a document id or a path."),
-    launch: bool = typer.Option(False, "--launch", help="Also open it in the desktop's default application."),
+    launch: bool = typer.Option(False, "--launch", help="Also open it in the desktop's default application (a "
+                                                        "message inside a mailbox or archive: a temporary copy)."),
     as_user: Optional[str] = AsUserOpt,
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
-    """Open a search result (recorded in your activity log, which teaches ranking and suggestions)."""
+    """Open a search result (recorded in your activity log, which teaches ranking and suggestions). A file prints its
+    path; a document inside a file (a message in a mailbox, an attachment, a chat day, a zip member) is shown."""
     from spyglass.app.learning import record_open
 
     def body() -> None:
         sg = _sg(home)
         user = _who(as_user)
-        it = record_open(sg, user, result, sg.principals_for(user) if as_user else None)
+        principals = sg.access(as_user)
+        it = record_open(sg, user, result, principals)
+        inner = it["parent_id"] is not None
+        text = _text_of(sg, it["id"], principals) if inner else None
         if json_:
-            print_json({"id": it["id"], "path": it["path"], "title": it["title"] or it["name"]})
+            print_json({"id": it["id"], "path": it["path"], "title": it["title"] or it["name"],
+                        **({"in": it["parent_id"], "name": it["name"], "text": text} if inner else {})})
+        elif inner:
+            out.print(f"[bold]{esc(it['title'] or it['name'])}[/bold]  [dim]{it['type']} in {esc(it['path'])}[/dim]\n")
+            out.print(text or "(no text: indexed by name and metadata only)", markup=False, highlight=False)
         else:
-            out.print(it["path"], highlight=False)
+            out.print(it["path"], highlight=False, markup=False)
         if launch and shutil.which("xdg-open"):
-            subprocess.Popen(["xdg-open", it["path"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            target = _export(it, text) if inner else it["path"]
+            subprocess.Popen(["xdg-open", target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     _run(body)
+
+
+def _text_of(sg, item_id: str, principals) -> str:
+    """A document's indexed text, its passages in order."""
+    return "\n\n".join(p["text"] for p in sg.document(item_id, principals, passages=100_000)["passages"])
+
+
+def _export(it: dict, text: str | None) -> str:
+    """A private temporary copy of a document inside a file, for the desktop to open: a message as .eml (its text
+    starts with its From/To/Subject header block), anything else as .txt."""
+    import os
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="spyglass-open-"))  # new, private (0700): nobody else can plant a link
+    target = folder / f"{it['id']}{'.eml' if it['type'] == 'email' else '.txt'}"  # the id is hex: a safe name
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text or "")
+    return str(target)
 
 
 @activity_app.command("show")
@@ -69,12 +98,13 @@ def activity_show(
             print_json({"user": user, "counts": log.counts(user), "searches": searches, "events": events})
             return
         c = log.counts(user)
-        out.print(f"{user}: {c['searches']} searches, {c['events']} events logged")
+        out.print(f"{user}: {c['searches']} searches, {c['events']} events logged", markup=False)
         for s in searches:
-            out.print(f"  {fmt_time(s['at'])}  search  {s['query']!r}  ({len(s['ids'])} shown)", highlight=False)
+            out.print(f"  {fmt_time(s['at'])}  search  {s['query']!r}  ({len(s['ids'])} shown)", highlight=False,
+                      markup=False)
         for e in events:
             pos = f" (result {e['position']})" if e["position"] else ""
-            out.print(f"  {fmt_time(e['at'])}  {e['kind']:<6} {e['item_id']}{pos}", highlight=False)
+            out.print(f"  {fmt_time(e['at'])}  {e['kind']:<6} {e['item_id']}{pos}", highlight=False, markup=False)
 
     _run(body)
 
@@ -109,14 +139,14 @@ def suggest(
     def body() -> None:
         sg = _sg(home)
         user = _who(as_user)
-        res = suggest_(sg, user, sg.principals_for(user) if as_user else None, limit)
+        res = suggest_(sg, user, sg.access(as_user), limit)
         if json_:
             print_json({"user": user, "suggestions": res})
             return
         if not res:
             out.print("No suggestions yet: open some results first (spyglass open N).")
         for n, r in enumerate(res, 1):
-            out.print(f"{n:>2}. {r['title']}  [dim]{r['path']} ({r['why']})[/dim]", highlight=False)
+            out.print(f"{n:>2}. {esc(r['title'])}  [dim]{esc(r['path'])} ({esc(r['why'])})[/dim]", highlight=False)
 
     _run(body)
 
@@ -134,13 +164,13 @@ def related(
 
     def body() -> None:
         sg = _sg(home)
-        res = related_(sg, file, sg.principals_for(as_user) if as_user else None, limit)
+        res = related_(sg, file, sg.access(as_user), limit)
         if json_:
             print_json(res)
             return
         for n, r in enumerate(res["related"], 1):
             sig = ", ".join(f"{k} {v:.2f}" for k, v in r["signals"].items())
-            out.print(f"{n:>2}. {r['title']}  [dim]{r['path']} ({sig})[/dim]", highlight=False)
+            out.print(f"{n:>2}. {esc(r['title'])}  [dim]{esc(r['path'])} ({sig})[/dim]", highlight=False)
 
     _run(body)
 

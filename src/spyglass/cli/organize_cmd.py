@@ -9,7 +9,7 @@ from typing import Iterator, Optional
 import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import fmt_size, fmt_time, out, print_json
+from spyglass.cli.output import esc, fmt_size, fmt_time, out, print_json
 
 AsUserOpt = typer.Option(None, "--as-user", help="Only what this user may read.")
 
@@ -28,7 +28,7 @@ def _org(home: Optional[Path], as_user: Optional[str]) -> Iterator[tuple]:
     sg = _sg(home)
     org = Organizer(sg)
     try:
-        yield org, (sg.principals_for(as_user) if as_user else None)
+        yield org, sg.access(as_user)
     finally:
         org.close()
 
@@ -52,10 +52,10 @@ def duplicates(
         if not groups:
             out.print("No duplicates.")
         for g in groups:
-            out.print(f"[bold]{g['kind']}[/bold] ({len(g['files'])} files, similarity {g['similarity']:.2f})")
+            out.print(f"[bold]{esc(g['kind'])}[/bold] ({len(g['files'])} files, similarity {g['similarity']:.2f})")
             for f in g["files"]:
                 mark = "keep" if f["id"] == g["keep"] else "    "
-                out.print(f"  {mark}  {f['path']}  [dim]{fmt_size(f['size'])}, {fmt_time(f['modified'])}[/dim]",
+                out.print(f"  {mark}  {esc(f['path'])}  [dim]{fmt_size(f['size'])}, {fmt_time(f['modified'])}[/dim]",
                           highlight=False)
 
     _run(body)
@@ -88,9 +88,9 @@ def topics(
             out.print(f"[dim]clustered {built['documents']} documents into {built['k']} topics[/dim]")
         for t in ts:
             title = f"{t['name']}  [dim]{t['label']}[/dim]" if t.get("name") else t["label"]
-            out.print(f"[bold]topic:{t['id']}[/bold]  {title}  [dim]({t['size']} files)[/dim]", highlight=False)
+            out.print(f"[bold]topic:{t['id']}[/bold]  {esc(title)}  [dim]({t['size']} files)[/dim]", highlight=False)
             for e in t["examples"]:
-                out.print(f"    {e['title']}  [dim]{e['path']}[/dim]", highlight=False)
+                out.print(f"    {esc(e['title'])}  [dim]{esc(e['path'])}[/dim]", highlight=False)
 
     _run(body)
 
@@ -115,7 +115,7 @@ def similar(
             print_json(res)
             return
         for r in res["similar"]:
-            out.print(f"{r['similarity']:.0%}  {r['path']}", highlight=False)
+            out.print(f"{r['similarity']:.0%}  {r['path']}", highlight=False, markup=False)
 
     _run(body)
 
@@ -138,7 +138,7 @@ def where(
         if not res["suggestions"]:
             out.print("No suggestion: no similar filed documents.")
         for s in res["suggestions"]:
-            out.print(f"{s['confidence']:.0%}  {s['folder']}", highlight=False)
+            out.print(f"{s['confidence']:.0%}  {s['folder']}", highlight=False, markup=False)
 
     _run(body)
 
@@ -162,7 +162,7 @@ def tags_list(
             print_json({"tags": rows})
             return
         for r in rows:
-            out.print(f"{r['tag']:<20} {r['origin']:<9} {r['path']}", highlight=False)
+            out.print(f"{r['tag']:<20} {r['origin']:<9} {r['path']}", highlight=False, markup=False)
 
     _run(body)
 
@@ -174,7 +174,7 @@ def _tag_cmd(file: str, tag: str, origin: str, as_user: Optional[str], home: Opt
         if json_:
             print_json({"id": iid, "tag": tag, "origin": origin})
         else:
-            out.print(f"{origin}: {tag} on {file}", highlight=False)
+            out.print(f"{origin}: {tag} on {file}", highlight=False, markup=False)
 
     _run(body)
 
@@ -227,7 +227,7 @@ def tags_suggest(file: str = typer.Argument(..., help="Path or document id."), a
         if not sug:
             out.print("No suggestion.")
         for s in sug:
-            out.print(f"{s['tag']:<20} {s['score']:.2f}  [dim]{'; '.join(s['reasons'])}[/dim]", highlight=False)
+            out.print(f"{esc(s['tag']):<20} {s['score']:.2f}  [dim]{esc('; '.join(s['reasons']))}[/dim]", highlight=False)
 
     _run(body)
 
@@ -265,7 +265,7 @@ def _print_report(rep: dict, json_: bool) -> None:
     for s in rep["steps"]:
         arrow = f" -> {s['to']}" if s.get("to") else ""
         why = f"  [dim]({s['reason']})[/dim]" if s.get("reason") else ""
-        out.print(f"{s['status']:<8} {s['op']:<6} {s['path']}{arrow}{why}", highlight=False)
+        out.print(f"{s['status']:<8} {s['op']:<6} {s['path']}{arrow}{why}", highlight=False, markup=False)
     out.print(f"done {rep['done']}, undone {rep['undone']}, skipped {rep['skipped']}, already {rep['already']}")
 
 
@@ -283,7 +283,8 @@ def organize_apply(
             rep = org.apply(plan_file, principals)
         _print_report(rep, json_)
         if not json_ and rep["done"]:
-            out.print(f"Undo with: spyglass organize undo {rep['plan']}. Run `spyglass index` to refresh the index.")
+            out.print(f"Undo with: spyglass organize undo {rep['plan']}. Run `spyglass index` to refresh the index.",
+                      markup=False)
 
     _run(body)
 
@@ -316,6 +317,7 @@ def organize_journals(home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> 
             print_json({"journals": js})
             return
         for j in js:
-            out.print(f"{j['plan']}  applied {fmt_time(j['applied'])}  done {j['done']}  undone {j['undone']}")
+            out.print(f"{j['plan']}  applied {fmt_time(j['applied'])}  done {j['done']}  undone {j['undone']}",
+                      markup=False)
 
     _run(body)

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
-from spyglass.cli.output import fmt_time, out, print_json
+from spyglass.cli.output import err, esc, fmt_time, out, print_json
 
 _B = re.compile(r"</?b>")
 
@@ -59,6 +59,7 @@ def search(
 
         res = sg.search(query, limit=limit, offset=offset, filters=f, as_user=as_user, mode=mode, fusion=fusion,
                         rerank=rerank, log_user=as_user or getpass.getuser())
+        hint = _image_hint(sg, query, f)
         if json_:
             print_json({
                 "search_id": res.search_id,
@@ -84,29 +85,47 @@ def search(
                     }
                     for h in res.hits
                 ],
+                **({"related": [{"id": h.id, "path": h.path, "title": h.title, "type": h.type, "score": h.score}
+                                for h in res.related]} if res.related else {}),
+                **({"hint": hint} if hint else {}),
             })
             return
         shown = f"{offset + 1}–{offset + len(res.hits)} of " if res.hits else ""
         out.print(f"[bold]{shown}{res.total}[/bold] result{'s' if res.total != 1 else ''} for "
-                  f"[cyan]{_esc(query)}[/cyan] [dim]({res.mode}, {res.took_ms:.1f} ms)[/dim]")
+                  f"[cyan]{esc(query)}[/cyan] [dim]({res.mode}, {res.took_ms:.1f} ms)[/dim]")
         if res.corrected:
-            out.print(f"[dim]approximate matches for: {', '.join(sorted(res.corrected))}[/dim]")
+            out.print(f"[dim]approximate matches for: {esc(', '.join(sorted(res.corrected)))}[/dim]")
+        if res.related:
+            out.print("[dim]No word of the query occurs in your files. Closest by meaning, not matches:[/dim]")
+            for h in res.related:
+                out.print(f"  [dim]{esc(h.title)} — {esc(h.path)}[/dim]")
         for n, h in enumerate(res.hits, start=offset + 1):
             where = h.path + (f" › {h.extra['name']}" if h.parent_id else "")
             loc = f" · page {h.page}" if h.page else (f" {h.label}" if h.label and h.label.startswith("@") else "")
-            out.print(f"\n[bold]{n:>2}. {_esc(h.title)}[/bold]  [dim]{h.type} · {fmt_time(h.modified)}[/dim]")
-            out.print(f"    [green]{_esc(where)}[/green][dim]{loc}[/dim]")
+            out.print(f"\n[bold]{n:>2}. {esc(h.title)}[/bold]  [dim]{h.type} · {fmt_time(h.modified)}[/dim]")
+            out.print(f"    [green]{esc(where)}[/green][dim]{loc}[/dim]")
             if h.snippet_html:
-                text = _esc(_unescape(_B.sub("\x00", h.snippet_html)))
+                text = esc(_unescape(_B.sub("\x00", h.snippet_html)))
                 parts = text.split("\x00")
                 marked = "".join(p if i % 2 == 0 else f"[bold yellow]{p}[/bold yellow]" for i, p in enumerate(parts))
                 out.print("    " + " ".join(marked.split()))
+        if hint:
+            err.print(f"\n[yellow]{esc(hint)}[/yellow]")
 
     _run(body)
 
 
-def _esc(s: str) -> str:
-    return s.replace("[", "\\[")
+def _image_hint(sg, query: str, filters) -> str | None:
+    """What to configure when photos are searched by description without a model that sees them."""
+    from spyglass.app.spyglass import parse
+
+    m = sg.config.media
+    types = set(filters.types) | set(parse(query).filters.types)
+    if "image" not in types or (m.clip_image_model and m.clip_text_model) or m.caption_endpoint:
+        return None
+    return ("Images are found by their text (OCR) and names only: to find a photo by what it shows, set a text-image "
+            "model ([media] clip_image_model and clip_text_model) or a captioning endpoint ([media] caption_endpoint) "
+            "in config.toml, then run `spyglass index` (docs/media.md).")
 
 
 def _unescape(s: str) -> str:

@@ -11,12 +11,27 @@ import typer
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
 from spyglass.cli.output import err, fmt_time, out, print_json
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import MissingExtraError, SpyglassError
 
 users_app = typer.Typer(help="Users of the team server: roles, groups, passwords.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (for scripts, MCP clients and the REST API).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+
+
+def _server(module: str, attr: str, *needs: str):
+    """``spyglass.server.<module>.<attr>``, or the server extra's install hint when its libraries (those the module
+    imports, and ``needs``, which it imports later) are missing."""
+    import importlib
+
+    try:
+        for lib in needs:
+            importlib.import_module(lib)
+        return getattr(importlib.import_module(f"spyglass.server.{module}"), attr)
+    except ImportError as exc:
+        if (exc.name or "").startswith("spyglass"):
+            raise
+        raise MissingExtraError("the team server", "server", exc.name or "fastapi") from exc
 
 
 @app.command()
@@ -32,8 +47,7 @@ def serve(
     """Run the team server: REST API (/api, OpenAPI at /api/openapi.json), web app (/) and MCP (/mcp)."""
 
     def body() -> None:
-        from spyglass.server.app import serve as run
-
+        run = _server("app", "serve", "uvicorn")
         sg = _sg(home)
         s = sg.config.server
         url = f"http://{host or s.host}:{port or s.port}"
@@ -60,10 +74,9 @@ def mcp(
     def body() -> None:
         import contextlib
 
-        from spyglass.server.mcp import build_mcp
-
+        build_mcp = _server("mcp", "build_mcp")
         sg = _sg(home)
-        principals = sg.principals_for(as_user) if as_user else None
+        principals = sg.access(as_user)
 
         @contextlib.contextmanager
         def read():
@@ -75,14 +88,26 @@ def mcp(
 
 
 # -- users ------------------------------------------------------------------------------------------------------
-def _password(given: Optional[str], ask: bool) -> Optional[str]:
+def _password(given: Optional[str], ask: bool, from_stdin: bool = False) -> Optional[str]:
+    """The password from --password, --password-stdin, $SPYGLASS_PASSWORD, or asked twice on a terminal."""
+    import sys
+
     if given:
         return given
+    if from_stdin:
+        pw = sys.stdin.readline().rstrip("\r\n")
+        if not pw:
+            raise SpyglassError("--password-stdin read no password: pipe one in, e.g. "
+                                "printf '%s\\n' \"$PW\" | spyglass users add NAME --password-stdin")
+        return pw
     env = os.environ.get("SPYGLASS_PASSWORD")
     if env:
         return env
     if not ask:
         return None
+    if not sys.stdin.isatty():
+        raise SpyglassError("no terminal to ask for a password: use --password-stdin (reads one line), "
+                            "$SPYGLASS_PASSWORD, or --no-login for API tokens only")
     pw = getpass.getpass("Password (8+ characters): ")
     if pw != getpass.getpass("Again: "):
         raise SpyglassError("the passwords differ")
@@ -99,6 +124,8 @@ def users_add(
                                                          "becomes readable."),
     password: Optional[str] = typer.Option(None, "--password", help="Password for the web app [default: asked, or "
                                                                    "$SPYGLASS_PASSWORD]; --no-login for none."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of "
+                                                                        "standard input (scripts, no terminal)."),
     no_login: bool = typer.Option(False, "--no-login", help="No password: API tokens only."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
@@ -106,11 +133,11 @@ def users_add(
     """Add a user."""
 
     def body() -> None:
-        pw = None if no_login else _password(password, ask=not json_)
+        pw = None if no_login else _password(password, ask=not json_, from_stdin=password_stdin)
         if pw is not None and len(pw) < 8:
             raise SpyglassError("a password needs 8 characters or more")
         u = _sg(home).accounts.add_user(name, "admin" if admin else "member", pw, group or [], email or [])
-        print_json(u.as_dict()) if json_ else out.print(f"added {u.name} ({u.role})")
+        print_json(u.as_dict()) if json_ else out.print(f"added {u.name} ({u.role})", markup=False)
 
     _run(body)
 
@@ -126,7 +153,7 @@ def users_list(home: Optional[Path] = HomeOpt, json_: bool = JsonOpt) -> None:
             return
         for u in users:
             out.print(f"{u.name:<20} {u.role:<7} groups={','.join(u.groups) or '-'} "
-                      f"emails={','.join(u.emails) or '-'}{'' if u.has_password else '  (no login)'}")
+                      f"emails={','.join(u.emails) or '-'}{'' if u.has_password else '  (no login)'}", markup=False)
 
     _run(body)
 
@@ -138,13 +165,15 @@ def users_set(
     group: list[str] = typer.Option(None, "--group", "-g", help="Replace the groups (repeatable)."),
     email: list[str] = typer.Option(None, "--email", help="Replace the mail addresses (repeatable)."),
     password: bool = typer.Option(False, "--password", help="Set a new password (asked; ends their sessions)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Set a new password read from the first line "
+                                                                        "of standard input."),
     home: Optional[Path] = HomeOpt,
     json_: bool = JsonOpt,
 ) -> None:
     """Change a user's role, groups, addresses or password."""
 
     def body() -> None:
-        pw = _password(None, ask=True) if password else None
+        pw = _password(None, ask=True, from_stdin=password_stdin) if password or password_stdin else None
         u = _sg(home).accounts.update_user(name, role, group or None, email or None, pw)
         print_json(u.as_dict()) if json_ else out.print(f"updated {u.name}")
 
@@ -194,7 +223,7 @@ def tokens_list(user: Optional[str] = typer.Argument(None), home: Optional[Path]
             return
         for t in toks:
             out.print(f"{t['id']}  {t['user']:<16} {t['label'] or '-':<20} created {fmt_time(t['created'])}, "
-                      f"last used {fmt_time(t['last_used'])}")
+                      f"last used {fmt_time(t['last_used'])}", markup=False)
 
     _run(body)
 

@@ -8,6 +8,10 @@ visible when the two sets meet. Principals are strings with a kind prefix:
 - ``group:NAME``            a POSIX or Spyglass group
 - ``email:ADDRESS``         a mail address (senders and recipients), lower-cased
 - ``slack:USERID``          a chat-export member id
+
+Every reader takes the caller's principals explicitly: a list (possibly empty: sees nothing), or
+:data:`EVERYTHING`, the one value that lifts the restriction (the index owner at the command line, maintenance
+jobs). ``None`` is refused everywhere (:func:`require`), so a missing value can never read as "no restriction".
 """
 
 from __future__ import annotations
@@ -16,8 +20,45 @@ import functools
 import grp
 import pwd
 import stat
+from collections.abc import Sequence
+from typing import Union
 
 EVERYONE = "everyone"
+
+
+class Everything:
+    """The type of :data:`EVERYTHING`: the caller may read every document."""
+
+    _instance: "Everything | None" = None
+
+    def __new__(cls) -> "Everything":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "EVERYTHING"
+
+    def __reduce__(self) -> str:
+        return "EVERYTHING"
+
+
+EVERYTHING = Everything()
+Principals = Union[Sequence[str], Everything]
+
+
+def require(principals: object) -> "tuple[str, ...] | Everything":
+    """The caller's principals, checked: :data:`EVERYTHING` or a tuple of principal strings (empty: sees nothing).
+    ``None`` or a bare string is a programming error, refused rather than read as "no restriction"."""
+    if isinstance(principals, Everything):
+        return principals
+    if principals is None or isinstance(principals, (str, bytes)):
+        raise TypeError(f"principals must be a list of principals or acl.EVERYTHING, not {principals!r}")
+    return tuple(str(p) for p in principals)
+
+
+def sees_everything(principals: object) -> bool:
+    return isinstance(require(principals), Everything)
 
 
 def user(name: str) -> str:

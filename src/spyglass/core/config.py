@@ -77,6 +77,7 @@ class SearchSettings:
     path_boost: float = 0.5
     body_boost: float = 1.0
     typo_tolerance: bool = True
+    stopwords: bool = True  # drop question and stop words from a query's optional words (when others are left)
     snippet_chars: int = 200
     default_limit: int = 10
     mode: str = "hybrid"  # keyword | semantic | hybrid
@@ -84,6 +85,7 @@ class SearchSettings:
     fusion_depth: int = 100  # documents taken from each retriever before fusing
     rrf_k: float = 60.0
     alpha: float = 0.5  # weight of the semantic scores in normalized fusion
+    semantic_floor: float = 0.0  # no word matches and no passage this similar (cosine): no results, only "related"
 
 
 @dataclass
@@ -100,6 +102,9 @@ class EmbeddingSettings:
     max_length: int = 256
     threads: int = 0  # onnxruntime threads; 0 = number of CPU cores
     exact_max: int = 50000  # exact search up to this many vectors, HNSW beyond (BENCHMARKS.md)
+    background: bool = True  # `spyglass index` returns after the keyword commit; vectors follow in the background
+    data_kinds: list[str] = field(default_factory=lambda: ["csv", "json", "yaml", "xml", "code", "log"])  # types/exts
+    data_passages: int = 1  # leading passages of machine data (data_kinds) that get vectors; 0 = keyword-only
 
 
 @dataclass
@@ -146,6 +151,10 @@ class ServerSettings:
     session_hours: float = 12.0
     secure_cookies: bool = False  # set true behind HTTPS (the cookie is then sent over HTTPS only)
     max_query_chars: int = 2000
+    user_requests: int = 0  # requests one user may have running at once (more wait, then 429); 0: readers - 1
+    login_free_failures: int = 5  # failed logins per address and per account before the back-off starts
+    login_lockout_max_s: float = 900.0  # the longest back-off after failed logins (it doubles per failure)
+    log_queries: bool = False  # access log lines keep the query string (?q=...); off: the path only
 
 
 @dataclass

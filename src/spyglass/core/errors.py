@@ -19,6 +19,26 @@ class NotFoundError(SpyglassError):
     """A document, user or source does not exist, or the caller may not see it (the two read the same)."""
 
 
+class ForbiddenError(SpyglassError):
+    """The caller may see the thing but not do this with it (e.g. download a mailbox holding others' messages)."""
+
+
+class ConflictError(SpyglassError):
+    """The thing to create exists already (a user name, a tag)."""
+
+
+class BusyError(SpyglassError):
+    """The caller has too many requests running or failed too often; ``retry_after`` says when to try again."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DeadlineError(SpyglassError):
+    """The work ran past its time limit and was stopped (nothing of it is kept)."""
+
+
 class IndexLockedError(SpyglassError):
     """Another process is writing to the data directory."""
 
@@ -31,9 +51,9 @@ class MissingExtraError(SpyglassError):
     """An optional dependency is not installed; the message names the extra to install."""
 
     def __init__(self, feature: str, extra: str, module: str, hint: str | None = None) -> None:
-        super().__init__(
-            f"{feature} needs the optional dependency {module!r}: {hint or 'pip install ' + repr(f'spyglass[{extra}]')}"
-        )
+        from spyglass.core.install import install_command
+
+        super().__init__(f"{feature} needs the optional dependency {module!r}: {hint or install_command(extra)}")
         self.feature = feature
         self.extra = extra
         self.module = module

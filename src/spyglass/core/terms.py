@@ -11,6 +11,11 @@ should would will shall may might must also just only about after before again a
 some such own same then once during while up down out off further through until against between above below s t don
 now ll re ve d m o y please tell know find show give much many""".split())
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Words that carry no topic in a question or a search (Lucene's English stop set and the question words): they are
+# dropped from the optional words of a query that has others, so "where and when is the meeting" is about the meeting.
+QUERY_STOP = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then there
+these they this to was will with what when where which who whom whose why how do does did i me my you your we our can
+could would should about""".split())
 
 
 def stem(w: str) -> str:

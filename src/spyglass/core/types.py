@@ -66,23 +66,45 @@ class Chunk:
 
 @dataclass(slots=True)
 class Hit:
-    """One search result: a document, with its best passage."""
+    """One search result — a document with its best passage — and the one hit type of the whole search pipeline:
+    retrievers make it (id, score, passage, their rank), fusion and rerankers re-score it, the app fills the document's
+    fields from the catalog, and the CLI, the API and evaluation read it."""
 
     id: str
     score: float
-    path: str
-    title: str
-    type: str
-    modified: float | None
+    chunk: int = 0  # the best passage's number (``ord``) in the document
+    page: int | None = None
+    ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each run it came from (keyword, semantic…)
+    signals: dict[str, float] = field(default_factory=dict)  # each run's score, and each stage's input score
     snippet: str = ""
     snippet_html: str = ""
-    page: int | None = None
-    chunk: int | None = None
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+    # the document, filled from the catalog once the ranking is final
+    path: str = ""
+    title: str = ""
+    type: str = ""
+    modified: float | None = None
     uri: str = ""
     source: str | None = None
     parent_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     label: str | None = None  # where in the document the best passage is: "@ 12:31" in a recording, a sheet name
+
+
+@dataclass(slots=True)
+class Ranking:
+    """What each stage of search hands to the next: hits best first, how many documents matched in all, the words
+    matched approximately, and the time each stage took (ms)."""
+
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0
+    fuzzy: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    related: list[Hit] = field(default_factory=list)  # close by meaning, below the floor: not results (see pipeline)
+
+    def run(self) -> dict[str, float]:
+        """The ranking as a run ``{doc_id: score}`` (the input of :mod:`spyglass.retrieval.fusion`)."""
+        return {h.id: h.score for h in self.hits}
 
 
 @dataclass(slots=True)
@@ -94,3 +116,4 @@ class SearchResult:
     corrected: dict[str, str] = field(default_factory=dict)  # typo-tolerant rewrites: term -> used term
     mode: str = "keyword"
     search_id: int | None = None  # the activity log's id of this search, when it was logged
+    related: list[Hit] = field(default_factory=list)  # nothing matched: the closest documents by meaning, set apart

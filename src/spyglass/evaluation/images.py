@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from spyglass.core.acl import EVERYTHING
 from spyglass.core.config import Config, MediaSettings
 from spyglass.core.errors import SpyglassError
 
@@ -57,7 +58,7 @@ def eval_images(dataset: Path, media: MediaSettings, cache: Path, max_queries: i
     index_s = time.perf_counter() - t0
     if stats.images.get("unavailable"):
         raise SpyglassError(stats.images["unavailable"])
-    retriever = sg._images()
+    retriever = sg.parts.images()
     if retriever is None:
         raise SpyglassError("no image vectors were built")
     names = {p.name for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")}
@@ -68,9 +69,9 @@ def eval_images(dataset: Path, media: MediaSettings, cache: Path, max_queries: i
     ranks: list[int | None] = []
     lat: list[float] = []
     for gold, text in caps:
-        run, ms = retriever.search(text, k=10)
-        lat.append(ms)
-        top = [by_id.get(i) for i in sorted(run, key=lambda i: -run[i])]
+        ranking = retriever.search(text, k=10, principals=EVERYTHING)
+        lat.append(ranking.timings["image"])
+        top = [by_id.get(h.id) for h in ranking.hits]
         ranks.append(top.index(gold) + 1 if gold in top else None)
     sg.close()
     n = len(ranks)

@@ -43,18 +43,51 @@ def load_registry(path: Path | None = None) -> list[Row]:
     return [Row(**r) for r in rows]
 
 
-def data_dir(explicit: Path | None = None) -> Path:
-    if explicit:
-        return explicit
-    env = os.environ.get("SPYGLASS_DATA")
+ENV_DATA = "SPYGLASS_DATA"
+DATA_HINT = (f"set {ENV_DATA} to the shared data folder (the one holding beir/, qa/, formats/), or put it at "
+             "../shared/data beside the checkout")
+
+
+def find_data_dir() -> Path | None:
+    """The shared evaluation data: ``$SPYGLASS_DATA``, else ``shared/data`` beside the checkout (or beside any folder
+    above this file, for an installed copy). ``None`` when there is none."""
+    env = os.environ.get(ENV_DATA)
     if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
+        return Path(env).expanduser()
+    for parent in Path(__file__).resolve().parents:
         cand = parent.parent / "shared" / "data"
         if cand.is_dir():
             return cand
-    raise SpyglassError("shared data not found: pass --data or set SPYGLASS_DATA")
+    return None
+
+
+def data_dir(explicit: Path | None = None) -> Path:
+    """``explicit``, else :func:`find_data_dir`; a clear error when neither exists."""
+    found = explicit or find_data_dir()
+    if found is None or not found.is_dir():
+        where = f" ({found} does not exist)" if found else ""
+        raise SpyglassError(f"shared data not found{where}: pass --data DIR or {DATA_HINT}")
+    return found
+
+
+def resolve_dataset(path: Path, kinds: tuple[str, ...] = ("beir",)) -> Path:
+    """A dataset argument as given (``../shared/data/beir/scifact``), or named inside the shared data folder:
+    ``beir/scifact`` or just ``scifact`` (looked up under each of ``kinds``); a path through some other
+    ``.../data/`` folder that does not exist here is looked up by its part after ``data/``."""
+    if path.exists():
+        return path
+    data = find_data_dir()
+    tried = [path]
+    if data is not None:
+        parts = path.parts
+        tail = Path(*parts[len(parts) - parts[::-1].index("data"):]) if "data" in parts[:-1] else None
+        rel = [] if path.is_absolute() else [data / path, *(data / k / path for k in kinds)]
+        for cand in rel + ([data / tail] if tail else []):
+            if cand.exists():
+                return cand
+            tried.append(cand)
+    raise SpyglassError(f"no dataset at {', '.join(map(str, tried))}: give its folder or file, or a name inside the "
+                        f"shared data folder (e.g. scifact); {DATA_HINT}")
 
 
 def _dataset_path(row: Row, data: Path, cache: Path) -> Path:

@@ -20,10 +20,12 @@ def settings_key(config: Config, dataset: Path) -> str:
     """What changes the index built for a dataset: the data, chunking, formats, the embedding model."""
     from spyglass.index.catalog import CATALOG_SCHEMA
     from spyglass.index.lexical import LEX_SCHEMA
+    from spyglass.models.embedder import WINDOW_STRIDE
 
     e = config.embedding
     parts = [fingerprint(dataset), config.index.chunk_max_words, LEX_SCHEMA, CATALOG_SCHEMA, e.enabled, e.model,
-             e.tokenizer, e.endpoint, e.endpoint_model, e.max_length]
+             e.tokenizer, e.endpoint, e.endpoint_model, e.max_length, WINDOW_STRIDE, e.data_passages,
+             sorted(e.data_kinds)]
     return hashlib.blake2b(json.dumps(parts, default=str).encode(), digest_size=6).hexdigest()
 
 

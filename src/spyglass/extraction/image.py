@@ -104,7 +104,9 @@ def extract_image(blob: Blob, ctx: Context) -> Extracted:
     from spyglass.extraction.ocr import INSTALL_HINT, ocr_available, ocr_image
 
     if blob.name.lower().endswith(HEIF_EXTS) and not register_heif():
-        raise ExtractionError("missing-extra", "HEIC/HEIF photos need pillow-heif: pip install 'spyglass[media]', "
+        from spyglass.core.install import install_command
+
+        raise ExtractionError("missing-extra", f"HEIC/HEIF photos need pillow-heif: {install_command('media')}, "
                                                "then `spyglass index --retry-failed`")
     try:
         img = open_image(io.BytesIO(blob.read()))

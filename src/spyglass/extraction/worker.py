@@ -209,6 +209,15 @@ class _Worker:
             pass
         self.conn.close()
 
+    def retire(self) -> None:
+        """Ask the process to exit on its own. A process that exits runs its finalizers, which unlink the named
+        semaphores its libraries created (tqdm's lock inside faster-whisper); a killed one leaves them to the resource
+        tracker, which warns about "leaked semaphore objects" at shutdown."""
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+
 
 class ExtractorPool:
     """A fixed set of extraction processes with per-file time limits."""
@@ -221,6 +230,7 @@ class ExtractorPool:
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["spyglass.extraction.worker", "spyglass.extraction.registry"])
         self._workers: list[_Worker] = []
+        self._retiring: list[_Worker] = []  # replaced after a speech model: exiting on their own
 
     def _spawn(self) -> _Worker:
         return _Worker(self._ctx, self.limits_dict, self.max_words)
@@ -231,19 +241,18 @@ class ExtractorPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
+    def close(self, grace_s: float = 5.0) -> None:
+        """Let every process exit on its own (their finalizers run); kill those still alive after ``grace_s``."""
         for w in self._workers:
-            try:
-                w.conn.send(None)
-            except Exception:
-                pass
-        for w in self._workers:
-            w.proc.join(1)
+            w.retire()
+        deadline = time.monotonic() + grace_s
+        for w in self._workers + self._retiring:
+            w.proc.join(max(0.0, deadline - time.monotonic()))
             if w.proc.is_alive():
                 w.kill()
             else:
                 w.conn.close()
-        self._workers = []
+        self._workers, self._retiring = [], []
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, FileResult]]:
         """Yield ``(task, result)`` as files finish, in completion order."""
@@ -293,7 +302,7 @@ class ExtractorPool:
                         continue
                     busy.remove(w)
                     w.task = None
-                    idle.append(self._replace(w) if getattr(result, "recycle", False) else w)
+                    idle.append(self._replace(w, graceful=True) if getattr(result, "recycle", False) else w)
                     yield task, result  # type: ignore[misc]
                 elif timeout > 0 and time.monotonic() - w.started > timeout:
                     task = w.task
@@ -304,8 +313,25 @@ class ExtractorPool:
                         "error", error=("timeout", f"extraction took longer than {timeout:g} s (limits.timeout_s)")
                     )
 
-    def _replace(self, w: _Worker) -> _Worker:
-        w.kill()
+    def _reap(self) -> None:
+        """Forget retired processes that have exited."""
+        alive = []
+        for r in self._retiring:
+            if r.proc.is_alive():
+                alive.append(r)
+            else:
+                r.conn.close()
+        self._retiring = alive
+
+    def _replace(self, w: _Worker, graceful: bool = False) -> _Worker:
+        """A new process in ``w``'s place. ``graceful``: ``w`` is healthy and idle, so it exits on its own (reaped
+        later); otherwise (hung, crashed, over its time) it is killed."""
+        if graceful:
+            w.retire()
+            self._reap()
+            self._retiring.append(w)
+        else:
+            w.kill()
         nw = self._spawn()
         self._workers[self._workers.index(w)] = nw
         return nw

@@ -1,9 +1,12 @@
 """The lexical index: tantivy, one document per passage.
 
 ``iid`` (the item id as an integer) is a fast field, so passages are grouped into documents without loading them.
-Fields: ``title``, ``path`` and ``body`` are analysed with the same English analyser (simple tokenizer, lower-case,
-ASCII folding, Snowball English stemmer), so a query is analysed once and searched in all three with BM25 and per-field
-boosts. ``type``, ``ext``, ``source``, ``folder`` (every ancestor folder) and ``acl`` (principals) are raw terms for
+Fields: ``title``, ``path`` and ``body`` are analysed with the same analyser (words of letters, marks and digits in any
+script — each character of a script written without spaces, Chinese, Japanese, Korean, Thai, Lao, Khmer, Myanmar,
+is a word of its own — then lower-case, ASCII folding, Snowball English stemmer), so a query is analysed once and
+searched in all three with BM25 and per-field boosts. ``cjk`` holds the overlapping character bigrams of the title and
+body's runs in those scripts (the standard segmentation-free indexing of CJK text, as in Lucene's CJKAnalyzer), so a
+Chinese question matches by bigrams while quoted phrases match character by character in ``body``. ``type``, ``ext``, ``source``, ``folder`` (every ancestor folder) and ``acl`` (principals) are raw terms for
 filters; ``modified`` and ``size`` are fast fields for ranges. Only ``body`` is stored (for snippets); everything else
 a result shows comes from the catalog.
 """
@@ -11,6 +14,7 @@ a result shows comes from the catalog.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,14 +23,30 @@ import tantivy
 
 from spyglass.index.catalog import ItemRow
 
-LEX_SCHEMA = 3
+LEX_SCHEMA = 4
 ANALYZER = "spyglass_en"
+BIGRAMS = "spyglass_bigrams"
 TEXT_FIELDS = ("title", "path", "body")
+# Scripts written without spaces between words: Han, Hiragana, Katakana, Hangul, Thai, Lao, Khmer, Myanmar.
+_UNSPACED = (r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}")
+WORDS = rf"[{_UNSPACED}]|[[\p{{L}}\p{{M}}\p{{N}}]--[{_UNSPACED}]]+"  # tantivy's (Rust) regex syntax
+_UNSPACED_RUN = re.compile(  # the same scripts for Python's re: code point ranges
+    "[\u1000-\u109f\u0e00-\u0eff\u1780-\u17ff\u1100-\u11ff\u3040-\u30ff\u31f0-\u31ff\u3130-\u318f"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002fa1f]+")
+
+
+def bigrams(text: str) -> list[str]:
+    """Overlapping character bigrams of each run of unspaced-script characters (a lone character stands for
+    itself): ``"北京大学"`` → ``["北京", "京大", "大学"]``."""
+    out: list[str] = []
+    for run in _UNSPACED_RUN.findall(text):
+        out.extend(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+    return out
 
 
 def analyzer() -> tantivy.TextAnalyzer:
     return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORDS))
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
@@ -43,6 +63,7 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("title", tokenizer_name=ANALYZER, index_option="position")
     sb.add_text_field("path", tokenizer_name=ANALYZER, index_option="position")
     sb.add_text_field("body", stored=True, tokenizer_name=ANALYZER, index_option="position")
+    sb.add_text_field("cjk", tokenizer_name=BIGRAMS, index_option="freq")
     sb.add_text_field("author", tokenizer_name="default", index_option="position")
     sb.add_text_field("type", fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("ext", tokenizer_name="raw", index_option="basic")
@@ -81,7 +102,10 @@ class LexicalIndex:
         self.schema = build_schema()
         self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
         self.index.register_tokenizer(ANALYZER, analyzer())
+        self.index.register_tokenizer(BIGRAMS, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
         self._writer: tantivy.IndexWriter | None = None
+        self._searcher: tantivy.Searcher | None = None
+        self._stamp: object = None
 
     @staticmethod
     def destroy(path: Path) -> None:
@@ -111,6 +135,7 @@ class LexicalIndex:
         modified = _date(item.modified)
         principals = item.principals or ["nobody"]
         chunks = item.chunks or [None]
+        title_grams = bigrams(title)
         for c in chunks:
             doc = tantivy.Document()
             doc.add_integer("iid", key)
@@ -134,6 +159,9 @@ class LexicalIndex:
             else:
                 doc.add_unsigned("ord", 0)
                 doc.add_unsigned("page", 0)
+            grams = title_grams + (bigrams(c.text) if c is not None else [])
+            if grams:
+                doc.add_text("cjk", " ".join(grams))
             w.add_document(doc)
         return len(chunks)
 
@@ -153,5 +181,14 @@ class LexicalIndex:
 
     # -- reading ------------------------------------------------------------------------------------------------
     def searcher(self) -> tantivy.Searcher:
-        self.index.reload()
-        return self.index.searcher()
+        """A searcher over the latest commit: reloaded only when ``meta.json`` changed (a commit, here or in another
+        process), so a search costs no reload."""
+        try:
+            st = os.stat(self.path / "meta.json")
+            stamp: object = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if self._searcher is None or stamp != self._stamp or self._writer is not None or stamp is None:
+            self.index.reload()
+            self._searcher, self._stamp = self.index.searcher(), stamp
+        return self._searcher

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spyglass import __version__
+from spyglass.core.version import __version__
 from spyglass.core.errors import IndexFormatError
 
 FORMAT = 1

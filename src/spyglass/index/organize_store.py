@@ -10,27 +10,34 @@ import sqlite3
 import time
 from typing import Any
 
-from spyglass.index.catalog import Catalog
+from spyglass.core.acl import Principals
+from spyglass.index.catalog import Catalog, acl_condition
 
 TAG_ORIGINS = ("user", "accepted", "rejected", "plan")
 
 
-def acl_sql(principals: list[str] | None, alias: str = "i") -> tuple[str, list[str]]:
-    """``(" AND EXISTS ...", params)`` restricting ``alias`` (an ``items`` row) to ``principals`` (None: everyone)."""
-    if principals is None:
-        return "", []
-    marks = ",".join("?" * len(principals)) or "NULL"
-    return (f" AND EXISTS (SELECT 1 FROM acl a WHERE a.item_id = {alias}.id AND a.principal IN ({marks}))",
-            list(principals))
+def acl_sql(principals: Principals, alias: str = "i") -> tuple[str, list[str]]:
+    """``(" AND <condition>", params)``: :func:`spyglass.index.catalog.acl_condition` as a clause to append."""
+    cond, params = acl_condition(principals, alias)
+    return f" AND {cond}", params
 
 
 class OrganizeStore:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.db = catalog.db
+        self._add_tag_author()
+
+    def _add_tag_author(self) -> None:
+        """Catalogs from before tag authors get the column (NULL: removable by an admin only)."""
+        if "author" not in {r[1] for r in self.db.execute("PRAGMA table_info(tags)")}:
+            try:
+                self.db.execute("ALTER TABLE tags ADD COLUMN author TEXT")
+            except sqlite3.OperationalError:  # a read-only handle: tags are only read through it
+                pass
 
     # -- documents ------------------------------------------------------------------------------------------
-    def files(self, principals: list[str] | None, with_text: bool = False) -> list[dict[str, Any]]:
+    def files(self, principals: Principals, with_text: bool = False) -> list[dict[str, Any]]:
         """Top-level indexed files the caller may read (not attachments or messages inside them)."""
         acl, params = acl_sql(principals)
         cur = self.db.execute(
@@ -95,7 +102,7 @@ class OrganizeStore:
         r = self.db.execute("SELECT max(built) FROM topics").fetchone()
         return r[0] if r else None
 
-    def topic_members(self, principals: list[str] | None) -> dict[int, list[str]]:
+    def topic_members(self, principals: Principals) -> dict[int, list[str]]:
         acl, params = acl_sql(principals)
         out: dict[int, list[str]] = {}
         for t, iid in self.db.execute(
@@ -104,7 +111,7 @@ class OrganizeStore:
             out.setdefault(t, []).append(iid)
         return out
 
-    def topic_term_counts(self, principals: list[str] | None) -> dict[int, dict[str, int]]:
+    def topic_term_counts(self, principals: Principals) -> dict[int, dict[str, int]]:
         """Summed term counts per topic over the documents the caller may read (labels never use other ones)."""
         acl, params = acl_sql(principals)
         out: dict[int, dict[str, int]] = {}
@@ -120,17 +127,24 @@ class OrganizeStore:
         return [r[0] for r in self.db.execute(f"SELECT item_id FROM item_topics WHERE topic_id IN ({q})", topics)]
 
     # -- tags -----------------------------------------------------------------------------------------------
-    def set_tag(self, iid: str, tag: str, origin: str) -> None:
+    def set_tag(self, iid: str, tag: str, origin: str, author: str | None = None) -> None:
+        """Set a tag; the first author keeps it (a second user setting the same tag changes only its origin)."""
         if origin not in TAG_ORIGINS:
             raise ValueError(f"tag origin must be one of {TAG_ORIGINS}")
-        self.db.execute("INSERT INTO tags(item_id, tag, origin, at) VALUES (?,?,?,?) ON CONFLICT(item_id, tag) "
-                        "DO UPDATE SET origin = excluded.origin, at = excluded.at", (iid, tag, origin, time.time()))
+        self.db.execute("INSERT INTO tags(item_id, tag, origin, at, author) VALUES (?,?,?,?,?) ON CONFLICT(item_id, tag) "
+                        "DO UPDATE SET origin = excluded.origin, at = excluded.at",
+                        (iid, tag, origin, time.time(), author))
+
+    def tag_author(self, iid: str, tag: str) -> tuple[bool, str | None]:
+        """``(exists, author)`` of one tag on one document."""
+        r = self.db.execute("SELECT author FROM tags WHERE item_id = ? AND tag = ?", (iid, tag)).fetchone()
+        return (r is not None, r[0] if r else None)
 
     def remove_tag(self, iid: str, tag: str, origin: str | None = None) -> bool:
         sql = "DELETE FROM tags WHERE item_id = ? AND tag = ?" + (" AND origin = ?" if origin else "")
         return self.db.execute(sql, (iid, tag, origin) if origin else (iid, tag)).rowcount > 0
 
-    def tags(self, principals: list[str] | None, iid: str | None = None) -> list[tuple[str, str, str]]:
+    def tags(self, principals: Principals, iid: str | None = None) -> list[tuple[str, str, str]]:
         """``(item id, tag, origin)`` rows on documents the caller may read."""
         acl, params = acl_sql(principals)
         where = " AND t.item_id = ?" if iid else ""

@@ -9,11 +9,13 @@ lexical entries are not yet committed, so a killed run leaves a consistent direc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +25,7 @@ from spyglass.core.progress import NullProgress, Progress
 from spyglass.extraction.registry import SLACK_EXPORT, file_type, mime_type
 from spyglass.extraction.worker import ExtractorPool, FileResult, Task
 from spyglass.index.activity import ActivityLog
-from spyglass.index.catalog import Source, _file_uri
+from spyglass.index.catalog import FileState, ItemRecord, Source, _file_uri
 from spyglass.index.store import DataDir
 from spyglass.sources.folder import FileEntry, stat_entry, walk
 
@@ -60,7 +62,7 @@ class RunStats:
                 setattr(self, k, getattr(self, k) + v)
 
 
-RETRYABLE = ("ocr-missing", "caption-missing")  # indexed, but `index --retry-failed` reads them again
+RETRYABLE = ("ocr-missing", "caption-missing", "asr-missing")  # indexed, but `index --retry-failed` reads them again
 
 
 def _media_missing(meta: dict[str, Any]) -> str | None:
@@ -68,6 +70,8 @@ def _media_missing(meta: dict[str, Any]) -> str | None:
         return "ocr-missing"
     if meta.get("caption") == "missing":
         return "caption-missing"
+    if meta.get("asr") == "missing":  # a recording indexed without the audio extra: no transcript yet
+        return "asr-missing"
     return None
 
 
@@ -110,22 +114,66 @@ class Indexer:
         return self.cat.add_source(source_kind(root), root, os.path.basename(root.rstrip("/")) or root)
 
     def index_source(self, source: Source, retry_failed: bool = False) -> RunStats:
+        """Mark and sweep, in memory bounded by a chunk of files (not by the size of the source): the walk marks
+        every unchanged file as seen and parks the rest in the catalog's ``index_todo``; then the parked files are
+        processed in chunks (moves first, against the files the walk did not see), and what was never seen is
+        tombstoned."""
         stats = RunStats()
         t0 = time.perf_counter()
-        self.progress.start(f"Scanning {source.root}", None)
-        entries: list[FileEntry] = []
-        for e in walk(source.root, self.config.index, exclude=(str(self.data.home),)):
-            entries.append(e)
-            if len(entries) % 500 == 0:
-                self.progress.advance(500)
-        self.progress.stop()
-        states = self.cat.file_states(source.id)
-        seen = {e.raw for e in entries}
-        missing = {raw: st for raw, st in states.items() if raw not in seen}
-        self._process(source, entries, states, missing, stats, retry_failed)
+        mark = self._mark(source, stats, retry_failed)
+        missing = self.cat.unseen_files(source.id, mark)
+        self.progress.start(f"Indexing {source.name}", self.cat.todo_count(source.id))
+        try:
+            for raws in self.cat.todo_chunks(source.id, self.CHUNK):
+                entries = [_entry(js) for js in self.cat.todo_entries(source.id, raws)]
+                states = self.cat.file_states_of(source.id, raws)
+                stats.scanned -= len(entries)  # counted by the walk already
+                self._process(source, entries, states, missing, stats, retry_failed, sync=False,
+                              progress_started=True)
+                with self._transaction():
+                    self.cat.todo_done(source.id, raws)
+        finally:
+            self.progress.stop()
+        self._tombstone(missing, stats)
+        self.sync_lexical()
         self.cat.touch_source(source.id)
         stats.seconds = time.perf_counter() - t0
         return stats
+
+    CHUNK = 1000  # files held in memory at a time
+
+    def _mark(self, source: Source, stats: RunStats, retry_failed: bool) -> int:
+        """Walk the source: unchanged files are marked seen (the new ``mark``), the others parked for processing."""
+        with self._transaction():
+            mark = self.cat.next_mark(source.id)  # and forget what a killed run had parked: the walk parks it again
+        self.progress.start(f"Scanning {source.root}", None)
+        chunk: list[FileEntry] = []
+        try:
+            for e in walk(source.root, self.config.index, exclude=(str(self.data.home),)):
+                chunk.append(e)
+                if len(chunk) >= self.CHUNK:
+                    self._mark_chunk(source, chunk, mark, stats, retry_failed)
+                    chunk = []
+            self._mark_chunk(source, chunk, mark, stats, retry_failed)
+        finally:
+            self.progress.stop()
+        return mark
+
+    def _mark_chunk(self, source: Source, chunk: list[FileEntry], mark: int, stats: RunStats,
+                    retry_failed: bool) -> None:
+        states = self.cat.file_states_of(source.id, [e.raw for e in chunk])
+        parked = []
+        for e in chunk:
+            st = states.get(e.raw)
+            if not (e.error is None and st is not None and st.size == e.size and st.mtime_ns == e.mtime_ns and not (
+                    retry_failed and (st.status == "error" or st.error_kind in RETRYABLE))):
+                parked.append(e)
+        with self._transaction():
+            self.cat.mark_seen([st.id for st in states.values()], mark)
+            self.cat.park(source.id, [(e.raw, _entry_json(e)) for e in parked])
+        stats.scanned += len(chunk)
+        stats.unchanged += len(chunk) - len(parked)
+        self.progress.advance(len(chunk))
 
     def apply_paths(self, source: Source, paths: list[str]) -> RunStats:
         """Bring the index in line with a few paths that changed (``watch``): created, modified, deleted or moved
@@ -133,8 +181,7 @@ class Indexer:
         stats = RunStats()
         t0 = time.perf_counter()
         entries: list[FileEntry] = []
-        missing: dict[bytes, tuple] = {}
-        states: dict[bytes, tuple] = {}
+        states: dict[bytes, FileState] = {}
         for p in dict.fromkeys(paths):
             if os.path.lexists(p):
                 if os.path.isdir(p) and not os.path.islink(p):
@@ -143,8 +190,7 @@ class Indexer:
                     if not is_slack_export_dir(p):
                         # a folder appeared or moved in: walk it; its vanished children show up as missing below
                         entries.extend(walk(p, self.config.index, exclude=(str(self.data.home),)))
-                        for raw, st in self._states_under(source, p).items():
-                            states[raw] = st
+                        states.update(self.cat.file_states_under(source.id, p))
                         continue
                     from spyglass.sources.folder import _container_entry
 
@@ -154,7 +200,7 @@ class Indexer:
                         entries.append(stat_entry(p))
                     except FileNotFoundError:
                         pass
-            states.update(self._states_under(source, p))
+            states.update(self.cat.file_states_under(source.id, p))
         entries = list({e.raw: e for e in entries}.values())  # a file can arrive by its own event and its folder's
         seen = {e.raw for e in entries}
         missing = {raw: st for raw, st in states.items() if raw not in seen and not os.path.lexists(os.fsdecode(raw))}
@@ -203,181 +249,170 @@ class Indexer:
         self.cat.mark_clean(done)
         self.cat.commit()
 
-    def _states_under(self, source: Source, path: str) -> dict[bytes, tuple]:
-        raw = os.fsencode(path)
-        rows = self.cat.db.execute(
-            "SELECT path_raw, id, size, mtime_ns, content_hash, status, error_kind FROM items WHERE source_id = ? "
-            "AND parent_id IS NULL AND status != 'deleted' AND (path_raw = ? OR substr(path_raw, 1, ?) = ?)",
-            (source.id, raw, len(raw) + 1, raw + b"/"),
-        )
-        return {bytes(r[0]): tuple(r[1:]) for r in rows}
-
     def pool(self) -> ExtractorPool:
         if self._pool is None:
             self._pool = ExtractorPool(self.config.workers, self.config.limits, self.config.index.chunk_max_words,
                                        self.config.media)
         return self._pool
 
-    def _process(
-        self,
-        source: Source,
-        entries: list[FileEntry],
-        states: dict[bytes, tuple],
-        missing: dict[bytes, tuple],
-        stats: RunStats,
-        retry_failed: bool,
-    ) -> None:
-        limit = int(self.config.limits.max_file_mb * 1024 * 1024)
-        new: list[FileEntry] = []
-        work: list[tuple[FileEntry, tuple | None]] = []
-        direct: list[tuple[FileEntry, tuple | None, tuple[str, str]]] = []
+    def _process(self, source: Source, entries: list[FileEntry], states: dict[bytes, FileState],
+                 missing: dict[bytes, FileState], stats: RunStats, retry_failed: bool, *, sync: bool = True,
+                 progress_started: bool = False) -> None:
+        """Bring the catalog in line with what the walk found, then the lexical index with the catalog: decide what
+        changed, follow moves, tombstone what vanished, record what cannot be read, extract the rest. ``missing``
+        (files not found any more) is consumed by the moves; with ``sync`` the rest is tombstoned and the lexical
+        index committed."""
         stats.scanned += len(entries)
+        todo = self._decide(entries, states, stats, retry_failed)
+        new = self._follow_moves(todo.new, missing, stats)
+        if sync:
+            self._tombstone(missing, stats)
+        self._record_errors(source, todo.failed, stats)
+        if progress_started:  # the extracted files advance it one by one
+            self.progress.advance(len(entries) - len(todo.changed) - len(new))
+        self._extract(source, todo.changed + [(e, None) for e in new], stats, progress_started)
+        if sync:
+            self.sync_lexical()
+
+    def _decide(self, entries: list[FileEntry], states: dict[bytes, FileState], stats: RunStats,
+                retry_failed: bool) -> _Todo:
+        """Sort the walk's entries: unchanged (counted), failed before reading (with their reason), new, changed."""
+        todo = _Todo()
         for e in entries:
             st = states.get(e.raw)
-            if e.error is not None:
-                if st is None or st[5] != e.error[0]:
-                    direct.append((e, st, e.error))
-                else:
-                    stats.unchanged += 1
-            elif st is not None and st[1] == e.size and st[2] == e.mtime_ns and not (
-                retry_failed and (st[4] == "error" or st[5] in RETRYABLE)
-            ):
+            if e.error is None and st is not None and st.size == e.size and st.mtime_ns == e.mtime_ns and not (
+                    retry_failed and (st.status == "error" or st.error_kind in RETRYABLE)):
                 stats.unchanged += 1
-            elif e.size > limit:
-                if st is not None and st[5] == "too-large" and st[1] == e.size:
+                continue
+            err = e.error or self._refusal(e)
+            if err is not None:
+                if st is not None and st.error_kind == err[0] and (err[0] != "too-large" or st.size == e.size):
                     stats.unchanged += 1
                 else:
-                    direct.append((e, st, ("too-large", f"file is {_human(e.size)}, over the "
-                                                         f"{self.config.limits.max_file_mb:g} MB limit (limits.max_file_mb)")))
-            elif e.size == 0 and not e.is_dir_container:
-                if st is not None and st[5] == "empty":
-                    stats.unchanged += 1
-                else:
-                    direct.append((e, st, ("empty", "empty file (0 bytes)")))
+                    todo.failed.append((e, st, err))
             elif st is None:
-                new.append(e)
+                todo.new.append(e)
             else:
-                work.append((e, st))
+                todo.changed.append((e, st))
+        return todo
 
-        # moves and renames: a new path with the size and hash of a vanished file
-        if missing and new:
-            by_size: dict[int, list[bytes]] = {}
-            for raw, st in missing.items():
-                if st[3]:
-                    by_size.setdefault(st[1], []).append(raw)
-            still_new: list[FileEntry] = []
-            self.cat.begin()
-            try:
-                for e in new:
-                    cands = by_size.get(e.size)
-                    if cands and not e.is_dir_container:
-                        digest = _hash_file(e.path)
-                        match = next((r for r in cands if missing[r][3] == digest), None)
-                        if match is not None:
-                            iid = missing.pop(match)[0]
-                            cands.remove(match)
-                            self.cat.move_file(iid, e.path, e.raw, _file_uri(e.path), e.name, e.mtime_ns,
-                                               e.mtime_ns / 1e9, e.principals)
-                            stats.moved += 1
-                            continue
+    def _refusal(self, e: FileEntry) -> tuple[str, str] | None:
+        """Why a file is not read at all: over the size limit, or empty."""
+        limits = self.config.limits
+        if e.size > int(limits.max_file_mb * 1024 * 1024):
+            return "too-large", f"file is {_human(e.size)}, over the {limits.max_file_mb:g} MB limit (limits.max_file_mb)"
+        if e.size == 0 and not e.is_dir_container:
+            return "empty", "empty file (0 bytes)"
+        return None
+
+    def _follow_moves(self, new: list[FileEntry], missing: dict[bytes, FileState], stats: RunStats
+                      ) -> list[FileEntry]:
+        """A new path with the size and content hash of a vanished file is a move or rename: the item keeps its id
+        and passages (nothing is re-read). Returns the entries that are really new; matched ones leave ``missing``."""
+        if not missing or not new:
+            return new
+        by_size: dict[int, list[bytes]] = {}
+        for raw, st in missing.items():
+            if st.content_hash:
+                by_size.setdefault(st.size, []).append(raw)
+        still_new: list[FileEntry] = []
+        with self._transaction():
+            for e in new:
+                cands = by_size.get(e.size)
+                digest = _hash_file(e.path) if cands and not e.is_dir_container else None
+                match = next((r for r in cands or [] if digest and missing[r].content_hash == digest), None)
+                if match is None:
                     still_new.append(e)
-                self.cat.commit()
-            except BaseException:
-                self.cat.rollback()
-                raise
-            new = still_new
+                    continue
+                cands.remove(match)  # type: ignore[union-attr]
+                self.cat.move_file(missing.pop(match).id, e.path, e.raw, _file_uri(e.path), e.name, e.mtime_ns,
+                                   e.mtime_ns / 1e9, e.principals)
+                stats.moved += 1
+        return still_new
 
-        if missing:
-            self.cat.begin()
+    def _tombstone(self, missing: dict[bytes, FileState], stats: RunStats) -> None:
+        if not missing:
+            return
+        with self._transaction():
             for st in missing.values():
-                self.cat.delete_file(st[0])
+                self.cat.delete_file(st.id)
                 stats.deleted += 1
-            self.cat.commit()
 
-        if direct:
-            self.cat.begin()
-            for e, st, err in direct:
+    def _record_errors(self, source: Source, failed: list[tuple[FileEntry, FileState | None, tuple[str, str]]],
+                       stats: RunStats) -> None:
+        if not failed:
+            return
+        with self._transaction():
+            for e, st, err in failed:
                 self._write_error(source, e, st, err, None)
                 stats.failed += 1
                 stats.errors[err[0]] += 1
-            self.cat.commit()
 
-        work.extend((e, None) for e in new)
+    def _extract(self, source: Source, work: list[tuple[FileEntry, FileState | None]], stats: RunStats,
+                 progress_started: bool = False) -> None:
+        """Read the files in the worker pool and write what they hold, committing the catalog every 200 files or
+        2 s (and the lexical index every ``commit_every`` passages), so a killed run loses little."""
         if not work:
-            self.sync_lexical()
             return
         work.sort(key=lambda w: w[0].path)
-        by_key = {i: w for i, w in enumerate(work)}
-        tasks = (
-            Task(
-                key=i,
-                path=e.path,
-                name=e.name,
-                kind=SLACK_EXPORT if e.is_dir_container else file_type(e.name),
-                known_hash=st[3] if st and st[5] not in RETRYABLE else None,
-                is_dir=e.is_dir_container,
-            )
-            for i, (e, st) in enumerate(work)
-        )
-        self.progress.start(f"Indexing {source.name}", len(work))
+        by_key = dict(enumerate(work))
+        tasks = (Task(key=i, path=e.path, name=e.name, kind=SLACK_EXPORT if e.is_dir_container else file_type(e.name),
+                      known_hash=st.content_hash if st and st.error_kind not in RETRYABLE else None,
+                      is_dir=e.is_dir_container) for i, (e, st) in enumerate(work))
+        if not progress_started:
+            self.progress.start(f"Indexing {source.name}", len(work))
         last_commit = time.monotonic()
+        try:
+            with self._transaction():
+                for task, result in self.pool().run(tasks):
+                    e, st = by_key.pop(task.key)
+                    self._write_result(source, e, st, result, stats)
+                    self.progress.advance(1, e.name)
+                    if self._since_commit >= 200 or time.monotonic() - last_commit > 2.0:
+                        self._checkpoint()
+                        last_commit = time.monotonic()
+        finally:
+            if not progress_started:
+                self.progress.stop()
+
+    def _checkpoint(self) -> None:
+        """Commit the catalog's open transaction (and the lexical index when enough piled up), then open another."""
+        self.cat.commit()
+        if self.cat.dirty_passages() >= self.config.index.commit_every:
+            self.sync_lexical()
+        self.cat.begin()
+        self._since_commit = 0
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
         self.cat.begin()
         try:
-            for task, result in self.pool().run(tasks):
-                e, st = by_key.pop(task.key)
-                self._write_result(source, e, st, result, stats)
-                self.progress.advance(1, e.name)
-                if self._since_commit >= 200 or time.monotonic() - last_commit > 2.0:
-                    self.cat.commit()
-                    if self._since_commit_passages() >= self.config.index.commit_every:
-                        self.sync_lexical()
-                    self.cat.begin()
-                    last_commit = time.monotonic()
-                    self._since_commit = 0
+            yield
             self.cat.commit()
         except BaseException:
             self.cat.rollback()
             raise
-        finally:
-            self.progress.stop()
-        self.sync_lexical()
 
-    def _since_commit_passages(self) -> int:
-        return self.cat.db.execute("SELECT coalesce(sum(n_chunks), 0) + count(*) FROM items WHERE lex_dirty = 1").fetchone()[0]
+    def _file_record(self, source: Source, e: FileEntry, iid: str, **fields: Any) -> ItemRecord:
+        return ItemRecord(
+            id=iid, source_id=source.id, path=_display(e.path), uri=_file_uri(e.path), name=_display(e.name),
+            path_raw=e.raw, mime=mime_type(e.name) if not e.is_dir_container else "inode/directory", size=e.size,
+            mtime_ns=e.mtime_ns, modified=e.mtime_ns / 1e9 if e.mtime_ns else None, owner=e.owner, **fields)
 
-    def _top_row(self, source: Source, e: FileEntry, iid: str) -> dict[str, Any]:
-        return {
-            "id": iid,
-            "source_id": source.id,
-            "parent_id": None,
-            "locator": "",
-            "path_raw": e.raw,
-            "path": _display(e.path),
-            "uri": _file_uri(e.path),
-            "name": _display(e.name),
-            "mime": mime_type(e.name) if not e.is_dir_container else "inode/directory",
-            "size": e.size,
-            "mtime_ns": e.mtime_ns,
-            "modified": e.mtime_ns / 1e9 if e.mtime_ns else None,
-            "owner": e.owner,
-        }
-
-    def _write_error(self, source: Source, e: FileEntry, st: tuple | None, err: tuple[str, str],
+    def _write_error(self, source: Source, e: FileEntry, st: FileState | None, err: tuple[str, str],
                      digest: str | None) -> None:
-        iid = st[0] if st else self.cat.new_file_id(source.id, e.raw)
+        iid = st.id if st else self.cat.new_file_id(source.id, e.raw)
         if st:
-            for did in self.cat.descendants(iid):
-                self.cat.delete_items([did])
-        row = self._top_row(source, e, iid)
-        row.update(type=file_type(e.name)[0], status="error", error_kind=err[0], error=err[1], content_hash=digest)
-        principals = e.principals if err[0] != "broken-link" else ()
-        self.cat.put_item(row, principals, [])
+            self.cat.delete_items(self.cat.descendants(iid))
+        record = self._file_record(source, e, iid, type=file_type(e.name)[0], status="error", error_kind=err[0],
+                                   error=err[1], content_hash=digest)
+        self.cat.put_item(record, e.principals if err[0] != "broken-link" else (), [])
         self._since_commit += 1
 
-    def _write_result(self, source: Source, e: FileEntry, st: tuple | None, result: FileResult,
+    def _write_result(self, source: Source, e: FileEntry, st: FileState | None, result: FileResult,
                       stats: RunStats) -> None:
         if result.status == "unchanged" and st is not None:
-            self.cat.update_stat(st[0], e.mtime_ns, e.size, e.mtime_ns / 1e9)
+            self.cat.update_stat(st.id, e.mtime_ns, e.size, e.mtime_ns / 1e9)
             stats.unchanged += 1
             return
         if result.status == "error":
@@ -386,71 +421,74 @@ class Indexer:
             stats.failed += 1
             stats.errors[result.error[0]] += 1
             return
-        iid = st[0] if st else self.cat.new_file_id(source.id, e.raw)
-        if st:
-            old_children = self.cat.descendants(iid)
-            if old_children:
-                self.cat.delete_items(old_children)
-            stats.updated += 1
-            if e.owner and st[3] != result.content_hash and self.config.activity.enabled:
-                # an edit (new content at a new modified time), credited to the file's owner: learning from use
-                ActivityLog(self.cat).log_event(e.owner, "edit", iid, at=e.mtime_ns / 1e9)
-        else:
-            stats.added += 1
+        iid = self._replace(e, st, result, stats) if st else self.cat.new_file_id(source.id, e.raw)
+        stats.added += 1 if st is None else 0
         stats.bytes += e.size
         ids: dict[str, str] = {"": iid}
         effective_acl: dict[str, list[str]] = {}
-        file_uri = _file_uri(e.path)
         for doc in result.docs:
-            if doc.locator == "":
-                row = self._top_row(source, e, iid)
-                principals = list(doc.acl) + ([f"user:{e.owner}"] if e.owner else []) if doc.acl else list(e.principals)
-                status = "metadata" if doc.meta.get("metadata_only") else "ok"
-                row.update(content_hash=result.content_hash, extract_ms=round(result.ms, 2))
-            else:
-                parent_id = ids[doc.parent or ""]
-                did = item_id(iid, doc.locator)
-                ids[doc.locator] = did
-                row = {
-                    "id": did,
-                    "source_id": source.id,
-                    "parent_id": parent_id,
-                    "locator": doc.locator,
-                    "path_raw": None,
-                    "path": _display(e.path),
-                    "uri": f"{file_uri}#{quote(doc.locator, safe='/@')}",
-                    "name": _display(doc.name),
-                    "mime": doc.mime,
-                    "size": doc.size,
-                    "mtime_ns": e.mtime_ns,
-                    "modified": doc.modified or doc.created or e.mtime_ns / 1e9,
-                    "owner": e.owner,
-                    "content_hash": doc.content_hash,
-                }
-                if doc.acl:
-                    principals = list(doc.acl) + ([f"user:{e.owner}"] if e.owner else [])
-                else:
-                    principals = effective_acl[doc.parent or ""]
-                status = "metadata" if doc.meta.get("metadata_only") else "ok"
+            record, principals = self._document_record(source, e, iid, ids, effective_acl, doc, result)
             effective_acl[doc.locator] = principals
             if doc.error is not None:
-                status = "error"
                 stats.errors[doc.error[0]] += 1
-            row.update(
-                title=_display(doc.title) if doc.title else None,
-                type=doc.type,
-                created=doc.created,
-                author=doc.author,
-                status=status,
-                # "ocr-missing" / "caption-missing" on a readable file: --retry-failed re-reads it later
-                error_kind=doc.error[0] if doc.error else _media_missing(doc.meta),
-                error=doc.error[1] if doc.error else None,
-                meta=json.dumps(doc.meta, default=str) if doc.meta else None,
-            )
-            self.cat.put_item(row, sorted(set(principals)), doc.chunks)
+            self.cat.put_item(record, sorted(set(principals)), doc.chunks)
             stats.documents += 1
             stats.passages += len(doc.chunks)
         self._since_commit += 1
+
+    def _replace(self, e: FileEntry, st: FileState, result: FileResult, stats: RunStats) -> str:
+        """A known file with new content: its old children go; an edit is logged for the file's owner."""
+        self.cat.delete_items(self.cat.descendants(st.id))
+        stats.updated += 1
+        if e.owner and st.content_hash != result.content_hash and self.config.activity.enabled:
+            # an edit (new content at a new modified time), credited to the file's owner: learning from use
+            ActivityLog(self.cat).log_event(e.owner, "edit", st.id, at=e.mtime_ns / 1e9)
+        return st.id
+
+    def _document_record(self, source: Source, e: FileEntry, iid: str, ids: dict[str, str],
+                         effective_acl: dict[str, list[str]], doc: Any, result: FileResult
+                         ) -> tuple[ItemRecord, list[str]]:
+        """The catalog record of one extracted document (the file itself, or one inside it) and its principals: what
+        the content declares (recipients, members), else its parent's, the file's for the file itself."""
+        owner = [f"user:{e.owner}"] if e.owner else []
+        status = "error" if doc.error is not None else "metadata" if doc.meta.get("metadata_only") else "ok"
+        common = dict(
+            title=_display(doc.title) if doc.title else None, type=doc.type, created=doc.created, author=doc.author,
+            status=status, error_kind=doc.error[0] if doc.error else _media_missing(doc.meta),
+            error=doc.error[1] if doc.error else None, meta=json.dumps(doc.meta, default=str) if doc.meta else None)
+        if doc.locator == "":
+            principals = list(doc.acl) + owner if doc.acl else list(e.principals)
+            return self._file_record(source, e, iid, content_hash=result.content_hash,
+                                     extract_ms=round(result.ms, 2), **common), principals
+        did = ids[doc.locator] = item_id(iid, doc.locator)
+        principals = list(doc.acl) + owner if doc.acl else effective_acl[doc.parent or ""]
+        file_uri = _file_uri(e.path)
+        return ItemRecord(
+            id=did, source_id=source.id, parent_id=ids[doc.parent or ""], locator=doc.locator, path=_display(e.path),
+            uri=f"{file_uri}#{quote(doc.locator, safe='/@')}", name=_display(doc.name), mime=doc.mime, size=doc.size,
+            mtime_ns=e.mtime_ns, modified=doc.modified or doc.created or e.mtime_ns / 1e9, owner=e.owner,
+            content_hash=doc.content_hash, **common), principals
+
+
+@dataclass
+class _Todo:
+    """The walk's entries, sorted by :meth:`Indexer._decide`."""
+
+    new: list[FileEntry] = field(default_factory=list)
+    changed: list[tuple[FileEntry, FileState]] = field(default_factory=list)
+    failed: list[tuple[FileEntry, FileState | None, tuple[str, str]]] = field(default_factory=list)
+
+
+def _entry_json(e: FileEntry) -> str:
+    return json.dumps({f.name: getattr(e, f.name) for f in fields(FileEntry)})
+
+
+def _entry(text: str) -> FileEntry:
+    d = json.loads(text)
+    d["principals"] = tuple(d.get("principals") or ())
+    if d.get("error") is not None:
+        d["error"] = tuple(d["error"])
+    return FileEntry(**d)
 
 
 def _display(s: str) -> str:

@@ -38,12 +38,21 @@ CREATE TABLE IF NOT EXISTS items (
     indexed_at REAL,
     meta TEXT,
     lex_dirty INTEGER NOT NULL DEFAULT 1,
-    emb_dirty INTEGER NOT NULL DEFAULT 1
+    emb_dirty INTEGER NOT NULL DEFAULT 1,
+    seen INTEGER NOT NULL DEFAULT 0   -- the mark of the last walk that saw this file (mark and sweep)
 );
 CREATE INDEX IF NOT EXISTS items_source_path ON items(source_id, path_raw) WHERE parent_id IS NULL;
 CREATE INDEX IF NOT EXISTS items_parent ON items(parent_id);
 CREATE INDEX IF NOT EXISTS items_lex_dirty ON items(lex_dirty) WHERE lex_dirty = 1;
 CREATE INDEX IF NOT EXISTS items_status ON items(status);
+
+-- Files a walk found new or changed, parked until they are processed in chunks (memory flat in the source's size).
+CREATE TABLE IF NOT EXISTS index_todo (
+    source_id INTEGER NOT NULL,
+    path_raw BLOB NOT NULL,
+    entry TEXT NOT NULL,           -- the walk's entry (size, mtime, owner, principals, error) as JSON
+    PRIMARY KEY (source_id, path_raw)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS acl (
     item_id TEXT NOT NULL,
@@ -62,13 +71,24 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (item_id, ord)
 ) WITHOUT ROWID;
 
--- One row per embedded passage: vkey is the id of its vector in the faiss index.
+-- One row per embedded passage: vkey is the id of its vector in the faiss index (never reused); hash is the hash of
+-- the passage's normalised text, so a duplicate passage reuses a vector instead of being embedded again.
 CREATE TABLE IF NOT EXISTS embeddings (
     vkey INTEGER PRIMARY KEY AUTOINCREMENT,
     item_id TEXT NOT NULL,
-    ord INTEGER NOT NULL
+    ord INTEGER NOT NULL,
+    hash TEXT
 );
 CREATE INDEX IF NOT EXISTS embeddings_item ON embeddings(item_id);
+-- (embeddings_hash, on hash, is made by the catalog's migration: catalogs from before schema 3 lack the column)
+-- Passages waiting for a vector, best first (index/embedding.py: first passages, prose, recent and opened files).
+CREATE TABLE IF NOT EXISTS emb_todo (
+    item_id TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    prio REAL NOT NULL,
+    PRIMARY KEY (item_id, ord)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS emb_todo_prio ON emb_todo(prio DESC);
 
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -102,6 +122,7 @@ CREATE TABLE IF NOT EXISTS tags (
     tag TEXT NOT NULL,
     origin TEXT NOT NULL,        -- user | accepted | rejected | plan
     at REAL NOT NULL,
+    author TEXT,                 -- the user who set it (NULL: the local owner or an admin); only they or an admin remove it
     PRIMARY KEY (item_id, tag)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);

@@ -23,13 +23,14 @@ from spyglass.index.lock import WriteLock
 
 
 class DataDir:
-    def __init__(self, home: Path, write: bool = False) -> None:
+    def __init__(self, home: Path, write: bool = False, role: str = "index") -> None:
         self.home = home
         self.write = write
         self.lock: WriteLock | None = None
+        self.open_vectors: dict[str, object] = {}  # vector indexes a writer keeps open between passes (by model)
         if write:
             home.mkdir(parents=True, exist_ok=True)
-            self.lock = WriteLock(home)
+            self.lock = WriteLock(home, role)
             self.lock.acquire()
         try:
             self._open()

@@ -136,6 +136,12 @@ class VectorIndex:
         keys = [int(i) for i in ids[0] if i >= 0]
         return keys, [float(d) for d, i in zip(dist[0], ids[0]) if i >= 0]
 
+    def keys(self) -> list[int]:
+        """Every live vector key (removed ones excluded)."""
+        n = self.index.ntotal
+        ids = _faiss().vector_to_array(self.index.id_map).tolist() if n else []
+        return [i for i in ids if i not in self.tombstones] if self.tombstones else ids
+
     def get(self, keys: list[int]) -> Any:
         """The stored vectors of ``keys`` (rows in the same order)."""
         import numpy as np

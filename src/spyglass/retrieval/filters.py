@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import tantivy
 
-from spyglass.retrieval.query import Filters
+from spyglass.core import acl
+from spyglass.core.query import Filters
 
 
 def _date(ts: float) -> datetime:
@@ -54,6 +55,13 @@ def filter_queries(schema: tantivy.Schema, f: Filters, source_ids: dict[str, str
     return [tantivy.Query.const_score_query(q, 0.0) for q in out]
 
 
-def acl_query(schema: tantivy.Schema, principals: list[str]) -> tantivy.Query:
-    """Documents readable by any of ``principals``."""
-    return tantivy.Query.const_score_query(tantivy.Query.term_set_query(schema, "acl", sorted(set(principals))), 0.0)
+def acl_query(schema: tantivy.Schema, principals: acl.Principals) -> tantivy.Query | None:
+    """Documents readable by any of ``principals`` — the same rule as
+    :func:`spyglass.index.catalog.acl_condition`: None for :data:`~spyglass.core.acl.EVERYTHING` (no clause), a query
+    matching nothing for an empty list."""
+    p = acl.require(principals)
+    if isinstance(p, acl.Everything):
+        return None
+    if not p:
+        return tantivy.Query.empty_query()
+    return tantivy.Query.const_score_query(tantivy.Query.term_set_query(schema, "acl", sorted(set(p))), 0.0)

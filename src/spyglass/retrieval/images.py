@@ -7,28 +7,41 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from spyglass.core import acl
+from spyglass.core.query import Filters, SearchRequest
+from spyglass.core.types import Hit, Ranking
 from spyglass.index.catalog import Catalog
 from spyglass.index.vectors import VectorIndex
-from spyglass.retrieval.query import Filters
 from spyglass.retrieval.sqlfilters import predicate, register_functions
 
 
 class ImageRetriever:
+    """``run(request, k)`` is the retriever contract (:class:`spyglass.core.protocols.Retriever`): images ranked by
+    how well they match the words of the request."""
+
+    name = "image"
     def __init__(self, catalog: Catalog, vectors: VectorIndex, clip: Any) -> None:
         self.catalog = catalog
         self.vectors = vectors
         self.clip = clip
         register_functions(catalog.db)
 
-    def search(self, query: str, k: int = 100, filters: Filters | None = None, principals: list[str] | None = None,
-               source_ids: dict[str, str] | None = None) -> tuple[dict[str, float], float]:
-        """``{item_id: cosine}`` of the best ``k`` images for a description, and the time spent (ms)."""
-        t0 = time.perf_counter()
-        out = self.search_vector(self.clip.embed_texts([query])[0], k, filters, principals, source_ids)
-        return out, (time.perf_counter() - t0) * 1000
+    def run(self, request: SearchRequest, k: int | None = None) -> Ranking:
+        words = " ".join(c.text for c in request.parsed.positive if c.field is None) or request.text
+        ranking = self.search(words, k=k or request.depth, filters=request.parsed.filters,
+                              principals=request.principals, source_ids=request.source_ids)
+        return ranking
 
-    def search_vector(self, vector: Any, k: int = 100, filters: Filters | None = None,
-                      principals: list[str] | None = None, source_ids: dict[str, str] | None = None) -> dict[str, float]:
+    def search(self, query: str, *, principals: acl.Principals, k: int = 100, filters: Filters | None = None,
+               source_ids: dict[str, str] | None = None) -> Ranking:
+        """The best ``k`` images for a description (score: cosine)."""
+        t0 = time.perf_counter()
+        run = self.search_vector(self.clip.embed_texts([query])[0], k, filters, principals, source_ids)
+        hits = [Hit(d, s, ranks={self.name: i + 1}) for i, (d, s) in enumerate(sorted(run.items(), key=lambda kv: -kv[1]))]
+        return Ranking(hits, len(hits), [], {self.name: (time.perf_counter() - t0) * 1000})
+
+    def search_vector(self, vector: Any, k: int, filters: Filters | None, principals: acl.Principals,
+                      source_ids: dict[str, str] | None = None) -> dict[str, float]:
         """``{item_id: cosine}`` of the ``k`` images closest to an embedding (a description's or another image's)."""
         import numpy as np
 

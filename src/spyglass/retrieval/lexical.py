@@ -4,50 +4,40 @@ and access control, passages grouped into documents (a document scores as its be
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import tantivy
 
+from spyglass.core import acl
 from spyglass.core.config import SearchSettings
-from spyglass.index.lexical import LexicalIndex, analyzer, iid_hex, iid_key
+from spyglass.core.query import MUST, MUST_NOT, SHOULD, Clause, ParsedQuery, SearchRequest
+from spyglass.core.terms import QUERY_STOP
+from spyglass.core.types import Hit, Ranking
+from spyglass.index.lexical import LexicalIndex, analyzer, bigrams, iid_hex, iid_key
 from spyglass.retrieval.filters import acl_query, filter_queries
-from spyglass.retrieval.query import MUST, MUST_NOT, SHOULD, Clause, ParsedQuery
 
 _OCCUR = {MUST: tantivy.Occur.Must, SHOULD: tantivy.Occur.Should, MUST_NOT: tantivy.Occur.MustNot}
 
 
-@dataclass(slots=True)
-class PassageHit:
-    item_id: str
-    score: float
-    ord: int
-    page: int | None
-    snippet: str
-    snippet_html: str
-    highlights: list[tuple[int, int]]
-
-
-@dataclass(slots=True)
-class LexicalResult:
-    hits: list[PassageHit]  # one per document, best passage, in rank order
-    total: int
-    fuzzy: list[str]  # words matched approximately (not found as typed)
-    took_ms: float
-
-
 class LexicalRetriever:
+    """BM25 over tantivy. ``run(request, k)`` is the retriever contract (:class:`spyglass.core.protocols.Retriever`);
+    :meth:`search` also pages and makes snippets, for keyword-only searches."""
+
+    name = "keyword"
+
     def __init__(self, index: LexicalIndex, settings: SearchSettings | None = None) -> None:
         self.index = index
         self.schema = index.schema
         self.settings = settings or SearchSettings()
         self._analyzer = analyzer()
+        self._stop = {t for w in QUERY_STOP for t in self._analyzer.analyze(w)}  # as the index spells them
 
     def _boosts(self, field: str | None) -> list[tuple[str, float]]:
         s = self.settings
         all_fields = [("title", s.title_boost), ("path", s.path_boost), ("body", s.body_boost)]
         return [(f, b) for f, b in all_fields if field is None or f == field]
 
-    def _clause_query(self, c: Clause, searcher: tantivy.Searcher, fuzzy: list[str]) -> tantivy.Query | None:
+    def _clause_query(self, c: Clause, searcher: tantivy.Searcher, fuzzy: list[str],
+                      readable: tantivy.Query | None = None) -> tantivy.Query | None:
         schema = self.schema
         fields = self._boosts(c.field)
         if c.kind == "prefix":
@@ -58,11 +48,16 @@ class LexicalRetriever:
         tokens = self._analyzer.analyze(c.text)
         if not tokens:
             return None
-        if c.kind == "bag":  # every token an optional term; repeated tokens weigh more (query term frequency)
+        grams = bigrams(c.text) if c.field in (None, "body", "title") else []
+        if c.kind == "bag" or (grams and c.kind == "term"):
+            # every token an optional term (repeated tokens weigh more: query term frequency); text in scripts
+            # without spaces also matches by its character bigrams, never as one strict phrase
             parts = []
-            for tok in tokens:
+            for tok in self._content(tokens):
                 qs = [tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, tok), b) for f, b in fields]
                 parts.append((tantivy.Occur.Should, tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs])))
+            parts += [(tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(schema, "cjk", g),
+                                                                      self.settings.body_boost)) for g in grams]
             return tantivy.Query.boolean_query(parts)
         if len(tokens) > 1:
             qs = [tantivy.Query.boost_query(tantivy.Query.phrase_query(schema, f, tokens), b) for f, b in fields]
@@ -73,7 +68,7 @@ class LexicalRetriever:
             and c.occur != MUST_NOT
             and len(c.text) >= 5
             and c.text.isalpha()
-            and all(searcher.doc_freq(f, tok) == 0 for f, _ in fields)
+            and not _exists(searcher, schema, [f for f, _ in fields], tok, readable)
         ):
             distance = 1 if len(c.text) < 9 else 2
             fuzzy.append(c.text)
@@ -83,13 +78,38 @@ class LexicalRetriever:
             qs = [tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, tok), b) for f, b in fields]
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs])
 
-    def build(self, parsed: ParsedQuery, searcher: tantivy.Searcher, principals: list[str] | None,
+    def _content(self, tokens: list[str]) -> list[str]:
+        """The tokens without question and stop words (:data:`spyglass.core.terms.QUERY_STOP`), unless nothing else
+        is left."""
+        if not self.settings.stopwords:
+            return tokens
+        content = [t for t in tokens if t not in self._stop]
+        return content or tokens
+
+    def _without_stop_words(self, clauses: list[Clause]) -> list[Clause]:
+        """Optional one-word clauses that are stop words go when other positive clauses are left."""
+        if not self.settings.stopwords:
+            return clauses
+
+        def stop(c: Clause) -> bool:
+            if c.occur != SHOULD or c.kind != "term" or c.field not in (None, "body"):
+                return False
+            toks = self._analyzer.analyze(c.text)
+            return bool(toks) and all(t in self._stop for t in toks)
+
+        kept = [c for c in clauses if not stop(c)]
+        return kept if any(c.occur != MUST_NOT for c in kept) else clauses
+
+    def build(self, parsed: ParsedQuery, searcher: tantivy.Searcher, principals: acl.Principals,
               source_ids: dict[str, str]) -> tuple[tantivy.Query, tantivy.Query | None, list[str]]:
-        """(full query, text-only query for snippets or None, fuzzy words)."""
+        """(full query, text-only query for snippets or None, fuzzy words). Whether a word "exists" (else typos are
+        tolerated) is decided among the documents the caller may read only, so the ``fuzzy`` list reveals nothing of
+        anyone else's documents."""
         fuzzy: list[str] = []
+        readable = acl_query(self.schema, principals)
         text_parts: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        for c in parsed.clauses:
-            q = self._clause_query(c, searcher, fuzzy)
+        for c in self._without_stop_words(parsed.clauses):
+            q = self._clause_query(c, searcher, fuzzy, readable)
             if q is not None:
                 text_parts.append((_OCCUR[c.occur], q))
         positive = [p for p in text_parts if p[0] != tantivy.Occur.MustNot]
@@ -98,8 +118,8 @@ class LexicalRetriever:
             parts.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         text_query = tantivy.Query.boolean_query(parts)
         filters = filter_queries(self.schema, parsed.filters, source_ids)
-        if principals is not None:
-            filters.append(acl_query(self.schema, principals))
+        if readable is not None:
+            filters.append(readable)
         if filters:
             full = tantivy.Query.boolean_query(
                 [(tantivy.Occur.Must, text_query)] + [(tantivy.Occur.Must, f) for f in filters]
@@ -108,20 +128,44 @@ class LexicalRetriever:
             full = text_query
         return full, (text_query if positive else None), fuzzy
 
+    def run(self, request: SearchRequest, k: int | None = None) -> Ranking:
+        """The top ``k`` (default ``request.depth``) documents for fusion: no snippets, no paging."""
+        return self.search(request.parsed, limit=k or request.depth, principals=request.principals,
+                           source_ids=request.source_ids, snippets=False)
+
     def search(
         self,
         parsed: ParsedQuery,
+        *,
+        principals: acl.Principals,
         limit: int = 10,
         offset: int = 0,
-        principals: list[str] | None = None,
         source_ids: dict[str, str] | None = None,
         snippets: bool = True,
-    ) -> LexicalResult:
-        """Documents ranked by their best passage. Snippets are made for the returned page only."""
+    ) -> Ranking:
+        """Documents ranked by their best passage (MaxP). Snippets are made for the returned page only."""
         t0 = time.perf_counter()
         searcher = self.index.searcher()
         query, text_query, fuzzy = self.build(parsed, searcher, principals, source_ids or {})
         want = offset + limit
+        groups, total = self._grouped(searcher, query, want)
+        ranked = list(groups.items())[offset:want]
+        addrs = [a for _, (_, a) in ranked]
+        ords = searcher.fast_field_values("ord", addrs) if addrs else []
+        pages = searcher.fast_field_values("page", addrs) if addrs else []
+        hits = [Hit(iid, float(score), int(o or 0), int(p) or None, {self.name: offset + i + 1})
+                for i, ((iid, (score, _)), o, p) in enumerate(zip(ranked, ords, pages))]
+        if snippets:
+            snip = self.snippeter(searcher, text_query)
+            for h, addr in zip(hits, addrs):
+                h.snippet, h.snippet_html, h.highlights = snip(searcher.doc(addr).get_first("body") or "")
+        return Ranking(hits, total, fuzzy, {self.name: (time.perf_counter() - t0) * 1000})
+
+    @staticmethod
+    def _grouped(searcher: tantivy.Searcher, query: tantivy.Query, want: int
+                 ) -> tuple[dict[str, tuple[float, tantivy.DocAddress]], int]:
+        """Each document's best passage, best first (at least ``want`` documents when there are that many), and the
+        number of matching documents."""
         fetch = max(want * 3, 30)
         while True:
             res = searcher.search(query, fetch, count=True)
@@ -129,28 +173,25 @@ class LexicalRetriever:
             keys = searcher.fast_field_values("iid", addrs) if addrs else []
             groups: dict[str, tuple[float, tantivy.DocAddress]] = {}
             for (score, addr), key in zip(res.hits, keys):
-                iid = iid_hex(key)
-                if iid not in groups:
-                    groups[iid] = (score, addr)
+                groups.setdefault(iid_hex(key), (score, addr))
             if len(groups) >= want or len(res.hits) >= res.count or fetch >= 50_000:
                 break
             fetch *= 4
         if res.count <= len(res.hits):
-            total = len(groups)
-        else:
-            total = max(len(groups), int(round(searcher.cardinality(query, "iid"))))
-        ranked = list(groups.items())[offset:want]
-        addrs = [a for _, (_, a) in ranked]
-        ords = searcher.fast_field_values("ord", addrs) if addrs else []
-        pages = searcher.fast_field_values("page", addrs) if addrs else []
-        hits = [PassageHit(iid, float(score), int(o or 0), int(p) or None, "", "", [])
-                for (iid, (score, _)), o, p in zip(ranked, ords, pages)]
-        if snippets:
-            snip = self.snippeter(searcher, text_query)
-            for h, (_, (_, addr)) in zip(hits, ranked):
-                body = searcher.doc(addr).get_first("body") or ""
-                h.snippet, h.snippet_html, h.highlights = snip(body)
-        return LexicalResult(hits, total, fuzzy, (time.perf_counter() - t0) * 1000)
+            return groups, len(groups)
+        return groups, max(len(groups), int(round(searcher.cardinality(query, "iid"))))
+
+    def matching(self, parsed: ParsedQuery, item_ids: list[str]) -> set[str]:
+        """Which of ``item_ids`` satisfy the query's required words and phrases and none of its excluded words (its
+        :attr:`~spyglass.core.query.ParsedQuery.constraints`): what every mode must keep of the keyword promise."""
+        if not item_ids or not parsed.constraints:
+            return set(item_ids)
+        searcher = self.index.searcher()
+        full, _, _ = self.build(ParsedQuery(parsed.constraints, parsed.filters), searcher, acl.EVERYTHING, {})
+        only = tantivy.Query.term_set_query(self.schema, "iid", [iid_key(i) for i in item_ids])
+        q = tantivy.Query.boolean_query([(tantivy.Occur.Must, full),
+                                         (tantivy.Occur.Must, tantivy.Query.const_score_query(only, 0.0))])
+        return set(self._grouped(searcher, q, len(item_ids))[0])
 
     def snippeter(self, searcher: tantivy.Searcher | None, text_query: tantivy.Query | None):
         """A function ``text -> (snippet, snippet_html, highlight ranges)`` for a query's words."""
@@ -183,7 +224,7 @@ class LexicalRetriever:
         if not item_ids:
             return {}
         searcher = self.index.searcher()
-        _, text_query, _ = self.build(parsed, searcher, None, {})
+        _, text_query, _ = self.build(parsed, searcher, acl.EVERYTHING, {})
         if text_query is None:
             return {}
         only = tantivy.Query.term_set_query(self.schema, "iid", [iid_key(i) for i in item_ids])
@@ -204,7 +245,21 @@ class LexicalRetriever:
     def text_query(self, parsed: ParsedQuery) -> tantivy.Query | None:
         """The word part of a query (no filters), for highlighting."""
         searcher = self.index.searcher()
-        return self.build(parsed, searcher, None, {})[1]
+        return self.build(parsed, searcher, acl.EVERYTHING, {})[1]
+
+
+def _exists(searcher: tantivy.Searcher, schema: tantivy.Schema, fields: list[str], tok: str,
+            readable: tantivy.Query | None) -> bool:
+    """Whether an analysed word occurs in any of ``fields`` of a document the caller may read (``readable``: their
+    access clause; None: they may read everything)."""
+    if readable is None:
+        return any(searcher.doc_freq(f, tok) > 0 for f in fields)
+    for f in fields:
+        q = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.term_query(schema, f, tok)),
+                                         (tantivy.Occur.Must, readable)])
+        if searcher.search(q, 1, count=False).hits:
+            return True
+    return False
 
 
 def _lead(text: str, n: int) -> str:

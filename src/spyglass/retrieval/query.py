@@ -9,6 +9,7 @@ title:budget  body:x  path:x     restrict a word or phrase to one field
 type:pdf  ext:docx  in:~/Work    filters: type, extension, folder
 after:2025-01-01 before:2025-07  modified date range (YYYY, YYYY-MM or YYYY-MM-DD)
 author:smith  source:Documents   author, source name
+attendee:bob@example.com         an event's attendee (address or part of it)
 larger:10mb  smaller:500kb       file size
 ```
 Typos are tolerated: a word of 5 letters or more that occurs nowhere in the index is matched within an edit distance
@@ -19,81 +20,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from spyglass.core.errors import QuerySyntaxError
+from spyglass.core.query import MUST, MUST_NOT, SHOULD, Clause, Filters, ParsedQuery
 
-MUST, SHOULD, MUST_NOT = "must", "should", "must_not"
+__all__ = ["MUST", "MUST_NOT", "SHOULD", "Clause", "Filters", "ParsedQuery", "parse", "parse_plain", "apply_filter"]
+
 TEXT_FIELDS = {"title", "body", "path"}
 FILTER_FIELDS = {"type", "ext", "in", "folder", "after", "before", "author", "source", "larger", "smaller", "topic",
-                 "tag", "camera", "near", "taken"}
-
-
-@dataclass
-class Clause:
-    occur: str
-    kind: str  # term | phrase | prefix
-    text: str
-    field: str | None = None
-
-
-@dataclass
-class Filters:
-    types: list[str] = field(default_factory=list)
-    exts: list[str] = field(default_factory=list)
-    folders: list[str] = field(default_factory=list)
-    after: float | None = None  # unix seconds, inclusive
-    before: float | None = None  # unix seconds, exclusive
-    authors: list[str] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    min_size: int | None = None
-    max_size: int | None = None
-    topics: list[int] = field(default_factory=list)  # topic:3 (spyglass topics)
-    tags: list[str] = field(default_factory=list)  # tag:invoice
-    cameras: list[str] = field(default_factory=list)  # camera:"canon eos" (EXIF make and model contain the words)
-    near: tuple[float, float, float] | None = None  # near:LAT,LON[,KM] (EXIF GPS within KM, default 10)
-    taken: tuple[float, float] | None = None  # taken:YYYY[-MM[-DD]] (EXIF date taken in that period)
-    # Set by the app from topics and tags: the documents they select (None: no such restriction).
-    item_ids: list[str] | None = None
-
-    def merge(self, other: Filters) -> Filters:
-        return Filters(
-            types=self.types + other.types,
-            exts=self.exts + other.exts,
-            folders=self.folders + other.folders,
-            after=max(filter(None, [self.after, other.after]), default=None),
-            before=min(filter(None, [self.before, other.before]), default=None),
-            authors=self.authors + other.authors,
-            sources=self.sources + other.sources,
-            min_size=max(filter(lambda x: x is not None, [self.min_size, other.min_size]), default=None),
-            max_size=min(filter(lambda x: x is not None, [self.max_size, other.max_size]), default=None),
-            topics=self.topics + other.topics,
-            tags=self.tags + other.tags,
-            cameras=self.cameras + other.cameras,
-            near=other.near or self.near,
-            taken=other.taken or self.taken,
-            item_ids=_intersect(self.item_ids, other.item_ids),
-        )
-
-    def empty(self) -> bool:
-        return self == Filters()
-
-
-def _intersect(a: list[str] | None, b: list[str] | None) -> list[str] | None:
-    if a is None or b is None:
-        return a if b is None else b
-    return sorted(set(a) & set(b))
-
-
-@dataclass
-class ParsedQuery:
-    clauses: list[Clause]
-    filters: Filters
-
-    @property
-    def positive(self) -> list[Clause]:
-        return [c for c in self.clauses if c.occur != MUST_NOT]
+                 "tag", "camera", "near", "taken", "attendee"}
 
 
 _TOKEN = re.compile(r'(?P<sign>[+-])?(?:(?P<field>[A-Za-z]+):)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
@@ -118,11 +54,13 @@ def parse_date(value: str, end: bool = False) -> float:
         if end and re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value):
             d += timedelta(days=1)
         return d.timestamp()
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         raise QuerySyntaxError(f"not a date: {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
 
 
-_SIZE = re.compile(r"(?i)^(\d+(?:\.\d+)?)\s*(b|k|kb|m|mb|g|gb)?$")
+_SIZE = re.compile(r"(?i)^(\d{1,30}(?:\.\d{1,30})?)\s*(b|k|kb|m|mb|g|gb|t|tb)?$")
+MAX_SIZE = 2**53  # bytes (8 PiB): larger sizes are refused rather than overflow the indexes' 64-bit integers
+MAX_TOPIC = 2**31 - 1
 
 
 def parse_size(value: str) -> int:
@@ -131,7 +69,16 @@ def parse_size(value: str) -> int:
         raise QuerySyntaxError(f"not a size: {value!r} (examples: 500kb, 10mb, 1gb)")
     n = float(m.group(1))
     unit = (m.group(2) or "b").lower()[0]
-    return int(n * {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+    size = n * {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}[unit]
+    if not size <= MAX_SIZE:
+        raise QuerySyntaxError(f"size {value!r} is too large (at most 8192tb)")
+    return int(size)
+
+
+def parse_topic(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_TOPIC:
+        raise QuerySyntaxError(f"topic: needs a topic number (see `spyglass topics`), not {value!r}")
+    return int(value)
 
 
 def normalize_folder(value: str) -> str:
@@ -154,25 +101,30 @@ def apply_filter(filters: Filters, name: str, value: str) -> None:
     elif name == "author":
         filters.authors.append(value)
     elif name == "source":
+        if value.isdigit() and int(value) > MAX_TOPIC:  # a source number (ids are small), not a name
+            raise QuerySyntaxError(f"source: no source numbered {value[:20]!r} (see `spyglass sources`)")
         filters.sources.append(value)
     elif name == "larger":
         filters.min_size = parse_size(value)
     elif name == "smaller":
         filters.max_size = parse_size(value)
     elif name == "topic":
-        if not value.isdigit():
-            raise QuerySyntaxError(f"topic: needs a topic number (see `spyglass topics`), not {value!r}")
-        filters.topics.append(int(value))
+        filters.topics.append(parse_topic(value))
     elif name == "tag":
         filters.tags.append(value.lower())
     elif name == "camera":
         filters.cameras.append(value.lower())
+    elif name == "attendee":
+        filters.attendees.append(value.lower())
     elif name == "near":
         filters.near = parse_near(value)
     elif name == "taken":
         # EXIF times are wall-clock times without a zone, read as local time: so are the bounds of the period
         def local(t: float) -> float:
-            return datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None).timestamp()
+            try:
+                return datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None).timestamp()
+            except (ValueError, OverflowError, OSError):
+                raise QuerySyntaxError(f"taken: {value!r} is out of range") from None
 
         filters.taken = (local(parse_date(value)), local(parse_date(value, end=True)))
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from spyglass.retrieval.query import Filters
+from spyglass.core.acl import Principals
+from spyglass.core.query import Filters
+from spyglass.index.catalog import acl_condition
 
 
 def _tokens(text: str | None) -> set[str]:
@@ -27,7 +29,7 @@ def _like_prefix(folder: str) -> str:
     return esc.rstrip("/") + "/%"
 
 
-def predicate(f: Filters, principals: list[str] | None, source_ids: dict[str, str]) -> tuple[str, list]:
+def predicate(f: Filters, principals: Principals, source_ids: dict[str, str]) -> tuple[str, list]:
     """``(sql, params)`` selecting the items (``items i``) that pass the filters and the caller's principals."""
     parts: list[str] = ["i.status != 'deleted'"]
     params: list = []
@@ -63,9 +65,7 @@ def predicate(f: Filters, principals: list[str] | None, source_ids: dict[str, st
     if f.item_ids is not None:
         parts.append(f"i.id IN ({','.join('?' * len(f.item_ids))})" if f.item_ids else "0")
         params += list(f.item_ids)
-    if principals is not None:
-        parts.append(
-            f"EXISTS (SELECT 1 FROM acl a WHERE a.item_id = i.id AND a.principal IN ({','.join('?' * len(principals))}))"
-        )
-        params += list(principals)
+    cond, acl_params = acl_condition(principals)
+    parts.append(cond)
+    params += acl_params
     return " AND ".join(parts), params

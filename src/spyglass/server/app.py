@@ -7,13 +7,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from spyglass.core.config import Config
-from spyglass.core.errors import NotFoundError, SpyglassError
-from spyglass.server import api
+from spyglass.server import accesslog, api, errors, web_api
 from spyglass.server.auth import resolve_token
 from spyglass.server.guards import Guards, TokenBucket
 from spyglass.server.mcp import build_mcp
@@ -60,14 +59,9 @@ def create_app(home: Path, config: Config | None = None) -> Any:
     )
     app.state.spyglass = state
     app.include_router(api.router)
+    app.include_router(web_api.router)  # what the web app needs beyond the REST API
 
-    @app.exception_handler(NotFoundError)
-    async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
-
-    @app.exception_handler(SpyglassError)
-    async def bad_request(request: Request, exc: SpyglassError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+    errors.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -94,12 +88,13 @@ def create_app(home: Path, config: Config | None = None) -> Any:
     app.mount("/mcp", mcp_entry)
 
     s = state.config.server
+    accesslog.install(s.log_queries)
     return Guards(app, max_body=s.max_body_kb * 1024, bucket=TokenBucket(s.rate_per_s, s.rate_burst),
-                  timeout_s=s.timeout_s)
+                  timeout_s=s.timeout_s, known=state.callers.known)
 
 
 def _version() -> str:
-    from spyglass import __version__
+    from spyglass.core.version import __version__
 
     return __version__
 

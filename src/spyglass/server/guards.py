@@ -7,7 +7,10 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
+
+from spyglass.core import deadline
 
 Scope = dict[str, Any]
 
@@ -57,8 +60,12 @@ class Guards:
          b"form-action 'self'"),
     ]
 
-    def __init__(self, app: Any, max_body: int, bucket: TokenBucket, timeout_s: float) -> None:
-        self.app, self.max_body, self.bucket, self.timeout_s = app, max_body, bucket, timeout_s
+    def __init__(self, app: Any, max_body: int, bucket: TokenBucket, timeout_s: float,
+                 known: Callable[[str], bool] = lambda key: False) -> None:
+        """``known(key)``: whether a credential (``t:TOKEN`` or ``s:SESSION``) belongs to a caller authenticated
+        recently. Only those get a bucket of their own; every other request (no credential, a bogus or revoked one)
+        shares its client address's bucket, so a fresh random token buys no fresh rate."""
+        self.app, self.max_body, self.bucket, self.timeout_s, self.known = app, max_body, bucket, timeout_s, known
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -69,7 +76,7 @@ class Guards:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _send_json(send, 413, {"detail": f"request body over {self.max_body} bytes"})
             return
-        wait = self.bucket.take(_caller_key(scope, headers))
+        wait = self.bucket.take(_caller_key(scope, headers, self.known))
         if wait:
             await _send_json(send, 429, {"detail": "too many requests"},
                              [(b"retry-after", str(max(1, int(wait + 0.999))).encode())])
@@ -85,21 +92,33 @@ class Guards:
                     raise _TooLarge()
             return msg
 
-        started = False
-
         async def send_with_headers(msg: dict[str, Any]) -> None:
-            nonlocal started
             if msg["type"] == "http.response.start":
-                started = True
                 own = {k.lower() for k, _ in msg.get("headers", [])}  # a route's own policy (file responses) wins
                 msg = {**msg, "headers": [*msg.get("headers", []), *(h for h in self.HEADERS if h[0] not in own)]}
             await send(msg)
 
+        stream = _is_stream(scope)
+        # the work's deadline: checked by long loops in worker threads, cancelled when the request ends any way
+        with deadline.scope(self.timeout_s * (10 if stream else 1)) as limit:
+            try:
+                await self._run(scope, limited_receive, send_with_headers, stream)
+            finally:
+                limit.cancel()
+
+    async def _run(self, scope: Scope, receive: Any, send: Any, stream: bool) -> None:
+        started = False
+
+        async def tracking_send(msg: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or msg["type"] == "http.response.start"
+            await send(msg)
+
         try:
-            if _is_stream(scope):
-                await self.app(scope, limited_receive, send_with_headers)
+            if stream:
+                await self.app(scope, receive, tracking_send)
             else:
-                await asyncio.wait_for(self.app(scope, limited_receive, send_with_headers), self.timeout_s)
+                await asyncio.wait_for(self.app(scope, receive, tracking_send), self.timeout_s)
         except _TooLarge:
             if not started:
                 await _send_json(send, 413, {"detail": f"request body over {self.max_body} bytes"})
@@ -117,13 +136,17 @@ def _is_stream(scope: Scope) -> bool:
     return path.startswith("/mcp") or path.endswith("/stream")
 
 
-def _caller_key(scope: Scope, headers: dict[bytes, bytes]) -> str:
-    auth = headers.get(b"authorization", b"")
-    if auth:
-        return "t:" + auth[-16:].decode("latin-1")
+def _caller_key(scope: Scope, headers: dict[bytes, bytes], known: Callable[[str], bool]) -> str:
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and known("t:" + token.strip()):
+        return "t:" + token.strip()
     for part in headers.get(b"cookie", b"").split(b";"):
         k, _, v = part.strip().partition(b"=")
-        if k == b"spyglass_session" and v:
-            return "s:" + v[-16:].decode("latin-1")
+        if k == b"spyglass_session" and v and known("s:" + v.decode("latin-1")):
+            return "s:" + v.decode("latin-1")
+    return "a:" + client_address(scope)
+
+
+def client_address(scope: Scope) -> str:
     client = scope.get("client") or ("?", 0)
-    return "a:" + str(client[0])
+    return str(client[0])

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from spyglass.app.spyglass import Spyglass
+from spyglass.core import deadline
 from spyglass.core.config import Config
+from spyglass.core.errors import BusyError
 
 
 class ReaderPool:
@@ -32,7 +34,11 @@ class ReaderPool:
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Spyglass]:
-        gen, sg = self._free.get()
+        d = deadline.current()
+        try:
+            gen, sg = self._free.get(timeout=max(0.0, d.remaining()) if d is not None else None)
+        except queue.Empty:
+            raise BusyError("every read handle is busy: try again shortly", 1.0) from None
         try:
             if gen != self._generation:
                 sg.close()
@@ -44,9 +50,9 @@ class ReaderPool:
 
     def _share_models(self, sg: Spyglass) -> None:
         with self._lock:
-            if sg._embedder is None and sg.config.embedding.enabled:
+            if sg.config.embedding.enabled:
                 try:
-                    sg._embedder = self.primary.embedder()
+                    sg.parts.share_embedder(self.primary.embedder())
                 except Exception:  # a missing extra: that handle reports it when it is needed
                     pass
 

@@ -8,8 +8,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from spyglass.app.connectors import SyncTimer
 from spyglass.app.spyglass import Spyglass
 from spyglass.core.config import Config
+from spyglass.server.auth import CallerCache
+from spyglass.server.limits import LoginThrottle, UserSlots
 from spyglass.server.pool import ReaderPool
 
 
@@ -19,9 +22,14 @@ class ServerState:
         self.config = self.pool.primary.config
         self.home = self.pool.primary.home
         self.accounts = self.pool.primary.accounts
+        s = self.config.server
+        self.callers = CallerCache()
+        self.logins = LoginThrottle(s.login_free_failures, max_s=s.login_lockout_max_s)
+        self.slots = UserSlots(s.user_requests or max(1, s.readers - 1))
         self.jobs: dict[str, dict[str, Any]] = {}
         self._job_lock = threading.Lock()
         self._writer_busy = threading.Lock()
+        self.connector_timer = SyncTimer(self.home, self.start_job)  # connector sources, each at its interval
 
     def principals(self, user: str) -> list[str]:
         return self.pool.primary.principals_for(user)
@@ -54,4 +62,5 @@ class ServerState:
         return job
 
     def close(self) -> None:
+        self.connector_timer.close()
         self.pool.close()

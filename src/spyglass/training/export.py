@@ -1,6 +1,7 @@
-"""Export a trained :class:`~spyglass.training.bert.QAModel` to ONNX for onnxruntime, and quantize it to int8.
+"""Export a trained :class:`~spyglass.training.bert.HeadModel` to ONNX for onnxruntime, and quantize it to int8.
 
-The graph takes ``input_ids``, ``attention_mask``, ``token_type_ids`` (int64, batch × tokens, both axes dynamic) and
+The graph takes ``hidden`` (float32, batch × tokens × 384: the packaged MiniLM's last hidden states of the pair,
+:class:`spyglass.models.answerer.PairEncoder`) and ``attention_mask`` (int64, batch × tokens), both axes dynamic, and
 returns ``relevance`` (batch), ``start_logits`` and ``end_logits`` (batch × tokens): what
 :class:`spyglass.models.answerer.OnnxReader` and :class:`spyglass.ranking.cross_encoder.CrossEncoder` read.
 
@@ -16,19 +17,18 @@ from pathlib import Path
 
 import torch
 
-from spyglass.training.bert import QAModel
+from spyglass.training.bert import HeadModel
 
-INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
+INPUTS = ["hidden", "attention_mask"]
 OUTPUTS = ["relevance", "start_logits", "end_logits"]
 
 
-def to_onnx(model: QAModel, out: Path, opset: int = 17) -> Path:
+def to_onnx(model: HeadModel, out: Path, dim: int = 384, opset: int = 17) -> Path:
     model.eval()
-    ids = torch.tensor([[101, 2054, 2003, 102, 1996, 3437, 102]], dtype=torch.long)
-    args = (ids, torch.ones_like(ids), torch.tensor([[0, 0, 0, 0, 1, 1, 1]], dtype=torch.long))
-    axes = {n: {0: "batch", 1: "tokens"} for n in INPUTS}
-    axes.update({"relevance": {0: "batch"}, "start_logits": {0: "batch", 1: "tokens"},
-                 "end_logits": {0: "batch", 1: "tokens"}})
+    args = (torch.randn(2, 7, dim), torch.ones(2, 7, dtype=torch.long))
+    axes = {"hidden": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+            "relevance": {0: "batch"}, "start_logits": {0: "batch", 1: "tokens"},
+            "end_logits": {0: "batch", 1: "tokens"}}
     out.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices

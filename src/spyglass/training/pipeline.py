@@ -5,8 +5,8 @@ Nothing at run time imports this package: it needs torch (the ``train`` extra), 
 file read by onnxruntime (:mod:`spyglass.models.answerer`, :mod:`spyglass.ranking.cross_encoder`).
 
 Output folder: for the answerer ``answerability.onnx`` (the feature network), ``reader.onnx`` (fp32) and
-``reader-int8.onnx``; for the reranker ``reranker.onnx`` and ``reranker-int8.onnx``; ``tokenizer.json``
-(all-MiniLM-L6-v2's), ``card.json`` and ``card.md`` (data, hyper-parameters, steps, wall time, SHA-256 of every file,
+``reader-int8.onnx`` (heads over the packaged MiniLM's states, :mod:`spyglass.training.bert`); for the reranker
+``reranker.onnx`` and ``reranker-int8.onnx``; ``card.json`` and ``card.md`` (data, hyper-parameters, steps, wall time, SHA-256 of every file,
 held-out metrics of fp32 and int8, and which to ship: int8 unless it loses more than ``INT8_TOLERANCE`` on the
 held-out measure).
 """
@@ -107,21 +107,23 @@ def _files(paths: dict[str, Path]) -> dict[str, dict[str, Any]]:
 
 def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: dict[str, float],
                log: Callable[[str], None]) -> tuple[dict[str, Any], Path, Path]:
-    """The transformer part: encode, train, export fp32 and int8 (with the tokenizer beside them)."""
-    from spyglass.models.answerer import default_tokenizer, load_tokenizer
-    from spyglass.training.bert import load_pretrained
+    """The transformer part: encode the pairs, cache the frozen MiniLM's states, train the head, export it (fp32 and
+    int8)."""
+    from spyglass.models.answerer import PairEncoder
+    from spyglass.training.bert import head_from_pretrained
     from spyglass.training.export import quantize_int8, to_onnx
-    from spyglass.training.trainer import encode, train
+    from spyglass.training.trainer import cache_states, encode, train
 
-    tok_path = default_tokenizer()
-    tok = load_tokenizer(tok_path, s.max_length)
-    examples = _timed(steps, "data", lambda: encode(tok, [_as_pair(task, r) for r in rows], s.null_span))
-    model = load_pretrained(_base_model())
-    info = _timed(steps, "train", lambda: train(model, examples, s, log))
+    pe = PairEncoder(s.max_length, s.threads)
+    examples = _timed(steps, "data", lambda: encode(pe, [_as_pair(task, r) for r in rows], s.null_span))
+    cached = _timed(steps, "cache_states", lambda: cache_states(
+        pe, examples, progress=lambda d, n: log(f"states {d}/{n}") if d % 1024 < 32 else None))
+    model = head_from_pretrained(_base_model(), s.layers)
+    info = _timed(steps, "train", lambda: train(model, examples, cached, s, log))
+    del cached
     t = time.perf_counter()
     fp32 = to_onnx(model, out / f"{name}.onnx")
     int8 = quantize_int8(fp32, out / f"{name}-int8.onnx")
-    shutil.copyfile(tok_path, out / "tokenizer.json")
     steps["export"] = steps.get("export", 0.0) + time.perf_counter() - t
     return info, fp32, int8
 
@@ -188,9 +190,9 @@ def default_settings(task: str) -> Any:
     from spyglass.training.trainer import TrainSettings
 
     if task == "answerer":
-        return TrainSettings(max_length=96, frozen_layers=2, epochs=3, lr=1.5e-4, batch_size=16, span_weight=1.0,
+        return TrainSettings(max_length=96, layers=1, epochs=6, lr=2e-4, batch_size=32, span_weight=1.0,
                              null_span=False)
-    return TrainSettings(max_length=128, frozen_layers=4, epochs=1, lr=1e-4, batch_size=16, span_weight=0.0,
+    return TrainSettings(max_length=192, layers=1, epochs=2, lr=1e-4, batch_size=32, span_weight=0.0,
                          null_span=False)
 
 
@@ -239,7 +241,7 @@ def _measure_answerer(scorer_path: Path, reader_path: Path, rows: list[Any], x: 
     from spyglass.training.evaluate import THRESHOLDS, answer_metrics
 
     probs = OnnxAnswerability(str(scorer_path)).probs(x)
-    reader = OnnxReader(str(reader_path), str(out / "tokenizer.json"), max_length=s.max_length, threads=s.threads)
+    reader = OnnxReader(str(reader_path), max_length=s.max_length, threads=s.threads)
     by_q: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         by_q.setdefault(r.qid, []).append(i)
@@ -264,7 +266,7 @@ def _measure_reranker(path: Path, rows: list[Any], s: Any, out: Path) -> dict[st
     from spyglass.models.answerer import OnnxReader
     from spyglass.training.evaluate import rank_metrics
 
-    reader = OnnxReader(str(path), str(out / "tokenizer.json"), max_length=s.max_length, threads=s.threads)
+    reader = OnnxReader(str(path), max_length=s.max_length, threads=s.threads)
     by_q: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         by_q.setdefault(r.qid, []).append(i)

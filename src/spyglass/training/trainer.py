@@ -1,16 +1,17 @@
-"""Fine-tuning a :class:`~spyglass.training.bert.QAModel` on (question, text) pairs on a few CPU cores.
+"""Training a :class:`~spyglass.training.bert.HeadModel` on (question, text) pairs on a few CPU cores.
 
-The embeddings and the lower ``frozen_layers`` transformer layers keep their pretrained weights, so their output is
-computed once per pair (in eval mode) and cached; each epoch then runs only the upper layers and the heads. Loss per
-batch (Devlin et al., 2019, §4.2 for the span part):
+The packaged MiniLM (int8, what ``ask`` runs) stays frozen: its last hidden states of every pair are computed once
+(:func:`cache_states`, float16) and each epoch then runs only the head's new layers. Loss per batch (Devlin et al.,
+2019, §4.2 for the span part):
 
     L = BCE(σ(r), y) + λ · ½ [CE(start, s*) + CE(end, e*)]
 
-where (s*, e*) is the answer's first and last token, or [CLS] for a pair without the answer (Devlin et al.'s SQuAD 2.0
-recipe: the answerability of a sentence is then also ``max_{i≤j} start_i + end_j − (start_CLS + end_CLS)``).
+where (s*, e*) is the answer's first and last token (pairs without an answer add no span loss, or, with
+``null_span``, point it at [CLS], Devlin et al.'s SQuAD 2.0 recipe).
 
-AdamW (``lr`` for the transformer layers, ``head_lr`` for the new heads) with a linear warm-up over the first ``warmup`` share of the steps, then linear decay to zero. Batches hold
-pairs of similar length (little padding) and are shuffled with a fixed seed.
+AdamW (``lr`` for the transformer layers, ``head_lr`` for the new linear heads) with a linear warm-up over the first
+``warmup`` share of the steps, then linear decay to zero. Batches hold pairs of similar length (little padding) and
+are shuffled with a fixed seed.
 """
 
 from __future__ import annotations
@@ -25,21 +26,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from spyglass.training.bert import QAModel
+from spyglass.training.bert import HeadModel
 
 
 @dataclass
 class TrainSettings:
     max_length: int = 96  # tokens of question + sentence (passages: more)
-    frozen_layers: int = 4  # lower transformer layers kept as pretrained (of 6)
-    epochs: int = 2
+    layers: int = 1  # transformer layers trained over the frozen MiniLM (copies of its top layers at first)
+    epochs: int = 4
     batch_size: int = 32
     lr: float = 1e-4  # the trained transformer layers
     head_lr: float = 1e-3  # the new heads
     warmup: float = 0.1
     weight_decay: float = 0.01
     span_weight: float = 1.0  # λ; 0 trains the relevance head alone (the reranker)
-    null_span: bool = True  # a pair without the answer points its span at [CLS] (SQuAD 2.0 style "no answer")
+    null_span: bool = False  # a pair without the answer points its span at [CLS] (SQuAD 2.0 style "no answer")
     seed: int = 13
     threads: int = 2
 
@@ -55,12 +56,17 @@ class Encoded:
     start: int  # answer's first and last token (-1: none)
     end: int
 
+    @property
+    def type_ids(self) -> np.ndarray:  # what PairEncoder.states reads of an encoding
+        return self.types
 
-def encode(tok: Any, pairs: list[tuple[str, str, int, tuple[int, int] | None]], null_span: bool = False
+
+def encode(pairs_encoder: Any, pairs: list[tuple[str, str, int, tuple[int, int] | None]], null_span: bool = False
            ) -> list[Encoded]:
-    """``pairs``: (question, text, label, span in text or None). ``null_span``: pairs without an answer get the span
-    (0, 0), the [CLS] token."""
-    encs = tok.encode_batch([(q, t) for q, t, _, _ in pairs])
+    """``pairs``: (question, text, label, span in text or None), encoded by a
+    :class:`~spyglass.models.answerer.PairEncoder`. ``null_span``: pairs without an answer get the span (0, 0), the
+    [CLS] token."""
+    encs = pairs_encoder.encode([(q, t) for q, t, _, _ in pairs])
     out = []
     for (_, _, y, span), e in zip(pairs, encs):
         s = t = -1
@@ -94,50 +100,27 @@ def batches(examples: list[Encoded], size: int, rng: random.Random | None) -> li
     return out
 
 
-def _inputs(examples: list[Encoded], idx: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    n = max(len(examples[i].ids) for i in idx)
-    ids = torch.from_numpy(_pad([examples[i].ids for i in idx], n, np.int64))
-    types = torch.from_numpy(_pad([examples[i].types for i in idx], n, np.int64))
-    mask = torch.from_numpy(_pad([np.ones(len(examples[i].ids), np.int64) for i in idx], n, np.int64))
-    return ids, mask, types
-
-
-def _lower(model: QAModel, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor, k: int) -> torch.Tensor:
-    enc = model.encoder
-    pos = torch.arange(ids.shape[1]).unsqueeze(0)
-    h = enc.ln(enc.word(ids) + enc.pos(pos) + enc.tok_type(types))
-    bias = (1.0 - mask[:, None, None, :].float()) * -10000.0
-    for layer in enc.layers[:k]:
-        h = layer(h, bias)
-    return h
-
-
-def _upper(model: QAModel, h: torch.Tensor, mask: torch.Tensor, k: int
-           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    bias = (1.0 - mask[:, None, None, :].float()) * -10000.0
-    if k == 0:
-        h = model.encoder.drop(h)
-    for layer in model.encoder.layers[k:]:
-        h = layer(h, bias)
-    return model.heads(h, mask)
-
-
-def cache_lower(model: QAModel, examples: list[Encoded], k: int, batch_size: int = 64,
-                progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
-    """The frozen part's output for every example (float16, one (tokens, dim) array each)."""
-    model.eval()
-    out: list[np.ndarray | None] = [None] * len(examples)
-    done = 0
-    with torch.no_grad():
-        for idx in batches(examples, batch_size, None):
-            ids, mask, types = _inputs(examples, idx)
-            h = _lower(model, ids, mask, types, k).numpy().astype(np.float16)
-            for j, i in enumerate(idx):
-                out[i] = h[j, : len(examples[i].ids)]
-            done += len(idx)
-            if progress:
-                progress(done, len(examples))
+def cache_states(pairs_encoder: Any, encs: list[Any], batch_size: int = 32,
+                 progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+    """The frozen MiniLM's last hidden states of every encoded pair (float16, one (tokens, dim) array each), batched
+    by length."""
+    out: list[np.ndarray | None] = [None] * len(encs)
+    order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))
+    for b in range(0, len(order), batch_size):
+        idx = order[b : b + batch_size]
+        hidden, _ = pairs_encoder.states([encs[i] for i in idx])
+        for j, i in enumerate(idx):
+            out[i] = hidden[j, : len(encs[i].ids)].astype(np.float16)
+        if progress:
+            progress(b + len(idx), len(encs))
     return [x for x in out if x is not None]
+
+
+def _batch(cached: list[np.ndarray], idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    n = max(len(cached[i]) for i in idx)
+    h = torch.from_numpy(_pad([cached[i] for i in idx], n, np.float16)).float()
+    mask = torch.from_numpy(_pad([np.ones(len(cached[i]), np.int64) for i in idx], n, np.int64))
+    return h, mask
 
 
 def loss_of(rel: torch.Tensor, start: torch.Tensor, end: torch.Tensor, y: torch.Tensor, s: torch.Tensor,
@@ -152,20 +135,12 @@ def loss_of(rel: torch.Tensor, start: torch.Tensor, end: torch.Tensor, y: torch.
     return loss, span
 
 
-def train(model: QAModel, examples: list[Encoded], s: TrainSettings,
+def train(model: HeadModel, examples: list[Encoded], cached: list[np.ndarray], s: TrainSettings,
           log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Train in place; returns the loss curve and the time each part took."""
+    """Train in place over the cached states; returns the loss curve and the time it took."""
     torch.manual_seed(s.seed)
     torch.set_num_threads(s.threads)
     rng = random.Random(s.seed)
-    model.freeze_below(s.frozen_layers)
-    for p in [*model.encoder.word.parameters(), *model.encoder.pos.parameters(),
-              *model.encoder.tok_type.parameters(), *model.encoder.ln.parameters()]:
-        p.requires_grad_(False)  # the embeddings stay as pretrained, even with no frozen layer
-    t0 = time.perf_counter()
-    cached = cache_lower(model, examples, s.frozen_layers,
-                         progress=lambda d, n: log(f"cached {d}/{n}") if d % 2048 < 64 else None)
-    t_cache = time.perf_counter() - t0
     params = [p for p in model.parameters() if p.requires_grad]
     heads = {id(p) for p in [*model.span.parameters(), *model.rel.parameters()]}
     groups = []
@@ -186,13 +161,11 @@ def train(model: QAModel, examples: list[Encoded], s: TrainSettings,
         model.train()
         running = running_span = 0.0
         for b, idx in enumerate(batches(examples, s.batch_size, rng)):
-            n = max(len(examples[i].ids) for i in idx)
-            h = torch.from_numpy(_pad([cached[i] for i in idx], n, np.float16)).float()
-            mask = torch.from_numpy(_pad([np.ones(len(examples[i].ids), np.int64) for i in idx], n, np.int64))
+            h, mask = _batch(cached, idx)
             y = torch.tensor([examples[i].label for i in idx])
             st = torch.tensor([examples[i].start for i in idx])
             en = torch.tensor([examples[i].end for i in idx])
-            rel, start, end = _upper(model, h, mask, s.frozen_layers)
+            rel, start, end = model(h, mask)
             rel_loss, span_loss = loss_of(rel, start, end, y, st, en, s.span_weight)
             loss = rel_loss + s.span_weight * span_loss
             opt.zero_grad()
@@ -210,23 +183,5 @@ def train(model: QAModel, examples: list[Encoded], s: TrainSettings,
                     f"span {running_span / k:.4f} ({time.perf_counter() - t1:.0f}s)")
                 running = running_span = 0.0
     model.eval()
-    return {"steps": step, "loss_curve": curve, "cache_seconds": round(t_cache, 1),
-            "train_seconds": round(time.perf_counter() - t1, 1), "pairs": len(examples),
-            "tokens": int(sum(len(x.ids) for x in examples))}
-
-
-def predict(model: QAModel, examples: list[Encoded], batch_size: int = 64
-            ) -> tuple[list[float], list[np.ndarray], list[np.ndarray]]:
-    """Relevance logits and start/end logits per example (torch, for checks before export)."""
-    model.eval()
-    rel: list[float] = [0.0] * len(examples)
-    st: list[Any] = [None] * len(examples)
-    en: list[Any] = [None] * len(examples)
-    with torch.no_grad():
-        for idx in batches(examples, batch_size, None):
-            ids, mask, types = _inputs(examples, idx)
-            r, s, e = model(ids, mask, types)
-            for j, i in enumerate(idx):
-                n = len(examples[i].ids)
-                rel[i], st[i], en[i] = float(r[j]), s[j, :n].numpy(), e[j, :n].numpy()
-    return rel, st, en
+    return {"steps": step, "loss_curve": curve, "train_seconds": round(time.perf_counter() - t1, 1),
+            "pairs": len(examples), "tokens": int(sum(len(x.ids) for x in examples))}
