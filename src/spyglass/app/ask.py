@@ -68,7 +68,9 @@ def ask_events(sg: Any, question: str, principals: Principals = EVERYTHING, hist
     check_deadline(deadline)
     embedder = _embedder(sg)  # keyword-only installs answer with lexical scores
     scorer = reader = None
-    if s.answerability and (chat is None or s.refuse_before_llm):
+    # the answer models read MiniLM similarities and states: with no embedder (keyword-only installs) the word-overlap
+    # score and min_score decide instead
+    if s.answerability and embedder is not None and (chat is None or s.refuse_before_llm):
         from spyglass.models.answerer import shared_answerability, shared_reader
 
         scorer = shared_answerability(s.answerability)

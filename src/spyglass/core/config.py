@@ -131,10 +131,10 @@ class AnswerSettings:
     min_support: float = 0.6  # share of a claim's content words its cited passages must hold
     min_score: float = 0.5  # extractive without the answer model: the best sentence's score needed to answer
     # The answer models Spyglass trains (docs/ask.md): each is the packaged model, a path to your own ONNX file, or ""
-    answerability: str = ""  # scores each sentence; "" = word overlap and min_score instead
-    reader: str = ""  # marks the answer span inside the quoted sentence; "" = no span
+    answerability: str = "spyglass-answerability"  # scores each sentence; "" = word overlap and min_score instead
+    reader: str = "spyglass-reader-minilm"  # marks the answer span inside the quoted sentence; "" = no span
     reader_tokenizer: str = ""  # tokenizer.json for a reader file ("" = beside it, else all-MiniLM-L6-v2's)
-    min_answerable: float = 0.5  # refuse when no sentence reaches this answerability (curve: BENCHMARKS.md)
+    min_answerable: float = 0.4  # refuse when no sentence reaches this answerability (curve: BENCHMARKS.md)
     refuse_before_llm: bool = False  # with a chat model: refuse without generating when answerability is below it
 
 

@@ -189,7 +189,7 @@ def qa_metrics(records: list[dict[str, Any]], tau: float | None = None) -> dict[
     f1 = [float(not answered(r)) for r in neg] + [r["f1"] if answered(r) else 0.0 for r in pos]
     found = [float(answered(r) and r["holds"]) for r in pos]
     cites = [c for r in pos if answered(r) for c in r["cites"]]
-    mean = lambda xs: round(statistics.mean(xs), 4) if xs else 0.0  # noqa: E731
+    mean = lambda xs: round(statistics.mean(xs), 4) if xs else 0.0
     return {
         "answerable": len(pos), "unanswerable": len(neg),
         "exact_match": mean(em), "f1": mean(f1),

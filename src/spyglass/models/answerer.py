@@ -32,7 +32,10 @@ PACKAGED_READER = "spyglass-reader-minilm"
 PACKAGED_RERANKER = "spyglass-reranker-minilm"
 WEIGHTS = Path(__file__).with_name("weights")
 # file name -> (bytes, sha256); the model cards beside them record the same (a test checks)
-PINNED: dict[str, tuple[int, str]] = {}
+PINNED: dict[str, tuple[int, str]] = {
+    "spyglass-answerability.onnx": (4070, "ac16684a3a78baedeadb10715cda0657ad5137986eb22e5418dc19bfbcf869cf"),
+    "spyglass-reader-minilm.onnx": (1833448, "1fab396e4dc9fb8b9788df151a58f816e0f789afa68842a9ec9a44955d54d9d2"),
+}
 MAX_SPAN = 30  # answer tokens at most
 TITLE_SEP = " | "
 
@@ -181,7 +184,7 @@ class OnnxAnswerability:
 
 
 @functools.lru_cache(maxsize=4)
-def shared_reader(model: str, tokenizer: str = "", threads: int = 0) -> "OnnxReader":
+def shared_reader(model: str, tokenizer: str = "", threads: int = 0) -> OnnxReader:
     """One reader per model file in a process (it loads lazily, on the first question)."""
     return OnnxReader(model, tokenizer, threads=threads)
 

@@ -3,8 +3,9 @@
 or ``(batch, 1)``; for two logits the last is taken; with several outputs the first).
 
 ``[rerank] cross_encoder = "spyglass-reranker-minilm"`` names the reranker Spyglass trains itself
-(``spyglass train reranker``; shipped inside the package, checked against its pinned size and SHA-256 on load, with
-all-MiniLM-L6-v2's tokenizer); any other value is a path, e.g. an ONNX export of
+(``spyglass train reranker``: a small head over the packaged MiniLM's states of the pair,
+:class:`spyglass.models.answerer.PairEncoder`; checked against its pinned size and SHA-256 on load); any other value
+is a path, to such a head (input ``hidden``) or to a whole cross-encoder, e.g. an ONNX export of
 ``cross-encoder/ms-marco-MiniLM-L6-v2`` with its tokenizer.json beside it.
 """
 
@@ -26,21 +27,22 @@ class CrossEncoder:
         self.threads = threads
         self._session: Any = None
         self._tok: Any = None
+        self._pairs: Any = None
 
     def warm_up(self) -> None:
         if self._session is not None:
             return
-        from spyglass.models.answerer import PACKAGED_RERANKER, default_tokenizer, resolve
+        from spyglass.models.answerer import (
+            PACKAGED_RERANKER,
+            is_head,
+            resolve,
+            shared_pair_encoder,
+        )
 
-        if self.model == PACKAGED_RERANKER:
-            model = resolve(self.model, PACKAGED_RERANKER)
-            tok_path = Path(self.tokenizer).expanduser() if self.tokenizer else default_tokenizer()
-        else:
-            model = Path(self.model).expanduser()
-            tok_path = Path(self.tokenizer).expanduser() if self.tokenizer else model.with_name("tokenizer.json")
-        if not model.is_file() or not tok_path.is_file():
-            raise SpyglassError(f"cross-encoder {model} or tokenizer {tok_path} not found "
-                                "(settings [rerank] cross_encoder, cross_encoder_tokenizer)")
+        model = resolve(self.model, PACKAGED_RERANKER) if self.model == PACKAGED_RERANKER \
+            else Path(self.model).expanduser()
+        if not model.is_file():
+            raise SpyglassError(f"cross-encoder {model} not found (settings [rerank] cross_encoder)")
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -49,34 +51,49 @@ class CrossEncoder:
         opts = ort.SessionOptions()
         if self.threads:
             opts.intra_op_num_threads = self.threads
-        self._session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self._session.get_inputs()}
-        self._output = self._session.get_outputs()[0].name
-        tok = Tokenizer.from_file(str(tok_path))
-        tok.enable_truncation(max_length=self.max_length)
-        tok.no_padding()
-        self._tok = tok
+        session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in session.get_inputs()}
+        self._output = session.get_outputs()[0].name
+        if is_head(session):  # a head over the packaged MiniLM's pair states (what `spyglass train reranker` makes)
+            self._pairs = shared_pair_encoder(min(self.max_length, 256), self.threads)
+            self._pairs.warm_up()
+        else:
+            tok_path = Path(self.tokenizer).expanduser() if self.tokenizer else model.with_name("tokenizer.json")
+            if not tok_path.is_file():
+                raise SpyglassError(f"cross-encoder tokenizer {tok_path} not found "
+                                    "(settings [rerank] cross_encoder, cross_encoder_tokenizer)")
+            tok = Tokenizer.from_file(str(tok_path))
+            tok.enable_truncation(max_length=self.max_length)
+            tok.no_padding()
+            self._tok = tok
+        self._session = session
 
     def score(self, query: str, passages: list[str]) -> list[float]:
         import numpy as np
 
         self.warm_up()
         out: list[float] = []
-        for b in range(0, len(passages), self.batch_size):
-            encs = self._tok.encode_batch([(query, p) for p in passages[b : b + self.batch_size]])
-            n = max(len(e.ids) for e in encs)
-            ids = np.zeros((len(encs), n), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            types = np.zeros_like(ids)
-            for i, e in enumerate(encs):
-                ids[i, : len(e.ids)] = e.ids
-                mask[i, : len(e.ids)] = 1
-                types[i, : len(e.ids)] = e.type_ids
-            feeds = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feeds["token_type_ids"] = types
+        order = sorted(range(len(passages)), key=lambda i: len(passages[i]))  # similar lengths batched together
+        scores = [0.0] * len(passages)
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            if self._pairs is not None:
+                hidden, mask = self._pairs.states(self._pairs.encode([(query, passages[i]) for i in idx]))
+                feeds = {"hidden": hidden, "attention_mask": mask}
+            else:
+                feeds = self._feeds(self._tok.encode_batch([(query, passages[i]) for i in idx]))
             logits = np.asarray(self._session.run([self._output], feeds)[0], dtype=np.float32)
             if logits.ndim == 2:
                 logits = logits[:, -1]
-            out.extend(float(x) for x in logits.reshape(-1))
+            for i, x in zip(idx, logits.reshape(-1)):
+                scores[i] = float(x)
+        out.extend(scores)
         return out
+
+    def _feeds(self, encs: list[Any]) -> dict[str, Any]:
+        from spyglass.models.answerer import batch_arrays
+
+        feeds = batch_arrays(encs)
+        if "token_type_ids" not in self._inputs:
+            feeds.pop("token_type_ids")
+        return feeds

@@ -10,9 +10,9 @@ At run time ``p* = max_s p(s)`` over the candidate sentences decides refusal, an
 from __future__ import annotations
 
 import random
+import warnings
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-import warnings
 from pathlib import Path
 from typing import Any
 

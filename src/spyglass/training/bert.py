@@ -56,7 +56,7 @@ class Layer(nn.Module):
 
     def forward(self, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         b, n, d = h.shape
-        split = lambda x: x.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        split = lambda x: x.view(b, n, self.heads, d // self.heads).transpose(1, 2)
         q, k, v = split(self.q(h)), split(self.k(h)), split(self.v(h))
         att = torch.softmax(q @ k.transpose(-1, -2) * self.scale + bias, dim=-1)
         ctx = (self.drop(att) @ v).transpose(1, 2).reshape(b, n, d)

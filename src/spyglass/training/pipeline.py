@@ -120,7 +120,6 @@ def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: 
         pe, examples, progress=lambda d, n: log(f"states {d}/{n}") if d % 1024 < 32 else None))
     model = head_from_pretrained(_base_model(), s.layers)
     info = _timed(steps, "train", lambda: train(model, examples, cached, s, log))
-    del cached
     t = time.perf_counter()
     fp32 = to_onnx(model, out / f"{name}.onnx")
     int8 = quantize_int8(fp32, out / f"{name}-int8.onnx")
@@ -131,13 +130,13 @@ def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: 
 def _answerer(out: Path, d: DataSettings, s: Any, fs: Any, steps: dict[str, float],
               log: Callable[[str], None]) -> dict[str, Any]:
     from spyglass.models.embedder import OnnxEmbedder
-    from spyglass.training.answer_data import answer_pairs
+    from spyglass.training.answer_data import answer_pairs, span_pairs
     from spyglass.training.answerability import export, pair_features, train_mlp
 
     if d.squad is None or not Path(d.squad).is_file():
         raise SpyglassError(f"SQuAD 2.0 JSON not found: {d.squad} (pass --data with qa/squad2-dev/dev-v2.0.json)")
     feat_rows = _timed(steps, "data", lambda: answer_pairs(d.squad, "train", d.others, None, d.max_questions))
-    span_rows = _timed(steps, "data", lambda: answer_pairs(d.squad, "train", 0, 0, d.max_questions))
+    span_rows = _timed(steps, "data", lambda: span_pairs(d.squad, "train", d.max_questions))
     val = _timed(steps, "data", lambda: answer_pairs(d.squad, "val", d.others, None, d.max_val))
     log(f"data: {len(feat_rows)} answerability pairs, {len(span_rows)} reader pairs, {len(val)} held-out pairs")
     embedder = OnnxEmbedder(threads=s.threads)
@@ -168,7 +167,8 @@ def _answer_card(d: DataSettings, feat: list[Any], span: list[Any], val: list[An
             "train_questions": len({p.qid for p in feat}),
             "answerability_pairs": f"{len(feat)}: question × each sentence of its paragraph (1: holds a gold answer) "
                                    f"+ {d.others} sentences of other paragraphs sharing most question words (0)",
-            "reader_pairs": f"{len(span)}: each answerable question with the sentence holding its answer (the span)",
+            "reader_pairs": f"{len(span)}: each distinct gold answer span of an answerable question in its sentence, and "
+                            "each unanswerable question's plausible-answer span in its sentence",
             "val_questions": len({p.qid for p in val}), "val_pairs": len(val)}
 
 
@@ -186,13 +186,37 @@ def _reranker(out: Path, d: DataSettings, s: Any, steps: dict[str, float],
             "metrics": metrics}
 
 
+PACKAGED = {"answerability": "spyglass-answerability", "reader": "spyglass-reader-minilm",
+            "reranker": "spyglass-reranker-minilm"}
+
+
+def ship(out: Path, weights: Path | None = None) -> dict[str, tuple[int, str]]:
+    """Copy a trained model's chosen files (``card["ship"]``) into the package (``spyglass/models/weights``, which a
+    wheel carries) under their packaged names, with the model card; returns the pins to record in
+    :data:`spyglass.models.answerer.PINNED` (file name → bytes, SHA-256)."""
+    from spyglass.models.answerer import WEIGHTS, sha256_of
+
+    weights = weights or WEIGHTS
+    weights.mkdir(parents=True, exist_ok=True)
+    card = json.loads((out / "card.json").read_text())
+    pins = {}
+    for part, key in card["ship"].items():
+        dest = weights / f"{PACKAGED[part]}.onnx"
+        shutil.copyfile(out / card["files"][key]["file"], dest)
+        pins[dest.name] = (dest.stat().st_size, sha256_of(dest))
+    card["packaged"] = {name: {"bytes": b, "sha256": h} for name, (b, h) in pins.items()}
+    (weights / f"{card['model']}-card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (weights / f"{card['model']}-card.md").write_text(render_card(card))
+    return pins
+
+
 def default_settings(task: str) -> Any:
     from spyglass.training.trainer import TrainSettings
 
     if task == "answerer":
         return TrainSettings(max_length=96, layers=1, epochs=6, lr=2e-4, batch_size=32, span_weight=1.0,
                              null_span=False)
-    return TrainSettings(max_length=192, layers=1, epochs=2, lr=1e-4, batch_size=32, span_weight=0.0,
+    return TrainSettings(max_length=128, layers=1, epochs=2, lr=1e-4, batch_size=32, span_weight=0.0,
                          null_span=False)
 
 
@@ -295,7 +319,9 @@ def render_card(card: dict[str, Any]) -> str:
              f"- wall time (s): {card['wall_seconds']}", "",
              "## Files", "",
              *[f"- {k}: `{v['file']}`, {v['bytes']} bytes, sha256 `{v['sha256']}`" for k, v in card["files"].items()],
-             f"- shipped: {card['ship']}", "",
+             f"- shipped: {card['ship']}",
+             *[f"- packaged as `{k}`: {v['bytes']} bytes, sha256 `{v['sha256']}`"
+               for k, v in card.get("packaged", {}).items()], "",
              "## Held-out metrics (fp32 vs int8)", "", "| metric | fp32 | int8 |", "|---|---|---|"]
     lines += [f"| {k} | {v} | {m['int8'].get(k)} |" for k, v in m["fp32"].items() if k != "curve"]
     curve = m["int8"].get("curve")
