@@ -29,15 +29,20 @@ def rank_candidates(question: str, sources: list[Source], scorer: Any, embedder:
                     s: ExtractiveSettings | None = None) -> list[tuple[float, int, str, str]]:
     """``(p, source number, sentence, title)`` for every candidate sentence, most likely answer first."""
     s = s or ExtractiveSettings()
-    cands = [(src.n, sent, clean_title(src.title)) for src in sources for sent in answer_pieces(src.text)
-             if len(sent) <= s.max_chars]
+    cands, prev = [], []
+    for src in sources:
+        pieces = answer_pieces(src.text)
+        for k, sent in enumerate(pieces):
+            if len(sent) <= s.max_chars:
+                cands.append((src.n, sent, clean_title(src.title)))
+                prev.append(pieces[k - 1] if k else "")
     if not cands:
         return []
     cos = [0.0] * len(cands)
     if embedder is not None:
         vecs = embedder.embed([question] + [c[1] for c in cands])
         cos = [float(v) for v in vecs[1:] @ vecs[0]]
-    p = scorer.probs(features(question, [c[1] for c in cands], [c[2] for c in cands], cos))
+    p = scorer.probs(features(question, [c[1] for c in cands], [c[2] for c in cands], cos, prev))
     out = [(pi, n, sent, title) for pi, (n, sent, title) in zip(p, cands)]
     out.sort(key=lambda x: -x[0])
     return out

@@ -3,8 +3,9 @@ sentence embeddings ``ask`` computes anyway). Shared by training (:mod:`spyglass
 (:mod:`spyglass.answering.reader`), so both compute them the same way.
 
 With ``T(x)`` the content terms of ``x`` (:func:`spyglass.core.terms.content_terms`), the idf of a question term over
-the ``n`` candidates ``idf(t) = ln(1 + (n + 1) / (df(t) + ½))``, ``I = Σ_{t ∈ T(q)} idf(t)`` and ``U = T(q) ∖ (T(s) ∪
-T(title))`` the question terms the sentence and its title lack:
+the ``n`` candidates ``idf(t) = ln(1 + (n + 1) / (df(t) + ½))``, ``I = Σ_{t ∈ T(q)} idf(t)``, ``C(s) = T(s) ∪ T(prev) ∪
+T(title)`` the sentence with its context (the sentence before it in its passage, which a pronoun in ``s`` often
+refers to, and the file's title) and ``U = T(q) ∖ C(s)`` the question terms the sentence and its context lack:
 
 ====  ==========================================================================================================
  0    ``cos(e(q), e(s))`` (MiniLM embeddings)
@@ -17,6 +18,7 @@ T(title))`` the question terms the sentence and its title lack:
 15    negation in one of ``q`` and ``s`` but not the other
 16-17 ``ln(1 + |s|)`` in characters, ``|T(q)|``
 18    ``second-best cos − best cos`` (a question with one clear candidate)
+19    ``Σ_{t ∈ T(q) ∩ C(s)} idf(t) / I`` (coverage with the context)
 ====  ==========================================================================================================
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 
 from spyglass.core.terms import content_terms
 
-N_FEATURES = 19
+N_FEATURES = 20
 _NUMBER = re.compile(r"\d")
 _DATE = re.compile(r"\b(1\d{3}|20\d{2})\b|\b(january|february|march|april|may|june|july|august|september|"
                    r"october|november|december)\b", re.I)
@@ -69,8 +71,10 @@ def _ranks(xs: list[float]) -> list[int]:
     return out
 
 
-def features(question: str, sentences: list[str], titles: list[str], cos: list[float]) -> Any:
-    """An ``(n, N_FEATURES)`` float32 array, one row per candidate sentence (see the module docstring)."""
+def features(question: str, sentences: list[str], titles: list[str], cos: list[float],
+             previous: list[str] | None = None) -> Any:
+    """An ``(n, N_FEATURES)`` float32 array, one row per candidate sentence (see the module docstring); ``previous``:
+    the sentence before each in its passage ("" for a first sentence)."""
     import numpy as np
 
     n = len(sentences)
@@ -92,13 +96,15 @@ def features(question: str, sentences: list[str], titles: list[str], cos: list[f
     neg_q = bool(_NEG.search(question))
     top = sorted(cos, reverse=True)
     second = (top[1] - top[0]) if n > 1 else 0.0
+    previous = previous or [""] * n
     for i, s in enumerate(sentences):
-        missing = q_terms - s_terms[i] - set(content_terms(titles[i]))
+        context = s_terms[i] | set(content_terms(titles[i])) | set(content_terms(previous[i]))
+        missing = q_terms - context
         low = s.lower()
         x[i] = [cos[i], lex[i], cos[i] - top[0], lex[i] - max(lex), 1 / (1 + r_cos[i]), 1 / (1 + r_lex[i]),
                 len(missing), max((idf[t] for t in missing), default=0.0) / total,
                 sum(idf[t] for t in missing) / total, sum(1 for k in keys if k not in low), len(keys),
                 float(kind == "number"), float(kind == "date"), float(kind == "name"),
                 float(has_type(s, kind, question)), float(neg_q != bool(_NEG.search(s))), math.log1p(len(s)),
-                len(q_terms), second]
+                len(q_terms), second, sum(idf[t] for t in q_terms & context) / total]
     return x

@@ -35,6 +35,7 @@ class Pair:
     label: int  # 1: the sentence holds a gold answer
     span: tuple[int, int] | None  # the answer's character offsets in text
     answers: list[str]  # gold answers of the question ([] when unanswerable)
+    prev: str = ""  # the sentence before it in its paragraph (context for the answerability features)
 
 
 def answer_pairs(squad_json: Path, part: str = "train", others: int = 1, negatives: int | None = None,
@@ -108,15 +109,16 @@ def _paragraph_pairs(qa: dict, title: str, para: tuple[str, list[tuple[int, int]
     q = set(content_terms(qa["question"]))
     pos: list[Pair] = []
     neg: list[tuple[tuple[int, int], Pair]] = []
-    for (a, b), t in zip(spans, terms):
+    for k, ((a, b), t) in enumerate(zip(spans, terms)):
         inside = [(s, e) for s, e in golds if a <= s and e <= b]
         text, lo = window(title, ctx[a:b])
+        prev = ctx[spans[k - 1][0] : spans[k - 1][1]] if k else ""
         if inside:
             pos.append(Pair(qa["id"], qa["question"], text, lo, 1, (lo + inside[0][0] - a, lo + inside[0][1] - a),
-                            answers))
+                            answers, prev))
         else:
             hard = any(a <= s and e <= b for s, e in plausible)
-            neg.append(((-int(hard), -len(q & t)), Pair(qa["id"], qa["question"], text, lo, 0, None, answers)))
+            neg.append(((-int(hard), -len(q & t)), Pair(qa["id"], qa["question"], text, lo, 0, None, answers, prev)))
     neg.sort(key=lambda x: x[0])
     return pos + [p for _, p in (neg if negatives is None else neg[:negatives])]
 
@@ -135,7 +137,8 @@ def _other_sentences(qa: dict, title: str, paras: list, terms: list, pi: int, k:
         if any(x.lower() in ctx[a:b].lower() for x in answers):
             continue  # it happens to hold the answer too: not a negative
         text, lo = window(title, ctx[a:b])
-        out.append(Pair(qa["id"], qa["question"], text, lo, 0, None, answers))
+        prev = ctx[spans[si - 1][0] : spans[si - 1][1]] if si else ""
+        out.append(Pair(qa["id"], qa["question"], text, lo, 0, None, answers, prev))
         if len(out) == k:
             break
     return out

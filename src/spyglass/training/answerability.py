@@ -3,7 +3,7 @@
     p(s) = σ(w₂ · GELU(W₁ · (x(s) − μ) / σ_x + b₁) + b₂)        (one hidden layer of ``hidden`` units)
 
 trained with binary cross-entropy on (question, sentence) pairs labelled "holds a gold answer", and exported to ONNX
-(input ``features``, float32 batch × 19; output ``logit``, batch) with the standardisation folded into W₁.
+(input ``features``, float32 batch × 20; output ``logit``, batch) with the standardisation folded into W₁.
 At run time ``p* = max_s p(s)`` over the candidate sentences decides refusal, and the argmax is the quoted sentence.
 """
 
@@ -50,7 +50,7 @@ def pair_features(pairs: list[Any], embedder: Any) -> np.ndarray:
         sents = [pairs[i].text[pairs[i].lo :] for i in idx]
         titles = [pairs[i].text[: pairs[i].lo].removesuffix(" | ") for i in idx]
         cos = [float(vecs[row[s]] @ vecs[row[q]]) for s in sents]
-        x[idx] = features(q, sents, titles, cos)
+        x[idx] = features(q, sents, titles, cos, [pairs[i].prev for i in idx])
     return x
 
 

@@ -214,7 +214,7 @@ def default_settings(task: str) -> Any:
     from spyglass.training.trainer import TrainSettings
 
     if task == "answerer":
-        return TrainSettings(max_length=96, layers=1, epochs=6, lr=2e-4, batch_size=32, span_weight=1.0,
+        return TrainSettings(max_length=96, layers=1, epochs=6, lr=3e-4, batch_size=32, span_weight=1.0,
                              null_span=False)
     return TrainSettings(max_length=128, layers=1, epochs=2, lr=1e-4, batch_size=32, span_weight=0.0,
                          null_span=False)
@@ -310,6 +310,7 @@ def render_card(card: dict[str, Any]) -> str:
              f"Base: {card['base']}. Trained by `spyglass train {card['model']}` on {card['machine']['cpus']} CPU "
              f"cores ({card['machine']['threads']} threads; load average at the end "
              f"{card['machine']['load_average']}: the machine was shared with other work).", "",
+             *([f"Note: {card['assembled']}", ""] if card.get("assembled") else []),
              "## Data", "", *[f"- {k}: {v}" for k, v in card["data"].items()], "",
              "## Hyper-parameters", "", *hp, "",
              "## Training", "",
