@@ -39,7 +39,12 @@ def corpus(tmp_path_factory):
     (root / "private.txt").chmod(0o600)
     cfg = Config()
     cfg.users = {"eve": UserSettings(), "owner": UserSettings(principals=["user:50021"])}
+    # these tests pin the word-overlap extractive path (the fallback without the answer models): on a five-file
+    # corpus the trained answerability model, calibrated on SQuAD's dozens of candidates, refuses most questions
+    # (p* 0.2-0.35 < min_answerable); test_answer_model_on_the_same_files covers the default path
+    cfg.answer.answerability = ""
     home = tmp_path_factory.mktemp("askhome")
+    (home / "config.toml").write_text('[answer]\nanswerability = ""\n')  # the CLI test reads the home's config
     sg = Spyglass(home, config=cfg)
     sg.index([str(root)])
     yield sg
@@ -99,6 +104,31 @@ def test_extractive_answer_cites_the_sentence_that_answers(corpus):
     assert a["citations"][0]["title"] == "harbour.txt"
     a = corpus.ask("Who was the chief engineer of the bridge?")
     assert "Lindqvist" in a["answer"]
+
+
+def test_answer_model_on_the_same_files(corpus):
+    """The default path (answerability model + span reader): an answer, when given, quotes and cites the right
+    sentence with its span inside it; the planted injection and the unreadable file change nothing."""
+    pytest.importorskip("onnxruntime")
+    cfg = Config()
+    cfg.users = corpus.config.users
+    assert cfg.answer.answerability == "spyglass-answerability"
+    sg = Spyglass(corpus.home, config=cfg)
+    try:
+        a = sg.ask("How much was the budget of the harbour bridge?")
+        assert a["answerability"] is not None
+        if a["found"]:
+            assert "4.2 million" in a["answer"] and a["citations"][0]["title"] == "harbour.txt"
+            assert a["span"] and a["span"] in a["claims"][0]["text"]
+        else:
+            assert a["answer"] == NOT_FOUND and a["citations"] == []
+        b = sg.ask("When does the cafeteria close?", as_user="eve")
+        assert SECRET not in json.dumps(b) and "salary" not in b["answer"].lower()
+        assert not b["found"] or "3 pm" in b["answer"]
+        c = sg.ask("What is the boiling point of liquid nitrogen in kelvin?")
+        assert not c["found"] and c["answer"] == NOT_FOUND
+    finally:
+        sg.close()
 
 
 def test_extractive_refuses_when_the_files_do_not_say(corpus):
