@@ -1,12 +1,12 @@
 """The trained reranker as the second stage of hybrid search, over the retrieval suite (a measurement, not a test).
 
     flock /work/bench.lock .venv/bin/python benchmarks/bench_reranker.py [--model spyglass-reranker-minilm]
-        [--max-queries 200] [--collections scifact,squad-test,cranfield,cisi,xquad-en,xquad-de,xquad-zh]
+        [--max-queries 200] [--collections scifact,squad-test,cranfield,cisi,xquad-en,xquad-de,xquad-zh] [--cache DIR]
 
 For each collection: `eval_beir` in hybrid mode without and with ``--rerank cross-encoder`` (``[rerank]
 cross_encoder`` = the model, top ``k`` = 20), nDCG@10 of both, and the query latency p50 of both (their difference is
-the cost of scoring the top 20). SQuAD is measured on its *test* half only (questions of the tune half trained the
-reranker); SciFact on its test qrels (the reranker saw the train qrels); XQuAD paragraphs were left out of training.
+the cost of scoring the top 20). SQuAD is measured on its *test* half's questions only, over the suite's SQuAD index (questions of the tune half
+trained the reranker); SciFact on its test qrels (the reranker saw the train qrels); XQuAD paragraphs were left out of training.
 The same first ``--max-queries`` queries are used for both runs. Prints one JSON object (and a Markdown table on
 stderr).
 """
