@@ -226,6 +226,21 @@ def test_endpoint_prompt_holds_only_readable_sources_and_keeps_rules_first(corpu
     assert not a["found"] and a["answer"] == NOT_FOUND
 
 
+def test_refuse_before_llm_uses_answerability_and_never_calls_the_model(corpus):
+    """[answer] refuse_before_llm: the answer model scores the packed passages first; below min_answerable the
+    answer is a refusal with its score and the chat model is not asked."""
+    pytest.importorskip("onnxruntime")
+    with FakeLLM("The boiling point is 77 K [1].") as llm:
+        cfg = endpoint_config(llm.url)
+        cfg.answer.refuse_before_llm = True
+        sg = Spyglass(corpus.home, config=cfg)
+        a = sg.ask("What is the boiling point of liquid nitrogen in kelvin?", as_user="eve")
+        sg.close()
+    assert not a["found"] and a["answer"] == NOT_FOUND
+    assert a["answerability"] is not None and a["answerability"] < cfg.answer.min_answerable
+    assert llm.requests == []
+
+
 def test_follow_up_questions_keep_the_conversation(corpus):
     with FakeLLM("It closes at 3 pm [1].") as llm:
         sg = Spyglass(corpus.home, config=endpoint_config(llm.url))
