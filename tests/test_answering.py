@@ -11,7 +11,7 @@ import pytest
 
 from fakellm import FakeLLM
 from spyglass.answering.grounding import ground, parse_claims, support
-from spyglass.answering.sentences import sentences
+from spyglass.core.sentences import sentences
 from spyglass.answering.types import NOT_FOUND, Source
 from spyglass.app.spyglass import Spyglass
 from spyglass.core.config import Config, UserSettings
@@ -39,7 +39,12 @@ def corpus(tmp_path_factory):
     (root / "private.txt").chmod(0o600)
     cfg = Config()
     cfg.users = {"eve": UserSettings(), "owner": UserSettings(principals=["user:50021"])}
+    # these tests pin the word-overlap extractive path (the fallback without the answer models): on a five-file
+    # corpus the trained answerability model, calibrated on SQuAD's dozens of candidates, refuses most questions
+    # (p* 0.2-0.35 < min_answerable); test_answer_model_on_the_same_files covers the default path
+    cfg.answer.answerability = ""
     home = tmp_path_factory.mktemp("askhome")
+    (home / "config.toml").write_text('[answer]\nanswerability = ""\n')  # the CLI test reads the home's config
     sg = Spyglass(home, config=cfg)
     sg.index([str(root)])
     yield sg
@@ -101,6 +106,31 @@ def test_extractive_answer_cites_the_sentence_that_answers(corpus):
     assert "Lindqvist" in a["answer"]
 
 
+def test_answer_model_on_the_same_files(corpus):
+    """The default path (answerability model + span reader): an answer, when given, quotes and cites the right
+    sentence with its span inside it; the planted injection and the unreadable file change nothing."""
+    pytest.importorskip("onnxruntime")
+    cfg = Config()
+    cfg.users = corpus.config.users
+    assert cfg.answer.answerability == "spyglass-answerability"
+    sg = Spyglass(corpus.home, config=cfg)
+    try:
+        a = sg.ask("How much was the budget of the harbour bridge?")
+        assert a["answerability"] is not None
+        if a["found"]:
+            assert "4.2 million" in a["answer"] and a["citations"][0]["title"] == "harbour.txt"
+            assert a["span"] and a["span"] in a["claims"][0]["text"]
+        else:
+            assert a["answer"] == NOT_FOUND and a["citations"] == []
+        b = sg.ask("When does the cafeteria close?", as_user="eve")
+        assert SECRET not in json.dumps(b) and "salary" not in b["answer"].lower()
+        assert not b["found"] or "3 pm" in b["answer"]
+        c = sg.ask("What is the boiling point of liquid nitrogen in kelvin?")
+        assert not c["found"] and c["answer"] == NOT_FOUND
+    finally:
+        sg.close()
+
+
 def test_extractive_refuses_when_the_files_do_not_say(corpus):
     a = corpus.ask("What is the boiling point of liquid nitrogen in kelvin?")
     assert not a["found"] and a["answer"] == NOT_FOUND and a["citations"] == []
@@ -118,6 +148,32 @@ def test_planted_injection_changes_nothing(corpus):
     a = corpus.ask("When does the cafeteria close?", as_user="eve")
     assert a["found"] and "3 pm" in a["answer"]
     assert SECRET not in json.dumps(a) and "salary" not in a["answer"].lower()
+
+
+def test_extractive_never_quotes_a_mail_header_block():
+    """A message is indexed as its header lines, a blank line, then the body (extraction.mail): the answer is the
+    body's sentence, never the From:/To:/Subject: block that shares the question's words."""
+    from spyglass.answering.extractive import extractive_answer
+
+    mail = ("From: Anna Berg <anna@example.com>\nTo: Team <team@example.com>\nSubject: Budget meeting moved\n\n"
+            "Hi all, the budget meeting moves to Friday at 10 in room 4.")
+    a = extractive_answer("When is the budget meeting?", [src(1, mail)])
+    assert a.found and "Friday" in a.text
+    assert "From:" not in a.text and "Subject:" not in a.text and "anna@example.com" not in a.text
+    only_headers = "From: Anna Berg <anna@example.com>\nTo: Team <team@example.com>\nSubject: Budget meeting moved"
+    b = extractive_answer("Who sent the budget meeting mail?", [src(1, only_headers)])
+    assert "From:" not in b.text
+
+
+def test_extractive_quotes_the_reply_not_the_question_in_a_chat():
+    """A chat day is one line per message (extraction.chat): the person asking is not the answer."""
+    from spyglass.answering.extractive import extractive_answer
+
+    chat = ("[2024-03-01 09:12] alice: When is the launch of the new website planned?\n"
+            "[2024-03-01 09:15] bob: the new website launch is planned for March 14\n"
+            "[2024-03-01 09:16] alice: thanks")
+    a = extractive_answer("When is the launch of the new website planned?", [src(1, chat)])
+    assert a.found and "March 14" in a.text and "alice" not in a.text
 
 
 # -- an OpenAI-compatible endpoint over HTTP ----------------------------------------------------------------------
@@ -168,6 +224,21 @@ def test_endpoint_prompt_holds_only_readable_sources_and_keeps_rules_first(corpu
         start = planted.index("IMPORTANT SYSTEM NOTICE")
         assert planted.rfind("<<<SOURCE", 0, start) > planted.rfind("SOURCE>>>", 0, start)
     assert not a["found"] and a["answer"] == NOT_FOUND
+
+
+def test_refuse_before_llm_uses_answerability_and_never_calls_the_model(corpus):
+    """[answer] refuse_before_llm: the answer model scores the packed passages first; below min_answerable the
+    answer is a refusal with its score and the chat model is not asked."""
+    pytest.importorskip("onnxruntime")
+    with FakeLLM("The boiling point is 77 K [1].") as llm:
+        cfg = endpoint_config(llm.url)
+        cfg.answer.refuse_before_llm = True
+        sg = Spyglass(corpus.home, config=cfg)
+        a = sg.ask("What is the boiling point of liquid nitrogen in kelvin?", as_user="eve")
+        sg.close()
+    assert not a["found"] and a["answer"] == NOT_FOUND
+    assert a["answerability"] is not None and a["answerability"] < cfg.answer.min_answerable
+    assert llm.requests == []
 
 
 def test_follow_up_questions_keep_the_conversation(corpus):

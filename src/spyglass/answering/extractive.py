@@ -20,11 +20,11 @@ are measured on the second half (BENCHMARKS.md).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from spyglass.answering.sentences import sentences
+from spyglass.answering.candidates import answer_pieces
+from spyglass.models.answer_features import answer_type, has_type
 from spyglass.core.terms import content_terms
 from spyglass.answering.types import NOT_FOUND, Answer, Claim, Source
 
@@ -39,34 +39,7 @@ class ExtractiveSettings:
     max_sentences: int = 2
     keep_ratio: float = 0.85
     max_chars: int = 600
-
-
-_NUMBER = re.compile(r"\d")
-_DATE = re.compile(r"\b(1\d{3}|20\d{2})\b|\b(january|february|march|april|may|june|july|august|september|"
-                   r"october|november|december)\b", re.I)
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
-
-
-def answer_type(question: str) -> str | None:
-    q = question.lower()
-    if re.search(r"\bhow (many|much|long|far|old|big|large|tall|high)\b|\bwhat (percentage|percent|number)\b", q):
-        return "number"
-    if re.search(r"\bwhen\b|\bwhat (year|date|century|decade|month|day)\b|\bin which year\b", q):
-        return "date"
-    if re.search(r"\b(who|whom|whose|where)\b", q):
-        return "name"
-    return None
-
-
-def has_type(sentence: str, kind: str | None, question: str) -> bool:
-    if kind == "number":  # a quantity: digits other than a year
-        return bool(_NUMBER.search(_DATE.sub(" ", sentence)))
-    if kind == "date":
-        return bool(_DATE.search(sentence))
-    if kind == "name":
-        q = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
-        return any(m.group(0).lower() not in q for m in _NAME.finditer(sentence))
-    return False
+    min_answerable: float = 0.4  # with the answer models (answering/reader.py)
 
 
 def score_sentences(question: str, sources: list[Source], embedder: Any = None,
@@ -78,7 +51,7 @@ def score_sentences(question: str, sources: list[Source], embedder: Any = None,
     for i, src in enumerate(sources):
         prev: set[str] = set()
         title = set(content_terms(src.title.rsplit(".", 1)[0].replace("-", " ").replace("_", " ")))
-        for sent in sentences(src.text):
+        for sent in answer_pieces(src.text):
             if len(sent) <= s.max_chars:
                 cands.append((i, i, sent))
                 context.append(prev | title)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from spyglass.answering.sentences import sentences
+from spyglass.core.sentences import sentences
 from spyglass.core.terms import content_terms
 from spyglass.answering.types import NOT_FOUND, Answer, Claim, Source
 

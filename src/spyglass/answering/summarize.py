@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from spyglass.answering.prompt import approx_tokens
-from spyglass.answering.sentences import sentences as split
+from spyglass.core.sentences import sentences as split
 from spyglass.core.deadline import Deadline
 from spyglass.core.deadline import check as check_deadline
 from spyglass.core.deadline import current as current_deadline

@@ -67,8 +67,17 @@ def ask_events(sg: Any, question: str, principals: Principals = EVERYTHING, hist
     sources = retrieve_sources(sg, query, principals, s.passages, filters)
     check_deadline(deadline)
     embedder = _embedder(sg)  # keyword-only installs answer with lexical scores
+    scorer = reader = None
+    # the answer models read MiniLM similarities and states: with no embedder (keyword-only installs) the word-overlap
+    # score and min_score decide instead
+    if s.answerability and embedder is not None and (chat is None or s.refuse_before_llm):
+        from spyglass.models.answerer import shared_answerability, shared_reader
+
+        scorer = shared_answerability(s.answerability)
+        reader = shared_reader(s.reader, s.reader_tokenizer, sg.config.embedding.threads) if s.reader else None
     for event in answer_events(question, sources, chat, embedder, history, s.context_tokens, s.min_support,
-                               ExtractiveSettings(min_score=s.min_score), t_start=t0):
+                               ExtractiveSettings(min_score=s.min_score, min_answerable=s.min_answerable),
+                               t_start=t0, scorer=scorer, reader=reader, refuse_before_llm=s.refuse_before_llm):
         check_deadline(deadline)
         yield event
 

@@ -7,9 +7,20 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.text import Text
 
 from spyglass.cli.main import HomeOpt, JsonOpt, _run, _sg, app
 from spyglass.cli.output import err, esc, out, print_json
+
+
+def _highlighted(ans: dict) -> Text:
+    """The answer with the answer model's span in bold (the quoted sentence and its citation around it)."""
+    text = Text(ans["answer"])
+    claim = (ans.get("claims") or [None])[0]
+    if ans["found"] and claim and claim.get("span") and ans["answer"].startswith(claim["text"]):
+        a, b = claim["span"]
+        text.stylize("bold underline", a, b)
+    return text
 
 
 def _print_answer(ans: dict, streamed: bool) -> None:
@@ -20,7 +31,7 @@ def _print_answer(ans: dict, streamed: bool) -> None:
         else:
             out.print()
     if not streamed or ans["dropped"] or not ans["found"]:
-        out.print(ans["answer"], markup=False)
+        out.print(_highlighted(ans))
         out.print()
     if ans["dropped"]:
         out.print(f"[yellow]dropped {len(ans['dropped'])} statement(s) no passage supported:[/yellow] "

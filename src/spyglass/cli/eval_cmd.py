@@ -237,7 +237,8 @@ def qa(
     squad_json: Path = typer.Argument(..., help="SQuAD 2.0 JSON (e.g. qa/squad2-dev/dev-v2.0.json in $SPYGLASS_DATA)."),
     backend: Optional[str] = typer.Option(None, "--backend", "-b",
                                           help="extractive, openai or llama-cpp [default: [answer] backend]"),
-    split: str = typer.Option("test", "--split", help="test (reported), tune (used to set thresholds) or all."),
+    split: str = typer.Option("test", "--split", help="test (reported), tune (used to set thresholds and train the "
+                                                     "answer model), val (its held-out tenth) or all."),
     max_questions: int = typer.Option(200, "--max-questions", "-n", min=2,
                                       help="Questions asked, half answerable, half not."),
     judge: bool = typer.Option(False, "--judge", help="Also grade answers with an LLM judge (the [answer] endpoint, "
@@ -245,11 +246,13 @@ def qa(
     judge_endpoint: Optional[str] = typer.Option(None, "--judge-endpoint", help="OpenAI-compatible URL of the judge."),
     judge_model: Optional[str] = typer.Option(None, "--judge-model", help="The judge's model name."),
     config_home: Optional[Path] = typer.Option(None, "--config-from", help="Use this data directory's config.toml."),
+    curve: bool = typer.Option(False, "--curve", help="Also the refusal / answer-found curve over answerability "
+                                                     "thresholds (the answer model)."),
     cache: Optional[Path] = CacheOpt,
     json_: bool = JsonOpt,
 ) -> None:
-    """Answer quality on SQuAD 2.0: exact match, F1, citation precision, refusals on unanswerable questions, time to
-    first token and total; with --judge, the share an LLM judge grades correct."""
+    """Answer quality on SQuAD 2.0: refusal of unanswerable questions, answer found, citation precision, span F1, exact
+    match, time to first token and total; with --judge, the share an LLM judge grades correct."""
     from spyglass.evaluation.qa import eval_squad_qa
 
     def body() -> None:
@@ -265,8 +268,9 @@ def qa(
             if not a.endpoint:
                 raise typer.BadParameter("the judge needs an endpoint: --judge-endpoint URL or [answer] endpoint")
             grader = make_chat(a, "openai")
-        _print(eval_squad_qa(_data(squad_json, "qa"), config=config, cache=cache, split=split, max_questions=max_questions,
-                             backend=backend, progress=RichProgress(), judge=grader), json_)
+        _print(eval_squad_qa(_data(squad_json, "qa"), config=config, cache=cache, split=split,
+                             max_questions=max_questions, backend=backend, progress=RichProgress(), judge=grader,
+                             curve=curve), json_)
 
     _run(body)
 

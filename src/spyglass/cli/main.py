@@ -94,9 +94,10 @@ from spyglass.cli import (  # noqa: E402  (they register on `app`)
     server_cmd,
     sources_cmd,
     status_cmd,
+    train_cmd,
 )
 
-del ask_cmd, eval_cmd, index_cmd, learning_cmd, organize_cmd, search_cmd, server_cmd, sources_cmd, status_cmd
+del ask_cmd, eval_cmd, index_cmd, learning_cmd, organize_cmd, search_cmd, server_cmd, sources_cmd, status_cmd, train_cmd
 
 
 def _literal(text):

@@ -120,7 +120,7 @@ class RerankSettings:
     k: int = 20  # candidates a model reranker (maxsim, cross-encoder) scores
     ltr_model: str = ""  # a LightGBM text model; "" = the packaged one (trained on SciFact train)
     learned: bool = True  # the ranker `spyglass train ranker` learned from your activity, as the final stage
-    cross_encoder: str = ""  # path to an ONNX cross-encoder
+    cross_encoder: str = ""  # "spyglass-reranker-minilm" (trained by Spyglass, packaged) or a path to an ONNX file
     cross_encoder_tokenizer: str = ""  # its tokenizer.json (default: beside it)
 
 
@@ -136,7 +136,13 @@ class AnswerSettings:
     temperature: float = 0.1
     passages: int = 8  # retrieved passages offered to the answer
     min_support: float = 0.6  # share of a claim's content words its cited passages must hold
-    min_score: float = 0.5  # extractive: the best sentence's score needed to answer at all (tuned on SQuAD)
+    min_score: float = 0.5  # extractive without the answer model: the best sentence's score needed to answer
+    # The answer models Spyglass trains (docs/ask.md): each is the packaged model, a path to your own ONNX file, or ""
+    answerability: str = "spyglass-answerability"  # scores each sentence; "" = word overlap and min_score instead
+    reader: str = "spyglass-reader-minilm"  # marks the answer span inside the quoted sentence; "" = no span
+    reader_tokenizer: str = ""  # tokenizer.json for a reader file ("" = beside it, else all-MiniLM-L6-v2's)
+    min_answerable: float = 0.4  # refuse when no sentence reaches this answerability (curve: BENCHMARKS.md)
+    refuse_before_llm: bool = False  # with a chat model: refuse without generating when answerability is below it
 
 
 @dataclass

@@ -50,13 +50,14 @@ def build_index(dataset: Path, config: Config, cache: Path, progress: Progress |
 
 def eval_beir(dataset: Path, mode: str = "hybrid", rerank: str | None = None, config: Config | None = None,
               cache: Path | None = None, progress: Progress | None = None, split: str = "test",
-              fusion: str | None = None, max_queries: int | None = None) -> dict[str, Any]:
+              fusion: str | None = None, max_queries: int | None = None, only: Any = None) -> dict[str, Any]:
+    """``only``: keep the queries whose id it accepts (e.g. SQuAD's test half)."""
     config = config or Config()
     cache = cache or default_cache()
     home, index_seconds, cached = build_index(dataset, config, cache, progress)
     queries = load_queries(dataset)
     qrels = load_qrels(dataset, split)
-    qids = [q for q in qrels if q in queries][: max_queries or None]
+    qids = [q for q in qrels if q in queries and (only is None or only(q))][: max_queries or None]
     sg = Spyglass(home, config=config)
     run: dict[str, dict[str, float]] = {}
     times: list[float] = []

@@ -1,7 +1,12 @@
 """A cross-encoder slot: any ONNX model that scores a (query, passage) pair encoded as one BERT input
 (``[CLS] query [SEP] passage [SEP]``, ``token_type_ids`` 0 then 1) and outputs one logit per pair (shape ``(batch,)``
-or ``(batch, 1)``; for two logits the last is taken). No cross-encoder ships in a package (MODELS.md); point
-``[rerank] cross_encoder`` at e.g. an ONNX export of ``cross-encoder/ms-marco-MiniLM-L6-v2`` and its tokenizer.json.
+or ``(batch, 1)``; for two logits the last is taken; with several outputs the first).
+
+``[rerank] cross_encoder = "spyglass-reranker-minilm"`` names the reranker Spyglass trains itself
+(``spyglass train reranker``: a small head over the packaged MiniLM's states of the pair,
+:class:`spyglass.models.answerer.PairEncoder`; checked against its pinned size and SHA-256 on load); any other value
+is a path, to such a head (input ``hidden``) or to a whole cross-encoder, e.g. an ONNX export of
+``cross-encoder/ms-marco-MiniLM-L6-v2`` with its tokenizer.json beside it.
 """
 
 from __future__ import annotations
@@ -15,20 +20,29 @@ from spyglass.core.errors import MissingExtraError, SpyglassError
 class CrossEncoder:
     def __init__(self, model: str, tokenizer: str = "", max_length: int = 512, batch_size: int = 16,
                  threads: int = 0) -> None:
-        self.model = Path(model).expanduser()
-        self.tokenizer = Path(tokenizer).expanduser() if tokenizer else self.model.with_name("tokenizer.json")
+        self.model = model
+        self.tokenizer = tokenizer
         self.max_length = max_length
         self.batch_size = batch_size
         self.threads = threads
         self._session: Any = None
         self._tok: Any = None
+        self._pairs: Any = None
 
     def warm_up(self) -> None:
         if self._session is not None:
             return
-        if not self.model.is_file() or not self.tokenizer.is_file():
-            raise SpyglassError(f"cross-encoder {self.model} or tokenizer {self.tokenizer} not found "
-                                "(settings [rerank] cross_encoder, cross_encoder_tokenizer)")
+        from spyglass.models.answerer import (
+            PACKAGED_RERANKER,
+            is_head,
+            resolve,
+            shared_pair_encoder,
+        )
+
+        model = resolve(self.model, PACKAGED_RERANKER) if self.model == PACKAGED_RERANKER \
+            else Path(self.model).expanduser()
+        if not model.is_file():
+            raise SpyglassError(f"cross-encoder {model} not found (settings [rerank] cross_encoder)")
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -37,33 +51,49 @@ class CrossEncoder:
         opts = ort.SessionOptions()
         if self.threads:
             opts.intra_op_num_threads = self.threads
-        self._session = ort.InferenceSession(str(self.model), opts, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self._session.get_inputs()}
-        tok = Tokenizer.from_file(str(self.tokenizer))
-        tok.enable_truncation(max_length=self.max_length)
-        tok.no_padding()
-        self._tok = tok
+        session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in session.get_inputs()}
+        self._output = session.get_outputs()[0].name
+        if is_head(session):  # a head over the packaged MiniLM's pair states (what `spyglass train reranker` makes)
+            self._pairs = shared_pair_encoder(min(self.max_length, 256), self.threads)
+            self._pairs.warm_up()
+        else:
+            tok_path = Path(self.tokenizer).expanduser() if self.tokenizer else model.with_name("tokenizer.json")
+            if not tok_path.is_file():
+                raise SpyglassError(f"cross-encoder tokenizer {tok_path} not found "
+                                    "(settings [rerank] cross_encoder, cross_encoder_tokenizer)")
+            tok = Tokenizer.from_file(str(tok_path))
+            tok.enable_truncation(max_length=self.max_length)
+            tok.no_padding()
+            self._tok = tok
+        self._session = session
 
     def score(self, query: str, passages: list[str]) -> list[float]:
         import numpy as np
 
         self.warm_up()
         out: list[float] = []
-        for b in range(0, len(passages), self.batch_size):
-            encs = self._tok.encode_batch([(query, p) for p in passages[b : b + self.batch_size]])
-            n = max(len(e.ids) for e in encs)
-            ids = np.zeros((len(encs), n), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            types = np.zeros_like(ids)
-            for i, e in enumerate(encs):
-                ids[i, : len(e.ids)] = e.ids
-                mask[i, : len(e.ids)] = 1
-                types[i, : len(e.ids)] = e.type_ids
-            feeds = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feeds["token_type_ids"] = types
-            logits = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+        order = sorted(range(len(passages)), key=lambda i: len(passages[i]))  # similar lengths batched together
+        scores = [0.0] * len(passages)
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            if self._pairs is not None:
+                hidden, mask = self._pairs.states(self._pairs.encode([(query, passages[i]) for i in idx]))
+                feeds = {"hidden": hidden, "attention_mask": mask}
+            else:
+                feeds = self._feeds(self._tok.encode_batch([(query, passages[i]) for i in idx]))
+            logits = np.asarray(self._session.run([self._output], feeds)[0], dtype=np.float32)
             if logits.ndim == 2:
                 logits = logits[:, -1]
-            out.extend(float(x) for x in logits.reshape(-1))
+            for i, x in zip(idx, logits.reshape(-1)):
+                scores[i] = float(x)
+        out.extend(scores)
         return out
+
+    def _feeds(self, encs: list[Any]) -> dict[str, Any]:
+        from spyglass.models.answerer import batch_arrays
+
+        feeds = batch_arrays(encs)
+        if "token_type_ids" not in self._inputs:
+            feeds.pop("token_type_ids")
+        return feeds

@@ -30,14 +30,22 @@ function renderAnswer(a) {
   const citations = a.citations || [];
   const byN = Object.fromEntries(citations.map((c) => [c.n, c]));
   const text = a.answer || "";
+  // the answer model's span inside the quoted sentence (offsets into the first claim, which the answer starts with)
+  const claim = (a.claims || [])[0];
+  const span = a.found && claim && claim.span && text.startsWith(claim.text) ? claim.span : null;
+  const put = (from, to) => {  // text[from, to) with the span marked
+    if (!span || to <= span[0] || from >= span[1]) { p.append(text.slice(from, to)); return; }
+    const s0 = Math.max(from, span[0]), s1 = Math.min(to, span[1]);
+    p.append(text.slice(from, s0), el("mark", { class: "answer-span", text: text.slice(s0, s1) }), text.slice(s1, to));
+  };
   let last = 0;
   for (const m of text.matchAll(/\[(\d+)\]/g)) {
-    p.append(text.slice(last, m.index));
+    put(last, m.index);
     const c = byN[Number(m[1])];
     p.append(c ? citeLink(c, m[0], "cite") : m[0]);
     last = m.index + m[0].length;
   }
-  p.append(text.slice(last));
+  put(last, text.length);
   const parts = [p];
   if (a.dropped && a.dropped.length) {
     parts.push(el("p", { class: "meta", text: `${a.dropped.length} statement(s) dropped: no passage supported them.` }));

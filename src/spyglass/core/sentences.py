@@ -1,4 +1,5 @@
-"""Sentence splitting for extractive answers and claim checking (rule-based: fast, no model)."""
+"""Sentence splitting for extractive answers, claim checks and the answer model's training data (rule-based: fast, no
+model)."""
 
 from __future__ import annotations
 

