@@ -37,7 +37,8 @@ class Fuse:
         names = list(runs)
         if len(names) == 1:  # one run passes through, in its own order
             only = runs[names[0]]
-            return Ranking(merge(only.run(), runs), only.total, list(only.fuzzy), exact=only.exact)
+            return Ranking(merge(only.run(), runs), only.total, list(only.fuzzy), weight=self._meaning(runs),
+                           exact=only.exact)
         if not names:
             return Ranking()
         if method not in FUSIONS:
@@ -52,7 +53,7 @@ class Fuse:
         hits = merge(scores, runs)
         keyword = runs.get("keyword", Ranking())
         total = keyword.total + sum(1 for h in hits if "keyword" not in h.ranks)
-        return Ranking(hits, total, list(keyword.fuzzy), exact=keyword.exact)
+        return Ranking(hits, total, list(keyword.fuzzy), weight=self._meaning(runs), exact=keyword.exact)
 
     def _weight(self, name: str, ranking: Ranking) -> float:
         """A text run's weight: ``alpha`` for semantic — times :func:`language_gate` of the share of the query its
@@ -61,10 +62,19 @@ class Fuse:
             return 1 - self.alpha
         return self.alpha * (language_gate(ranking.weight) if self.language_gate else 1.0)
 
+    def _meaning(self, runs: dict[str, Ranking]) -> float:
+        """What the fused ranking may trust of meaning: the language gate of the semantic run (1 without one, or
+        with the gate off). 0 means the model knows none of the query's words: its neighbours are not matches."""
+        semantic = runs.get("semantic")
+        if semantic is None or not self.language_gate:
+            return 1.0
+        return language_gate(semantic.weight)
+
     def _images(self, text: Ranking, images: Ranking) -> Ranking:
         runs = {"text": text, "image": images}
         scores = normalized_sum([text.run(), images.run()], [1 - self.image_weight, self.image_weight])
-        return Ranking(merge(scores, runs), max(text.total, images.total), text.fuzzy, exact=text.exact)
+        return Ranking(merge(scores, runs), max(text.total, images.total), text.fuzzy, weight=text.weight,
+                       exact=text.exact)
 
 
 def merge(scores: dict[str, float], runs: dict[str, Ranking]) -> list[Hit]:

@@ -100,13 +100,17 @@ class SearchPipeline:
         return ranking
 
     def _floor(self, request: SearchRequest, ranking: Ranking) -> Ranking:
-        """A floor for meaning: when no word of the query occurs in any readable document and even the closest passage
-        is not similar enough (``semantic_floor``), nothing is a result; the few closest documents are kept apart as
-        ``related`` instead of being shown as matches."""
-        if not ranking.hits or self.semantic_floor <= 0 or any("keyword" in h.ranks for h in ranking.hits):
+        """A floor for meaning: when no word of the query occurs in any readable document and either the embedding
+        model knows none of its words (the language gate gives the semantic run no weight: ``ranking.weight`` 0) or
+        even the closest passage is not similar enough (``semantic_floor``), nothing is a result; the few closest
+        documents are kept apart as ``related`` instead of being shown as matches."""
+        if not ranking.hits or any("keyword" in h.ranks for h in ranking.hits):
             return ranking
         best = max((h.signals.get("semantic", 0.0) for h in ranking.hits), default=0.0)
-        if best >= self.semantic_floor or self._has_keyword_match(request):
+        unknown = ranking.weight <= 0.0
+        if not unknown and (self.semantic_floor <= 0 or best >= self.semantic_floor):
+            return ranking
+        if self._has_keyword_match(request):
             return ranking
         return Ranking([], 0, ranking.fuzzy, ranking.timings, related=ranking.hits[:3])
 
