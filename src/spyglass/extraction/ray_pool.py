@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from spyglass.core.cluster import connect, cpus, is_worker_failure
@@ -88,7 +89,8 @@ def _extract_batch(items: list[tuple[Task, bytes | None]], settings: str) -> lis
                 path = os.path.join(tmp, f"{i}{_suffix(task.name)}")
                 with open(path, "wb") as fh:
                     fh.write(data)
-                task = dataclasses.replace(task, path=path)
+                # the writer read these bytes from the file the walk saw (_read): no identity to check here
+                task = dataclasses.replace(task, path=path, st_dev=0, st_ino=0)
             tasks.append(task)
         results = {t.key: r for t, r in pool.run(tasks)}
     return [results[t.key] for t in tasks]
@@ -194,10 +196,17 @@ class RayExtractorPool:
     def _read(self, task: Task) -> tuple[bytes, FileResult | None]:
         """The file's bytes, up to one byte past ``max_file_mb`` (the worker then records ``too-large``, as locally),
         or the error result local extraction gives for a file that cannot be read."""
+        from spyglass.core.errors import ExtractionError
+        from spyglass.extraction.worker import _open_regular
+
         cap = int(self.limits.max_file_mb * 1024 * 1024)
+        if os.path.isdir(task.path):
+            return b"", FileResult("error", error=("unsupported", "is a directory"))
         try:
-            with open(task.path, "rb") as fh:
+            with _open_regular(Path(task.path), task) as fh:  # a regular file, the one the walk saw, as locally
                 return fh.read(cap + 1), None
+        except ExtractionError as exc:
+            return b"", FileResult("error", error=(exc.kind, exc.message))
         except PermissionError:
             return b"", FileResult("error", error=("permission", "permission denied"))
         except IsADirectoryError:

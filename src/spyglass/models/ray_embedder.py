@@ -58,7 +58,7 @@ def embed_slice(texts: list[str], settings: str, model_id: str, gpus: float) -> 
 
 def model_dim(settings: str) -> int:
     """Runs on a Ray worker: the model's output dimension (for a model file whose dimension is not recorded)."""
-    return _make(EmbeddingSettings(**json.loads(settings)), 1, ["CPUExecutionProvider"]).dim
+    return _make(EmbeddingSettings(**json.loads(settings)), 1, 0.0).dim
 
 
 class RayEmbedder:
@@ -68,7 +68,7 @@ class RayEmbedder:
         self.settings = settings
         self.cluster = cluster
         self._json = json.dumps(dataclasses.asdict(settings), sort_keys=True)
-        self._local = _make(settings, 1, ["CPUExecutionProvider"])  # names the model; never loaded here
+        self._local = _make(settings, 1, 0.0)  # names the model; never loaded here
         self._ray: Any = None
         self._remote: Any = None
         self._workers = 0
