@@ -34,6 +34,8 @@ export function selectedSuggestion() { return ac.sel; }
 export function hideSuggestions() {
   clearTimeout(ac.timer);
   ac.seq++;  // an answer still on its way must not reopen the list
+  ac.items = [];
+  $("#suggestions").replaceChildren();  // a closed list keeps no stale entries (for another query)
   $("#suggestions").hidden = true;
   $("#q").setAttribute("aria-expanded", "false");
   $("#q").removeAttribute("aria-activedescendant");
