@@ -274,9 +274,9 @@ class Indexer:
         (files not found any more) is consumed by the moves; with ``sync`` the rest is tombstoned and the lexical
         index committed."""
         stats.scanned += len(entries)
-        again = self._again(source, list(states) + list(missing), retry_failed)
+        again = self._again(source, list(states), retry_failed)
         todo = self._decide(entries, states, again, stats, retry_failed)
-        new = self._follow_moves(todo.new, missing, again.held, stats)
+        new = self._follow_moves(source, todo.new, missing, stats)
         if sync:
             self._tombstone(missing, stats)
         self._record_errors(source, todo.failed, stats)
@@ -327,8 +327,8 @@ class Indexer:
             return "empty", "empty file (0 bytes)"
         return None
 
-    def _follow_moves(self, new: list[FileEntry], missing: dict[bytes, FileState],
-                      held: dict[bytes, tuple[str, ...]], stats: RunStats) -> list[FileEntry]:
+    def _follow_moves(self, source: Source, new: list[FileEntry], missing: dict[bytes, FileState],
+                      stats: RunStats) -> list[FileEntry]:
         """A new path with the size and content hash of a vanished file is a move or rename: the item keeps its id
         and passages (nothing is re-read), and its recorded readers only when they are still the file's readers.
         Returns the entries that are really new; matched ones leave ``missing``."""
@@ -343,8 +343,9 @@ class Indexer:
             for e in new:
                 cands = by_size.get(e.size)
                 digest = _hash_file(e.path) if cands and not e.is_dir_container else None
-                match = next((r for r in cands or [] if digest and missing[r].content_hash == digest
-                              and held.get(r) == tuple(sorted(e.principals))), None)
+                same = [r for r in cands or [] if digest and missing[r].content_hash == digest]
+                held = self.cat.file_principals(source.id, same) if same else {}  # only for the rare hash match
+                match = next((r for r in same if held.get(r) == tuple(sorted(e.principals))), None)
                 if match is None:
                     still_new.append(e)
                     continue
