@@ -35,15 +35,16 @@ class Fuse:
 
     def _text(self, runs: dict[str, Ranking], method: str) -> Ranking:
         names = list(runs)
+        meaning = self._meaning(runs)
         if len(names) == 1:  # one run passes through, in its own order
             only = runs[names[0]]
-            return Ranking(merge(only.run(), runs), only.total, list(only.fuzzy), weight=self._meaning(runs),
-                           exact=only.exact)
+            return Ranking(merge(only.run(), runs), only.total, list(only.fuzzy), weight=meaning, exact=only.exact)
         if not names:
             return Ranking()
         if method not in FUSIONS:
             raise SpyglassError(f"unknown fusion {method!r}: use one of {', '.join(FUSIONS)}")
-        weights = [self._weight(n, runs[n]) for n in names]
+        # semantic: alpha, times the language gate (``meaning``); keyword: 1 - alpha
+        weights = [self.alpha * meaning if n == "semantic" else 1 - self.alpha for n in names]
         if method == "rrf":
             scores = rrf([runs[n].run() for n in names], k=self.rrf_k, weights=[2 * w for w in weights])
         elif method == "zscore":
@@ -53,14 +54,7 @@ class Fuse:
         hits = merge(scores, runs)
         keyword = runs.get("keyword", Ranking())
         total = keyword.total + sum(1 for h in hits if "keyword" not in h.ranks)
-        return Ranking(hits, total, list(keyword.fuzzy), weight=self._meaning(runs), exact=keyword.exact)
-
-    def _weight(self, name: str, ranking: Ranking) -> float:
-        """A text run's weight: ``alpha`` for semantic — times :func:`language_gate` of the share of the query its
-        model knows, with the gate on — and ``1 - alpha`` for keyword."""
-        if name != "semantic":
-            return 1 - self.alpha
-        return self.alpha * (language_gate(ranking.weight) if self.language_gate else 1.0)
+        return Ranking(hits, total, list(keyword.fuzzy), weight=meaning, exact=keyword.exact)
 
     def _meaning(self, runs: dict[str, Ranking]) -> float:
         """What the fused ranking may trust of meaning: the language gate of the semantic run (1 without one, or
