@@ -70,6 +70,17 @@ def prepare(clients: int) -> list[str]:
             for i in range(clients)]
 
 
+def readers_config() -> str:
+    """Config that lets the load-test user read the indexed abstracts: a copied evaluation home's files were indexed
+    under the evaluating user's private cache directory, so their only reader is that user. Without this every
+    request would search nothing (fast, and meaningless)."""
+    import sqlite3
+
+    with sqlite3.connect(HOME / "catalog.sqlite3") as db:
+        readers = sorted({r for (r,) in db.execute("SELECT DISTINCT principal FROM acl")} - {"everyone"})
+    return f"[users.loadtest]\nprincipals = {json.dumps(readers)}\n"
+
+
 def _cached_scifact_home() -> Path | None:
     sys.path.insert(0, str(ROOT / "src"))
     from spyglass.evaluation.beir import default_cache
@@ -83,7 +94,7 @@ def _cached_scifact_home() -> Path | None:
 
 
 async def client(url: str, token: str, queries: list[str], mode: str, until: float, lat: list[float],
-                 errors: list[str], facets: bool = False) -> None:
+                 errors: list[str], empty: list[str], facets: bool = False) -> None:
     import httpx
 
     rng = random.Random(token)
@@ -96,6 +107,8 @@ async def client(url: str, token: str, queries: list[str], mode: str, until: flo
                 r = await c.get("/api/search", params=params)
                 if r.status_code != 200:
                     errors.append(str(r.status_code))
+                elif not r.json()["results"]:
+                    empty.append(q)
             except Exception as exc:  # counted, the run goes on
                 errors.append(type(exc).__name__)
             lat.append((time.perf_counter() - t0) * 1000)
@@ -117,7 +130,7 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cfg = HOME / "config.toml"
-    cfg.write_text(f"[server]\nrate_per_s = 1000.0\nrate_burst = 1000\nport = {port}\n")
+    cfg.write_text(f"[server]\nrate_per_s = 1000.0\nrate_burst = 1000\nport = {port}\n" + readers_config())
     if args.floor:
         cmd = [sys.executable, "-m", "uvicorn", "--factory", "floor_server:app", "--port", str(port), "--workers",
                str(args.workers), "--log-level", "warning", "--app-dir", str(ROOT / "benchmarks")]
@@ -136,8 +149,11 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         # warm-up: load the embedder and the indexes in every worker and read handle
-        asyncio.run(_run(url, tokens[:16], queries, args.mode, 8.0, args.facets))
-        lat, errors, took = asyncio.run(_run(url, tokens, queries, args.mode, args.seconds, args.facets))
+        warm = asyncio.run(_run(url, tokens[:16], queries, args.mode, 8.0, args.facets))
+        if len(warm[2]) > len(warm[0]) // 2:
+            sys.exit(f"most warm-up searches found nothing ({len(warm[2])} of {len(warm[0])}): the load-test user "
+                     "cannot read the documents, so the numbers would mean nothing")
+        lat, errors, empty, took = asyncio.run(_run(url, tokens, queries, args.mode, args.seconds, args.facets))
     finally:
         proc.terminate()  # uvicorn's supervisor stops its workers; give them their graceful 5 s, then kill
         try:
@@ -149,7 +165,8 @@ def main() -> None:
         "server": "floor (tantivy + bare ASGI)" if args.floor else "spyglass", "facets": args.facets,
         "clients": args.clients, "seconds": args.seconds, "mode": args.mode, "workers": args.workers,
         "documents": 5183,
-        "requests": len(lat), "errors": len(errors), "error_rate": round(len(errors) / max(1, len(lat)), 4),
+        "requests": len(lat), "errors": len(errors), "empty_results": len(empty),
+        "error_rate": round(len(errors) / max(1, len(lat)), 4),
         "error_kinds": sorted(set(errors)), "requests_per_s": round(len(lat) / took, 1),
         "p50_ms": pct(lat, 0.5), "p90_ms": pct(lat, 0.9), "p99_ms": pct(lat, 0.99), "max_ms": round(max(lat), 1),
         "mean_ms": round(statistics.mean(lat), 1), "cpus": os.cpu_count(),
@@ -160,10 +177,11 @@ def main() -> None:
 async def _run(url: str, tokens: list[str], queries: list[str], mode: str, seconds: float, facets: bool = False):
     lat: list[float] = []
     errors: list[str] = []
+    empty: list[str] = []
     t0 = time.perf_counter()
     until = t0 + seconds
-    await asyncio.gather(*(client(url, t, queries, mode, until, lat, errors, facets) for t in tokens))
-    return lat, errors, time.perf_counter() - t0
+    await asyncio.gather(*(client(url, t, queries, mode, until, lat, errors, empty, facets) for t in tokens))
+    return lat, errors, empty, time.perf_counter() - t0
 
 
 if __name__ == "__main__":

@@ -46,3 +46,21 @@ def test_an_empty_principal_list_sees_nothing_and_none_is_refused(tmp_path):
     with pytest.raises(Exception, match="user name"):
         sg.search("plan", as_user="", mode="keyword")
     sg.close()
+
+
+def test_what_one_caller_learned_about_a_word_is_not_reused_for_another(tmp_path):
+    """The retriever remembers whether a word exists per searcher and per set of principals (search-as-you-type asks
+    again for every keystroke): the owner's answer must not reach an outsider, in either order, and a commit that
+    adds the word must be seen."""
+    sg = _index(tmp_path)
+    outsider = ["user:mallory", "everyone"]
+    for _ in range(2):  # owner first, then outsider; then again with both answers remembered
+        assert not sg.search(SECRET, mode="keyword").corrected
+        assert sg.search(SECRET, principals=outsider, mode="keyword").corrected == {SECRET: "~"}
+    word = "quxfrobnicate"
+    assert sg.search(word, principals=outsider, mode="keyword").corrected == {word: "~"}
+    (tmp_path / "docs" / "shared.txt").write_text(f"{word} for everyone")
+    sg.index([str(tmp_path / "docs")])
+    found = sg.search(word, principals=outsider, mode="keyword")
+    assert not found.corrected and found.total == 1
+    sg.close()

@@ -32,6 +32,7 @@ class LexicalRetriever:
         self.settings = settings or SearchSettings()
         self._analyzer = analyzer()
         self._stop = {t for w in QUERY_STOP for t in self._analyzer.analyze(w)}  # as the index spells them
+        self._known = _ExistsCache()
 
     def _boosts(self, field: str | None) -> list[tuple[str, float]]:
         s = self.settings
@@ -39,7 +40,8 @@ class LexicalRetriever:
         return [(f, b) for f, b in all_fields if field is None or f == field]
 
     def _clause_query(self, c: Clause, searcher: tantivy.Searcher, fuzzy: list[str],
-                      readable: tantivy.Query | None = None) -> tantivy.Query | None:
+                      readable: tantivy.Query | None = None, reader_key: tuple[str, ...] = ()
+                      ) -> tantivy.Query | None:
         schema = self.schema
         fields = self._boosts(c.field)
         if c.kind == "prefix":
@@ -70,7 +72,7 @@ class LexicalRetriever:
             and c.occur != MUST_NOT
             and len(c.text) >= 5
             and c.text.isalpha()
-            and not _exists(searcher, schema, [f for f, _ in fields], tok, readable)
+            and not self._known.exists(searcher, schema, [f for f, _ in fields], tok, readable, reader_key)
         ):
             distance = 1 if len(c.text) < 9 else 2
             fuzzy.append(c.text)
@@ -109,9 +111,10 @@ class LexicalRetriever:
         anyone else's documents."""
         fuzzy: list[str] = []
         readable = acl_query(self.schema, principals)
+        reader_key = () if readable is None else tuple(sorted(set(acl.require(principals))))
         text_parts: list[tuple[tantivy.Occur, tantivy.Query]] = []
         for c in self._without_stop_words(parsed.clauses):
-            q = self._clause_query(c, searcher, fuzzy, readable)
+            q = self._clause_query(c, searcher, fuzzy, readable, reader_key)
             if q is not None:
                 text_parts.append((_OCCUR[c.occur], q))
         positive = [p for p in text_parts if p[0] != tantivy.Occur.MustNot]
@@ -183,8 +186,9 @@ class LexicalRetriever:
         if res.count <= len(res.hits):
             return groups, len(groups)
         if res.count <= EXACT_COUNT:  # few enough matching passages: count their documents exactly
-            every = searcher.search(query, res.count).hits
-            return groups, len(set(searcher.fast_field_values("iid", [a for _, a in every])))
+            # ordered by the document key, tantivy skips BM25 and hands the keys back with the hits
+            every = searcher.search(query, res.count, count=False, order_by_field="iid").hits
+            return groups, len({key for key, _ in every})
         return groups, -max(len(groups), int(round(searcher.cardinality(query, "iid"))))
 
     def matching(self, parsed: ParsedQuery, item_ids: list[str]) -> set[str]:
@@ -254,18 +258,39 @@ class LexicalRetriever:
         return self.build(parsed, searcher, acl.EVERYTHING, {})[1]
 
 
+class _ExistsCache:
+    """Whether a word occurs in a document a caller may read, remembered per searcher (a commit starts afresh) and
+    per set of principals, so search-as-you-type and paging ask tantivy once per word."""
+
+    LIMIT = 50_000  # remembered answers before the cache starts again
+
+    def __init__(self) -> None:
+        self._searcher: tantivy.Searcher | None = None
+        self._answers: dict[tuple, bool] = {}
+
+    def exists(self, searcher: tantivy.Searcher, schema: tantivy.Schema, fields: list[str], tok: str,
+               readable: tantivy.Query | None, reader_key: tuple[str, ...]) -> bool:
+        if searcher is not self._searcher or len(self._answers) > self.LIMIT:
+            self._searcher, self._answers = searcher, {}
+        key = (reader_key, tuple(fields), tok)
+        known = self._answers.get(key)
+        if known is None:
+            known = self._answers[key] = _exists(searcher, schema, fields, tok, readable)
+        return known
+
+
 def _exists(searcher: tantivy.Searcher, schema: tantivy.Schema, fields: list[str], tok: str,
             readable: tantivy.Query | None) -> bool:
     """Whether an analysed word occurs in any of ``fields`` of a document the caller may read (``readable``: their
-    access clause; None: they may read everything)."""
-    if readable is None:
-        return any(searcher.doc_freq(f, tok) > 0 for f in fields)
-    for f in fields:
-        q = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.term_query(schema, f, tok)),
-                                         (tantivy.Occur.Must, readable)])
-        if searcher.search(q, 1, count=False).hits:
-            return True
-    return False
+    access clause; None: they may read everything). The index's document frequencies answer "nowhere" for free; a
+    word that occurs somewhere costs one search, over the fields that hold it, restricted to the readable documents."""
+    present = [f for f in fields if searcher.doc_freq(f, tok) > 0]
+    if readable is None or not present:
+        return bool(present)
+    word = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, f, tok))
+                                        for f in present])
+    q = tantivy.Query.boolean_query([(tantivy.Occur.Must, word), (tantivy.Occur.Must, readable)])
+    return bool(searcher.search(q, 1, count=False).hits)
 
 
 def _lead(text: str, n: int) -> str:
