@@ -265,17 +265,18 @@ class _ExistsCache:
     LIMIT = 50_000  # remembered answers before the cache starts again
 
     def __init__(self) -> None:
-        self._searcher: tantivy.Searcher | None = None
-        self._answers: dict[tuple, bool] = {}
+        self._state: tuple[tantivy.Searcher | None, dict[tuple, bool]] = (None, {})  # replaced whole, never mixed
 
     def exists(self, searcher: tantivy.Searcher, schema: tantivy.Schema, fields: list[str], tok: str,
                readable: tantivy.Query | None, reader_key: tuple[str, ...]) -> bool:
-        if searcher is not self._searcher or len(self._answers) > self.LIMIT:
-            self._searcher, self._answers = searcher, {}
+        state = self._state
+        if state[0] is not searcher or len(state[1]) > self.LIMIT:
+            state = self._state = (searcher, {})
+        answers = state[1]
         key = (reader_key, tuple(fields), tok)
-        known = self._answers.get(key)
+        known = answers.get(key)
         if known is None:
-            known = self._answers[key] = _exists(searcher, schema, fields, tok, readable)
+            known = answers[key] = _exists(searcher, schema, fields, tok, readable)
         return known
 
 
