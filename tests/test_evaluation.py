@@ -47,6 +47,7 @@ def test_registry_rows_are_well_formed():
     assert any(r.ci and r.mode == "keyword" for r in rows) and any(r.ci and r.mode == "hybrid" for r in rows)
     retrieval = {"keyword", "semantic", "hybrid"}
     modes = {"beir": retrieval, "squad": retrieval, "squad-qa": {"extractive", "llama-cpp", "openai"},
+             "folder-qa": {"extractive", "llama-cpp", "openai"},
              "folders": {"knn", "centroid", "majority", "tfidf-linear"},
              "recs": {"popularity", "itemknn", "als", "markov"}, "asr": {"whisper-base"}, "ocr": {"tesseract"},
              "ltr": {"hybrid", "clicks-naive", "clicks-ipw-em", "clicks-ipw-em-clip", "clicks-ipw-true", "qrels"},

@@ -49,16 +49,17 @@ def test_training_pipeline_end_to_end_on_a_tiny_slice(tmp_path):
     pytest.importorskip("torch", reason="torch is not installed: the training test needs pip install 'spyglass[train]'")
     from spyglass.models.answerer import OnnxAnswerability, OnnxReader, sha256_of
     from spyglass.ranking.cross_encoder import CrossEncoder
-    from spyglass.training.pipeline import DataSettings, run
-    from spyglass.training.trainer import TrainSettings
+    from spyglass.training.pipeline import DataSettings, default_settings, run
 
-    s = TrainSettings(max_length=48, layers=1, epochs=1, batch_size=8, threads=2)
+    s = default_settings("answerer")  # the reader: all of MiniLM fine-tuned, its word embeddings frozen
+    s.max_length, s.epochs, s.batch_size = 48, 1, 8
     card = run("answerer", tmp_path, DataSettings(squad=SQUAD, max_questions=12, max_val=6), s)
     assert set(card["files"]) == {"answerability", "reader_fp32", "reader_int8"}
     for f in card["files"].values():
         assert sha256_of(tmp_path / f["file"]) == f["sha256"] and (tmp_path / f["file"]).stat().st_size == f["bytes"]
     assert card["training"]["steps"] >= 1 and card["data"]["train_questions"] == 12
-    assert card["files"]["reader_int8"]["bytes"] < 4_000_000  # a head over the packaged MiniLM, not a whole encoder
+    # the encoder without its word embeddings (read from the installed base weights at run time), weights int8
+    assert card["files"]["reader_int8"]["bytes"] < 15_000_000
     assert set(card["metrics"]) == {"fp32", "int8"} and "auc_answerable" in card["metrics"]["int8"]
     assert json.loads((tmp_path / "card.json").read_text())["ship"]["reader"] in ("reader_fp32", "reader_int8")
     assert "sha256" in (tmp_path / "card.md").read_text()
@@ -76,6 +77,31 @@ def test_training_pipeline_end_to_end_on_a_tiny_slice(tmp_path):
     assert len(r) == 2 and all(0.0 <= x.p <= 1.0 and 0 <= x.start <= x.end for x in r)
     scores = CrossEncoder(str(tmp_path / "reader-int8.onnx")).score("chief engineer", ["Maria Lindqvist.", "Lunch."])
     assert len(scores) == 2  # the same graph serves as a reranker (its relevance output)
+
+
+def test_a_head_over_the_frozen_minilm_still_trains(tmp_path):
+    """The other model kind (what `spyglass train reranker` makes, and `train answerer --layers N`): a small head over
+    the packaged MiniLM's cached states."""
+    pytest.importorskip("torch", reason="torch is not installed: the training test needs pip install 'spyglass[train]'")
+    from spyglass.models.answerer import OnnxReader
+    from spyglass.training.pipeline import DataSettings, run
+    from spyglass.training.trainer import TrainSettings
+
+    s = TrainSettings(max_length=48, layers=1, epochs=1, batch_size=8, threads=2)
+    card = run("answerer", tmp_path, DataSettings(squad=SQUAD, max_questions=8, max_val=4), s)
+    assert card["files"]["reader_int8"]["bytes"] < 4_000_000 and card["hyper_parameters"]["reader"]["full"] is False
+    r = OnnxReader(str(tmp_path / "reader-int8.onnx")).read("Who was the chief engineer?", ["It was Maria Lindqvist."])
+    assert len(r) == 1 and 0 <= r[0].start <= r[0].end
+
+
+def test_base_word_embeddings_that_are_not_the_pinned_file_are_refused(tmp_path):
+    from spyglass.core.errors import SpyglassError
+    from spyglass.models.answerer import WordEmbeddings
+
+    fake = tmp_path / "model.safetensors"
+    fake.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    with pytest.raises(SpyglassError, match="pinned"):
+        WordEmbeddings(fake)
 
 
 def test_the_packaged_answer_models_match_their_pins_and_model_card():

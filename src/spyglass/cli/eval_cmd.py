@@ -275,6 +275,29 @@ def qa(
     _run(body)
 
 
+@eval_app.command("folder-qa")
+def folder_qa(
+    data: Optional[Path] = typer.Option(None, "--data", help="The shared data folder [default: $SPYGLASS_DATA or "
+                                                             "../shared/data beside the checkout]"),
+    backend: Optional[str] = typer.Option(None, "--backend", "-b",
+                                          help="extractive, openai or llama-cpp [default: [answer] backend]"),
+    config_home: Optional[Path] = typer.Option(None, "--config-from", help="Use this data directory's config.toml."),
+    curve: bool = typer.Option(False, "--curve", help="Also the refusal / answer-found curve over answerability "
+                                                     "thresholds (the answer model)."),
+    json_: bool = JsonOpt,
+) -> None:
+    """Answer quality on a small real folder (an article, an essay, twelve mails; 20 questions they answer, 20 they do
+    not): what `spyglass ask` meets on a user's own files, next to SQuAD's `eval qa`."""
+    from spyglass.evaluation.folder_qa import eval_folder_qa
+    from spyglass.evaluation.registry import data_dir
+
+    def body() -> None:
+        _print(eval_folder_qa(data_dir(data), config=_config(config_home), backend=backend, curve=curve,
+                              progress=RichProgress()), json_)
+
+    _run(body)
+
+
 @eval_app.command("check")
 def check(
     ci: bool = typer.Option(False, "--ci", help="Only the rows marked for CI."),

@@ -16,10 +16,10 @@ DataOpt = typer.Option(None, "--data", help="The shared data folder [default: $S
                                             "beside the checkout]")
 OutOpt = typer.Option(..., "--out", "-o", help="Folder for the ONNX files (fp32 and int8) and the model card "
                                                "(card.md, card.json).")
-EpochsOpt = typer.Option(None, "--epochs", min=1, help="Passes over the training pairs [default: 6 answerer, 2 "
-                                                       "reranker].")
+EpochsOpt = typer.Option(None, "--epochs", min=1, help="Passes over the training pairs [default: 2].")
 LayersOpt = typer.Option(None, "--layers", min=0, max=6,
-                         help="Transformer layers trained over the frozen packaged MiniLM [default: 1].")
+                         help="Train a head of this many transformer layers over the frozen packaged MiniLM "
+                              "[default: 1 for the reranker; the answer reader fine-tunes all of MiniLM].")
 ShipOpt = typer.Option(False, "--ship", help="Also copy the chosen files and the model card into the package "
                                              "(spyglass/models/weights) and print their pins.")
 MaxQOpt = typer.Option(None, "--max-questions", min=1, help="Only the first N training questions per source (a "
@@ -35,8 +35,8 @@ def _settings(task: str, epochs: Optional[int], layers: Optional[int], threads: 
     s.threads = threads
     if epochs is not None:
         s.epochs = epochs
-    if layers is not None:
-        s.layers = layers
+    if layers is not None:  # a head over the frozen MiniLM, never the whole model
+        s.layers, s.full = layers, False
     if max_length is not None:
         s.max_length = max_length
     return s

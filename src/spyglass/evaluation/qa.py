@@ -121,13 +121,20 @@ def eval_qa(squad_json: Path, home: Path, config: Config | None = None, split: s
     from spyglass.app.spyglass import Spyglass
 
     sg = Spyglass(home, config=config)
+    qs = load_questions(squad_json, split, max_questions)
+    return {"dataset": "squad2-dev", "split": split, **ask_all(sg, qs, backend, progress, judge, curve)}
+
+
+def ask_all(sg: Any, qs: list[dict[str, Any]], backend: str | None = None, progress: Progress | None = None,
+            judge: Any = None, curve: bool = False) -> dict[str, Any]:
+    """Ask every question (``id``, ``question``, ``answers``, ``impossible``) through ``sg.ask`` and score the
+    answers; see :func:`eval_qa`."""
     if backend is not None:
         sg.config.answer.backend = backend
     tau = sg.config.answer.min_answerable
     if curve:
         sg.config.answer.min_answerable = 0.0
     progress = progress or NullProgress()
-    qs = load_questions(squad_json, split, max_questions)
     records: list[dict[str, Any]] = []
     progress.start("asking", total=len(qs))
     for q in qs:
@@ -135,8 +142,7 @@ def eval_qa(squad_json: Path, home: Path, config: Config | None = None, split: s
         progress.advance()
     progress.stop()
     used = records[0]["backend"] if records else ""
-    res = {"dataset": "squad2-dev", "split": split, "backend": used, "questions": len(qs),
-           **qa_metrics(records, tau if curve else None)}
+    res = {"backend": used, "questions": len(qs), **qa_metrics(records, tau if curve else None)}
     if curve and any(r["p"] is not None for r in records):
         res["threshold"] = tau
         res["curve"] = [{"threshold": t, **{k: v for k, v in qa_metrics(records, t).items() if k in CURVE_KEYS}}

@@ -20,7 +20,7 @@ START, END = "<!-- registry:start -->", "<!-- registry:end -->"
 @dataclass
 class Row:
     id: str
-    kind: str  # beir | squad (retrieval) | squad-qa (answers; mode = the answer backend) | folders, recs, ltr,
+    kind: str  # beir | squad (retrieval) | squad-qa, folder-qa (answers; mode = the answer backend) | folders, recs, ltr,
     # ltr-personal (mode = method)
     dataset: str  # relative to the data folder
     mode: str
@@ -142,6 +142,10 @@ def check_rows(rows: list[Row], data_dir: Path | None = None, cache: Path | None
             done[key] = eval_squad_qa(data / r.dataset, cache=cache, split="test",
                                       max_questions=int(r.extra.get("questions", 400)), backend=r.mode,
                                       progress=progress)
+        elif key not in done and r.kind == "folder-qa":
+            from spyglass.evaluation.folder_qa import eval_folder_qa
+
+            done[key] = eval_folder_qa(data, backend=r.mode, progress=progress)
         elif key not in done:
             ds = _dataset_path(r, data, cache)
             done[key] = eval_beir(ds, mode=r.mode, rerank=r.rerank, cache=cache, progress=progress, fusion=r.fusion)

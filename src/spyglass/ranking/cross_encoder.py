@@ -28,15 +28,19 @@ class CrossEncoder:
         self._session: Any = None
         self._tok: Any = None
         self._pairs: Any = None
+        self._words: Any = None  # the base word embeddings, for a graph that reads them as input
 
     def warm_up(self) -> None:
         if self._session is not None:
             return
         from spyglass.models.answerer import (
             PACKAGED_RERANKER,
+            default_tokenizer,
             is_head,
             resolve,
             shared_pair_encoder,
+            shared_word_embeddings,
+            takes_embeddings,
         )
 
         model = resolve(self.model, PACKAGED_RERANKER) if self.model == PACKAGED_RERANKER \
@@ -58,7 +62,11 @@ class CrossEncoder:
             self._pairs = shared_pair_encoder(min(self.max_length, 256), self.threads)
             self._pairs.warm_up()
         else:
+            if takes_embeddings(session):  # all-MiniLM-L6-v2 fine-tuned whole (`spyglass train answerer`'s reader)
+                self._words = shared_word_embeddings()
             tok_path = Path(self.tokenizer).expanduser() if self.tokenizer else model.with_name("tokenizer.json")
+            if self._words is not None and not tok_path.is_file():
+                tok_path = default_tokenizer()
             if not tok_path.is_file():
                 raise SpyglassError(f"cross-encoder tokenizer {tok_path} not found "
                                     "(settings [rerank] cross_encoder, cross_encoder_tokenizer)")
@@ -96,4 +104,6 @@ class CrossEncoder:
         feeds = batch_arrays(encs)
         if "token_type_ids" not in self._inputs:
             feeds.pop("token_type_ids")
+        if self._words is not None:
+            feeds["inputs_embeds"] = self._words(feeds.pop("input_ids"))
         return feeds

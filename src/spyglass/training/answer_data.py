@@ -47,15 +47,14 @@ def answer_pairs(squad_json: Path, part: str = "train", others: int = 1, negativ
     return _pairs(squad_json, part, others, negatives, limit)
 
 
-def span_pairs(squad_json: Path, part: str = "train", limit: int | None = None) -> list[Pair]:
-    """The reader's pairs: every distinct gold answer of an answerable question in the sentence holding it (label 1),
-    and the sentence holding an unanswerable question's *plausible* answer, that span marked (label 0: SQuAD 2.0's
-    annotators marked what the question seems to ask for, which is what a span reader learns to find)."""
-    return _pairs(squad_json, part, 0, 0, limit, spans=True)
+def reader_pairs(squad_json: Path, part: str = "train", limit: int | None = None) -> list[Pair]:
+    """The reader's pairs: for each question the sentence holding its first gold answer (label 1, its span marked;
+    none when unanswerable), the three hardest other sentences of its paragraph and one of another paragraph (label 0,
+    no span). The span loss reads the gold spans; the relevance head sees the hard negatives."""
+    return _pairs(squad_json, part, 1, 3, limit)
 
 
-def _pairs(squad_json: Path, part: str, others: int, negatives: int | None, limit: int | None,
-           spans: bool = False) -> list[Pair]:
+def _pairs(squad_json: Path, part: str, others: int, negatives: int | None, limit: int | None) -> list[Pair]:
     data = json.loads(Path(squad_json).read_text())["data"]
     out: list[Pair] = []
     n_q = 0
@@ -70,32 +69,9 @@ def _pairs(squad_json: Path, part: str, others: int, negatives: int | None, limi
                 if limit is not None and n_q >= limit:
                     return out
                 n_q += 1
-                if spans:
-                    out += _span_pairs(qa, title, paras[pi])
-                    continue
                 out += _paragraph_pairs(qa, title, paras[pi], terms[pi], negatives)
                 answers = [] if qa.get("is_impossible") else sorted({x["text"] for x in qa["answers"]})
                 out += _other_sentences(qa, title, paras, terms, pi, others, answers)
-    return out
-
-
-def _span_pairs(qa: dict, title: str, para: tuple[str, list[tuple[int, int]]]) -> list[Pair]:
-    ctx, spans = para
-    impossible = bool(qa.get("is_impossible"))
-    marked = qa.get("plausible_answers", []) if impossible else qa["answers"]
-    answers = [] if impossible else sorted({x["text"] for x in qa["answers"]})
-    out, seen = [], set()
-    for x in marked:
-        s, e = x["answer_start"], x["answer_start"] + len(x["text"])
-        if (s, e) in seen:
-            continue
-        seen.add((s, e))
-        for a, b in spans:
-            if a <= s and e <= b:
-                text, lo = window(title, ctx[a:b])
-                out.append(Pair(qa["id"], qa["question"], text, lo, int(not impossible), (lo + s - a, lo + e - a),
-                                answers))
-                break
     return out
 
 

@@ -8,8 +8,10 @@ A layer is the standard post-LayerNorm transformer layer (Devlin et al., 2019):
 with multi-head scaled dot-product attention softmax(QKᵀ/√d + mask) V. Written out here (80 lines) instead of taken
 from ``transformers`` so the ``train`` extra needs torch alone and the ONNX export sees a plain graph.
 
-What is trained (:class:`HeadModel`) sits over the frozen packaged MiniLM (int8, the embedder Spyglass ships): its
-new layers start as copies of all-MiniLM-L6-v2's top layers, read here from the fp32 ``model.safetensors``.
+Two things can be trained: a :class:`HeadModel` over the frozen packaged MiniLM (int8, the embedder Spyglass ships),
+its new layers starting as copies of all-MiniLM-L6-v2's top layers (the reranker); or :class:`Encoder`, all of
+all-MiniLM-L6-v2 fine-tuned except its word embeddings (the answer reader: a head over frozen states reads spans
+poorly). Both start from the fp32 ``model.safetensors``.
 """
 
 from __future__ import annotations
@@ -106,6 +108,54 @@ class HeadModel(nn.Module):
                 for w in ("weight", "bias"):
                     state[f"layers.{i}.{ours}.{w}"] = t[f"encoder.layer.{first + i}.{theirs}.{w}"]
         self.load_state_dict(state, strict=False)
+
+
+class Encoder(nn.Module):
+    """all-MiniLM-L6-v2 whole, fine-tuned, with the heads of :class:`HeadModel`: position and token-type embeddings,
+    LayerNorm, the six layers, then the span and relevance heads. Its word embeddings stay frozen and outside the
+    graph (input ``inputs_embeds``: the base table's rows of the pair's tokens, which
+    :class:`spyglass.models.answerer.WordEmbeddings` reads from the installed weights at run time)."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        super().__init__()
+        dim, eps, p = cfg["hidden_size"], cfg["layer_norm_eps"], cfg["hidden_dropout_prob"]
+        self.pos = nn.Embedding(cfg["max_position_embeddings"], dim)
+        self.typ = nn.Embedding(cfg["type_vocab_size"], dim)
+        self.ln = nn.LayerNorm(dim, eps=eps)
+        self.drop = nn.Dropout(p)
+        self.layers = nn.ModuleList(Layer(dim, cfg["num_attention_heads"], cfg["intermediate_size"], eps, p)
+                                    for _ in range(cfg["num_hidden_layers"]))
+        self.head = HeadModel(cfg, layers=0)
+
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        positions = torch.arange(inputs_embeds.shape[1], device=inputs_embeds.device).unsqueeze(0)
+        h = self.drop(self.ln(inputs_embeds + self.pos(positions) + self.typ(token_type_ids)))
+        bias = (1.0 - attention_mask[:, None, None, :].to(h.dtype)) * -10000.0
+        for layer in self.layers:
+            h = layer(h, bias)
+        return self.head(h, attention_mask)
+
+    def load_base(self, tensors: dict[str, torch.Tensor]) -> None:
+        t = {k.removeprefix("bert."): v for k, v in tensors.items()}
+        state = {"pos.weight": t["embeddings.position_embeddings.weight"],
+                 "typ.weight": t["embeddings.token_type_embeddings.weight"],
+                 "ln.weight": t["embeddings.LayerNorm.weight"], "ln.bias": t["embeddings.LayerNorm.bias"]}
+        for i in range(len(self.layers)):
+            for ours, theirs in _PARTS.items():
+                for w in ("weight", "bias"):
+                    state[f"layers.{i}.{ours}.{w}"] = t[f"encoder.layer.{i}.{theirs}.{w}"]
+        self.load_state_dict(state, strict=False)
+
+
+def encoder_from_pretrained(folder: Path) -> tuple[Encoder, torch.Tensor]:
+    """The fine-tunable encoder, initialised from the checkpoint, and the frozen word-embedding table."""
+    cfg = json.loads((folder / "config.json").read_text())
+    tensors = read_safetensors(folder / "model.safetensors")
+    model = Encoder(cfg)
+    model.load_base(tensors)
+    words = {k.removeprefix("bert."): v for k, v in tensors.items()}["embeddings.word_embeddings.weight"]
+    return model, words
 
 
 def head_from_pretrained(folder: Path, layers: int = 1) -> HeadModel:

@@ -1,4 +1,5 @@
-"""Export a trained :class:`~spyglass.training.bert.HeadModel` to ONNX for onnxruntime, and quantize it to int8.
+"""Export a trained :class:`~spyglass.training.bert.HeadModel` or :class:`~spyglass.training.bert.Encoder`
+(:func:`encoder_to_onnx`) to ONNX for onnxruntime, and quantize it to int8.
 
 The graph takes ``hidden`` (float32, batch × tokens × 384: the packaged MiniLM's last hidden states of the pair,
 :class:`spyglass.models.answerer.PairEncoder`) and ``attention_mask`` (int64, batch × tokens), both axes dynamic, and
@@ -33,6 +34,24 @@ def to_onnx(model: HeadModel, out: Path, dim: int = 384, opset: int = 17) -> Pat
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
         torch.onnx.export(model, args, str(out), input_names=INPUTS, output_names=OUTPUTS, dynamic_axes=axes,
+                          opset_version=opset, do_constant_folding=True, dynamo=False)
+    return out
+
+
+ENCODER_INPUTS = ["inputs_embeds", "attention_mask", "token_type_ids"]
+
+
+def encoder_to_onnx(model: torch.nn.Module, out: Path, dim: int = 384, opset: int = 17) -> Path:
+    """An :class:`~spyglass.training.bert.Encoder`: inputs ``inputs_embeds`` (float32, batch × tokens × 384),
+    ``attention_mask`` and ``token_type_ids`` (int64, batch × tokens); the same outputs as a head."""
+    model.eval()
+    args = (torch.randn(2, 7, dim), torch.ones(2, 7, dtype=torch.long), torch.zeros(2, 7, dtype=torch.long))
+    axes = {k: {0: "batch", 1: "tokens"} for k in [*ENCODER_INPUTS, "start_logits", "end_logits"]}
+    axes["relevance"] = {0: "batch"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, args, str(out), input_names=ENCODER_INPUTS, output_names=OUTPUTS, dynamic_axes=axes,
                           opset_version=opset, do_constant_folding=True, dynamo=False)
     return out
 

@@ -1,7 +1,9 @@
 """Training a :class:`~spyglass.training.bert.HeadModel` on (question, text) pairs on a few CPU cores.
 
-The packaged MiniLM (int8, what ``ask`` runs) stays frozen: its last hidden states of every pair are computed once
-(:func:`cache_states`, float16) and each epoch then runs only the head's new layers. Loss per batch (Devlin et al.,
+A :class:`~spyglass.training.bert.HeadModel` reads the frozen packaged MiniLM (int8): its last hidden states of every
+pair are computed once (:func:`cache_states`, float16) and each epoch then runs only the head's new layers. An
+:class:`~spyglass.training.bert.Encoder` (``full``) is all of MiniLM but its word embeddings, trained on token batches
+(:func:`token_inputs`). Loss per batch (Devlin et al.,
 2019, §4.2 for the span part):
 
     L = BCE(σ(r), y) + λ · ½ [CE(start, s*) + CE(end, e*)]
@@ -26,7 +28,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from spyglass.training.bert import HeadModel
 
 
 @dataclass
@@ -41,6 +42,7 @@ class TrainSettings:
     weight_decay: float = 0.01
     span_weight: float = 1.0  # λ; 0 trains the relevance head alone (the reranker)
     null_span: bool = False  # a pair without the answer points its span at [CLS] (SQuAD 2.0 style "no answer")
+    full: bool = False  # fine-tune all of MiniLM (word embeddings frozen) instead of a head over its frozen states
     seed: int = 13
     threads: int = 2
 
@@ -123,6 +125,19 @@ def _batch(cached: list[np.ndarray], idx: list[int]) -> tuple[torch.Tensor, torc
     return h, mask
 
 
+def token_inputs(examples: list[Encoded], words: torch.Tensor) -> Callable[[list[int]], tuple[torch.Tensor, ...]]:
+    """What :class:`~spyglass.training.bert.Encoder` reads of a batch: the frozen word embeddings of its tokens, the
+    attention mask and the token types."""
+    def inputs(idx: list[int]) -> tuple[torch.Tensor, ...]:
+        n = max(len(examples[i].ids) for i in idx)
+        ids = torch.from_numpy(_pad([examples[i].ids for i in idx], n, np.int64))
+        mask = torch.from_numpy(_pad([np.ones(len(examples[i].ids), np.int64) for i in idx], n, np.int64))
+        types = torch.from_numpy(_pad([examples[i].types for i in idx], n, np.int64))
+        return words[ids], mask, types
+
+    return inputs
+
+
 def loss_of(rel: torch.Tensor, start: torch.Tensor, end: torch.Tensor, y: torch.Tensor, s: torch.Tensor,
             e: torch.Tensor, span_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(relevance loss, span loss)."""
@@ -135,14 +150,17 @@ def loss_of(rel: torch.Tensor, start: torch.Tensor, end: torch.Tensor, y: torch.
     return loss, span
 
 
-def train(model: HeadModel, examples: list[Encoded], cached: list[np.ndarray], s: TrainSettings,
-          log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Train in place over the cached states; returns the loss curve and the time it took."""
+def train(model: nn.Module, examples: list[Encoded], inputs: list[np.ndarray] | Callable[[list[int]], tuple],
+          s: TrainSettings, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Train in place; ``inputs``: the cached states of a :class:`HeadModel`'s pairs, or a function giving the model's
+    inputs for a batch of example indices (:func:`token_inputs`). Returns the loss curve and the time it took."""
     torch.manual_seed(s.seed)
     torch.set_num_threads(s.threads)
     rng = random.Random(s.seed)
+    batch_of = inputs if callable(inputs) else (lambda idx: _batch(inputs, idx))
     params = [p for p in model.parameters() if p.requires_grad]
-    heads = {id(p) for p in [*model.span.parameters(), *model.rel.parameters()]}
+    head = getattr(model, "head", model)
+    heads = {id(p) for p in [*head.span.parameters(), *head.rel.parameters()]}
     groups = []
     for is_head, lr in ((False, s.lr), (True, s.head_lr)):
         mine = [p for p in params if (id(p) in heads) == is_head]
@@ -161,11 +179,10 @@ def train(model: HeadModel, examples: list[Encoded], cached: list[np.ndarray], s
         model.train()
         running = running_span = 0.0
         for b, idx in enumerate(batches(examples, s.batch_size, rng)):
-            h, mask = _batch(cached, idx)
             y = torch.tensor([examples[i].label for i in idx])
             st = torch.tensor([examples[i].start for i in idx])
             en = torch.tensor([examples[i].end for i in idx])
-            rel, start, end = model(h, mask)
+            rel, start, end = model(*batch_of(idx))
             rel_loss, span_loss = loss_of(rel, start, end, y, st, en, s.span_weight)
             loss = rel_loss + s.span_weight * span_loss
             opt.zero_grad()
