@@ -39,9 +39,10 @@ def corpus(tmp_path_factory):
     (root / "private.txt").chmod(0o600)
     cfg = Config()
     cfg.users = {"eve": UserSettings(), "owner": UserSettings(principals=["user:50021"])}
-    # these tests pin the word-overlap extractive path (the fallback without the answer models): on a five-file
-    # corpus the trained answerability model, calibrated on SQuAD's dozens of candidates, refuses most questions
-    # (p* 0.2-0.35 < min_answerable); test_answer_model_on_the_same_files covers the default path
+    # these tests pin the word-overlap extractive path (the fallback without the answer models): on a small folder
+    # the trained answerability model, which learned SQuAD's questions (they reuse the paragraph's words), refuses
+    # most short questions (p* 0.2-0.35 < min_answerable; measured by `spyglass eval folder-qa`, BENCHMARKS.md);
+    # test_answer_model_on_the_same_files covers the default path
     cfg.answer.answerability = ""
     home = tmp_path_factory.mktemp("askhome")
     (home / "config.toml").write_text('[answer]\nanswerability = ""\n')  # the CLI test reads the home's config
