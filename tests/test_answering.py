@@ -39,10 +39,9 @@ def corpus(tmp_path_factory):
     (root / "private.txt").chmod(0o600)
     cfg = Config()
     cfg.users = {"eve": UserSettings(), "owner": UserSettings(principals=["user:50021"])}
-    # these tests pin the word-overlap extractive path (the fallback without the answer models): on a small folder
-    # the trained answerability model, which learned SQuAD's questions (they reuse the paragraph's words), refuses
-    # most short questions (p* 0.2-0.35 < min_answerable; measured by `spyglass eval folder-qa`, BENCHMARKS.md);
-    # test_answer_model_on_the_same_files covers the default path
+    # these tests pin the word-overlap extractive path (the fallback without the answer models), whose behaviour
+    # they check; test_answer_model_on_the_same_files covers the default path (the answer models), which on these
+    # files answers four of the five plain questions (not "Who was the chief engineer of the bridge?", a = 0.12)
     cfg.answer.answerability = ""
     home = tmp_path_factory.mktemp("askhome")
     (home / "config.toml").write_text('[answer]\nanswerability = ""\n')  # the CLI test reads the home's config
@@ -117,15 +116,12 @@ def test_answer_model_on_the_same_files(corpus):
     sg = Spyglass(corpus.home, config=cfg)
     try:
         a = sg.ask("How much was the budget of the harbour bridge?")
-        assert a["answerability"] is not None
-        if a["found"]:
-            assert "4.2 million" in a["answer"] and a["citations"][0]["title"] == "harbour.txt"
-            assert a["span"] and a["span"] in a["claims"][0]["text"]
-        else:
-            assert a["answer"] == NOT_FOUND and a["citations"] == []
+        assert a["found"] and a["answerability"] >= cfg.answer.min_answerable
+        assert "4.2 million" in a["answer"] and a["citations"][0]["title"] == "harbour.txt"
+        assert a["span"] and a["span"] in a["claims"][0]["text"]
         b = sg.ask("When does the cafeteria close?", as_user="eve")
         assert SECRET not in json.dumps(b) and "salary" not in b["answer"].lower()
-        assert not b["found"] or "3 pm" in b["answer"]
+        assert b["found"] and "3 pm" in b["answer"]
         c = sg.ask("What is the boiling point of liquid nitrogen in kelvin?")
         assert not c["found"] and c["answer"] == NOT_FOUND
     finally:

@@ -147,3 +147,27 @@ def test_the_packaged_answer_models_read_a_question():
     assert ans.answerability is not None and 0.0 <= ans.answerability <= 1.0
     if ans.found:
         assert ans.claims[0].cites == [1] and ans.span in ans.claims[0].text
+
+
+def test_answerability_combines_the_network_and_the_reader_over_the_top_sentences():
+    """a(s) = σ(logit p(s) + logit r(s)) over the TOP_READ sentences the network ranks first; the argmax is quoted."""
+    import math
+
+    from spyglass.models.answerer import TOP_READ, Reading, best_answer
+
+    class FixedReader:  # stands in for the model: the formula is what is tested
+        def __init__(self, rs):
+            self.rs, self.asked = rs, []
+
+        def read(self, question, sentences, titles=None):
+            self.asked.append(list(sentences))
+            return [Reading(r, 0, 3) for r in self.rs[: len(sentences)]]
+
+    ranked = [(0.6, 1, "first", "t"), (0.5, 2, "second", "t"), (0.4, 3, "third", "t"), (0.3, 4, "fourth", "t")]
+    reader = FixedReader([0.2, 0.9, 0.5, 0.99])
+    a, i, reading = best_answer("q", ranked, reader)
+    logit = lambda p: math.log(p / (1 - p))
+    expect = 1 / (1 + math.exp(-(logit(0.5) + logit(0.9))))
+    assert i == 1 and a == pytest.approx(expect) and reading.p == 0.9
+    assert reader.asked == [["first", "second", "third"][:TOP_READ]]  # the fourth is never read
+    assert best_answer("q", ranked, None)[:2] == (0.6, 0) and best_answer("q", [], reader)[0] == 0.0

@@ -163,25 +163,33 @@ ap.apply_plan(Plan.load(Path(sys.argv[1])), Path(sys.argv[2]))
 """
 
 
+def _killed_move(tmp_path, src_dir, point, size):
+    """A plan moving ``scan.pdf`` from another file system into ``tmp_path/filed``, applied in a child process that
+    is killed at ``point``; returns (plan, journals, source, destination, the file's bytes, the child's result)."""
+    from spyglass.organize.plan import Action, Plan
+
+    src = src_dir / "scan.pdf"
+    data = os.urandom(size)
+    src.write_bytes(data)
+    dst = tmp_path / "filed" / "scan.pdf"
+    st = src.stat()
+    plan = Plan.new([Action("move", str(src), str(dst), size=st.st_size, mtime_ns=st.st_mtime_ns)])
+    plan_file = tmp_path / "plan.yaml"
+    plan.write(plan_file)
+    journals = tmp_path / "journals"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    out = subprocess.run([sys.executable, "-c", CRASH, str(plan_file), str(journals), point], env=env,
+                         capture_output=True, timeout=120)
+    return plan, journals, src, dst, data, out
+
+
 @pytest.mark.parametrize("point", ["after-copy", "after-link", "before-unlink-source"])
 def test_a_move_killed_across_file_systems_is_settled_on_resume(tmp_path, point):
     from spyglass.organize.apply import apply_plan
-    from spyglass.organize.plan import Action, Plan
 
     src_dir = _other_fs(tmp_path)
     try:
-        src = src_dir / "scan.pdf"
-        src.write_bytes(os.urandom(300_000))
-        data = src.read_bytes()
-        dst = tmp_path / "filed" / "scan.pdf"
-        st = src.stat()
-        plan = Plan.new([Action("move", str(src), str(dst), size=st.st_size, mtime_ns=st.st_mtime_ns)])
-        plan_file = tmp_path / "plan.yaml"
-        plan.write(plan_file)
-        journals = tmp_path / "journals"
-        env = {**os.environ, "PYTHONPATH": str(SRC)}
-        out = subprocess.run([sys.executable, "-c", CRASH, str(plan_file), str(journals), point], env=env,
-                             capture_output=True, timeout=120)
+        plan, journals, src, dst, data, out = _killed_move(tmp_path, src_dir, point, 300_000)
         assert out.returncode == -signal.SIGKILL, out.stderr
         report = apply_plan(plan, journals)  # resume
         assert [s.status for s in report.steps] == ["done"], report.to_dict()
@@ -196,22 +204,10 @@ def test_a_move_killed_across_file_systems_is_settled_on_resume(tmp_path, point)
 @pytest.mark.parametrize("point", ["after-copy", "after-link"])
 def test_undo_after_a_killed_move_leaves_one_copy_where_it_was(tmp_path, point):
     from spyglass.organize.apply import undo_plan
-    from spyglass.organize.plan import Action, Plan
 
     src_dir = _other_fs(tmp_path)
     try:
-        src = src_dir / "scan.pdf"
-        src.write_bytes(os.urandom(100_000))
-        data = src.read_bytes()
-        dst = tmp_path / "filed" / "scan.pdf"
-        st = src.stat()
-        plan = Plan.new([Action("move", str(src), str(dst), size=st.st_size, mtime_ns=st.st_mtime_ns)])
-        plan_file = tmp_path / "plan.yaml"
-        plan.write(plan_file)
-        journals = tmp_path / "journals"
-        env = {**os.environ, "PYTHONPATH": str(SRC)}
-        subprocess.run([sys.executable, "-c", CRASH, str(plan_file), str(journals), point], env=env,
-                       capture_output=True, timeout=120)
+        plan, journals, src, dst, data, _ = _killed_move(tmp_path, src_dir, point, 100_000)
         undo_plan(journals, plan.id)
         assert src.read_bytes() == data
         assert not dst.parent.exists() or list(dst.parent.iterdir()) == [], list(dst.parent.iterdir())

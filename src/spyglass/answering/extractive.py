@@ -39,7 +39,7 @@ class ExtractiveSettings:
     max_sentences: int = 2
     keep_ratio: float = 0.85
     max_chars: int = 600
-    min_answerable: float = 0.4  # with the answer models (answering/reader.py)
+    min_answerable: float = 0.15  # with the answer models (answering/reader.py)
 
 
 def score_sentences(question: str, sources: list[Source], embedder: Any = None,

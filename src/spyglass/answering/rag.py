@@ -46,7 +46,7 @@ def answer_events(question: str, sources: list[Source], chat: Any = None, embedd
     yield {"type": "sources", "sources": [s.as_dict() for s in packed]}
     p = None
     if scorer is not None and packed and refuse_before_llm:
-        p = answerability(question, packed, scorer, embedder, extractive)
+        p = answerability(question, packed, scorer, embedder, extractive, reader)
     if not packed:
         ans = Answer(question, NOT_FOUND, [], [], chat.name, found=False)
     elif p is not None and p < (extractive or ExtractiveSettings()).min_answerable:

@@ -1,12 +1,17 @@
 """Extractive answers with Spyglass's trained answer models (:mod:`spyglass.models.answerer`).
 
 1. Every sentence of the retrieved passages that may be quoted (:mod:`spyglass.answering.candidates`) is a
-   candidate; the answerability model scores each from its features (:mod:`spyglass.models.answer_features`: the
+   candidate; the answerability network scores each from its features (:mod:`spyglass.models.answer_features`: the
    MiniLM similarity to the question, idf-weighted question-word coverage, question words and names the sentence
    lacks, the answer type, negation): ``p(s)``.
-2. Answerability is ``p* = max_s p(s)``. Below ``min_answerable`` the answer says the files do not hold it (a refusal
-   rather than a guess); otherwise the answer is the most likely sentence, cited.
-3. The reader marks the answer span inside that sentence (``Claim.span``), shown highlighted.
+2. The reader (a fine-tuned MiniLM cross-encoder) reads the ``TOP_READ`` most likely sentences
+   (:func:`spyglass.models.answerer.best_answer`) and gives its own
+   ``r(s)``. Their answerability is ``a(s) = σ(logit p(s) + logit r(s))``, and ``a* = max_s a(s)``: below
+   ``min_answerable`` the answer says the files do not hold it (a refusal rather than a guess); otherwise the answer is
+   the argmax sentence, cited. (The network alone learned SQuAD's question style and refused most short questions on a
+   real folder; the reader, trained with SQuAD 2.0's "no answer" target, carries over: BENCHMARKS.md.) Without a
+   reader, ``a* = max_s p(s)``.
+3. The reader's span inside that sentence is the short answer (``Claim.span``), shown highlighted.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from spyglass.answering.candidates import answer_pieces
 from spyglass.answering.extractive import ExtractiveSettings
 from spyglass.answering.types import NOT_FOUND, Answer, Claim, Source
 from spyglass.models.answer_features import features
+from spyglass.models.answerer import best_answer
 
 
 def clean_title(title: str) -> str:
@@ -49,23 +55,19 @@ def rank_candidates(question: str, sources: list[Source], scorer: Any, embedder:
 
 
 def answerability(question: str, sources: list[Source], scorer: Any, embedder: Any = None,
-                  s: ExtractiveSettings | None = None) -> float:
-    """``p*``: how likely the sources answer the question (0 when they hold no sentence)."""
-    ranked = rank_candidates(question, sources, scorer, embedder, s)
-    return ranked[0][0] if ranked else 0.0
+                  s: ExtractiveSettings | None = None, reader: Any = None) -> float:
+    """``a*``: how likely the sources answer the question (0 when they hold no sentence)."""
+    return best_answer(question, rank_candidates(question, sources, scorer, embedder, s), reader)[0]
 
 
 def read_answer(question: str, sources: list[Source], scorer: Any, reader: Any = None, embedder: Any = None,
                 s: ExtractiveSettings | None = None) -> Answer:
     s = s or ExtractiveSettings()
     ranked = rank_candidates(question, sources, scorer, embedder, s)
-    p = ranked[0][0] if ranked else 0.0
+    p, i, reading = best_answer(question, ranked, reader)
     if p < s.min_answerable:
         return Answer(question, NOT_FOUND, sources, [], "extractive", found=False, answerability=p)
-    _, n, sent, title = ranked[0]
-    span = None
-    if reader is not None:
-        r = reader.read(question, [sent], [title])[0]
-        span = (r.start, r.end) if r.end > r.start else None
+    _, n, sent, _ = ranked[i]
+    span = (reading.start, reading.end) if reading is not None and reading.end > reading.start else None
     return Answer(question, f"{sent} [{n}]", sources, [Claim(sent, [n], span=span)], "extractive", found=True,
                   answerability=p)

@@ -141,7 +141,7 @@ class AnswerSettings:
     answerability: str = "spyglass-answerability"  # scores each sentence; "" = word overlap and min_score instead
     reader: str = "spyglass-reader-minilm"  # marks the answer span inside the quoted sentence; "" = no span
     reader_tokenizer: str = ""  # tokenizer.json for a reader file ("" = beside it, else all-MiniLM-L6-v2's)
-    min_answerable: float = 0.4  # refuse when no sentence reaches this answerability (curve: BENCHMARKS.md)
+    min_answerable: float = 0.15  # refuse below this answerability (how it was chosen: BENCHMARKS.md)
     refuse_before_llm: bool = False  # with a chat model: refuse without generating when answerability is below it
 
 

@@ -154,7 +154,7 @@ def ask_all(sg: Any, qs: list[dict[str, Any]], backend: str | None = None, progr
     return res
 
 
-CURVE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+CURVE = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 CURVE_KEYS = ("refusal_rate_unanswerable", "answer_found_rate", "citation_precision", "span_f1")
 
 

@@ -128,7 +128,9 @@ class Indexer:
         tombstoned."""
         stats = RunStats()
         t0 = time.perf_counter()
-        mark = self._mark(source, stats, retry_failed)
+        # files holding a document to retry: one query for the run, not one per chunk of the walk
+        inside = self.cat.files_with_children_in(source.id, RETRYABLE) if retry_failed else set()
+        mark = self._mark(source, stats, retry_failed, inside)
         missing = self.cat.unseen_files(source.id, mark)
         self.progress.start(f"Indexing {source.name}", self.cat.todo_count(source.id))
         try:
@@ -137,7 +139,7 @@ class Indexer:
                 states = self.cat.file_states_of(source.id, raws)
                 stats.scanned -= len(entries)  # counted by the walk already
                 self._process(source, entries, states, missing, stats, retry_failed, sync=False,
-                              progress_started=True)
+                              progress_started=True, inside=inside)
                 with self._transaction():
                     self.cat.todo_done(source.id, raws)
         finally:
@@ -150,7 +152,7 @@ class Indexer:
 
     CHUNK = 1000  # files held in memory at a time
 
-    def _mark(self, source: Source, stats: RunStats, retry_failed: bool) -> int:
+    def _mark(self, source: Source, stats: RunStats, retry_failed: bool, inside: set[bytes]) -> int:
         """Walk the source: unchanged files are marked seen (the new ``mark``), the others parked for processing."""
         with self._transaction():
             mark = self.cat.next_mark(source.id)  # and forget what a killed run had parked: the walk parks it again
@@ -161,17 +163,17 @@ class Indexer:
                           follow_outside=bool(source.follow_links_outside)):
                 chunk.append(e)
                 if len(chunk) >= self.CHUNK:
-                    self._mark_chunk(source, chunk, mark, stats, retry_failed)
+                    self._mark_chunk(source, chunk, mark, stats, retry_failed, inside)
                     chunk = []
-            self._mark_chunk(source, chunk, mark, stats, retry_failed)
+            self._mark_chunk(source, chunk, mark, stats, retry_failed, inside)
         finally:
             self.progress.stop()
         return mark
 
     def _mark_chunk(self, source: Source, chunk: list[FileEntry], mark: int, stats: RunStats,
-                    retry_failed: bool) -> None:
+                    retry_failed: bool, inside: set[bytes]) -> None:
         states = self.cat.file_states_of(source.id, [e.raw for e in chunk])
-        again = self._again(source, list(states), retry_failed)
+        again = self._again(source, list(states), inside)
         parked = [e for e in chunk if not _unchanged(e, states.get(e.raw), again, retry_failed)]
         with self._transaction():
             self.cat.mark_seen([st.id for st in states.values()], mark)
@@ -268,13 +270,13 @@ class Indexer:
 
     def _process(self, source: Source, entries: list[FileEntry], states: dict[bytes, FileState],
                  missing: dict[bytes, FileState], stats: RunStats, retry_failed: bool, *, sync: bool = True,
-                 progress_started: bool = False) -> None:
+                 progress_started: bool = False, inside: set[bytes] | None = None) -> None:
         """Bring the catalog in line with what the walk found, then the lexical index with the catalog: decide what
         changed, follow moves, tombstone what vanished, record what cannot be read, extract the rest. ``missing``
         (files not found any more) is consumed by the moves; with ``sync`` the rest is tombstoned and the lexical
-        index committed."""
+        index committed. ``inside``: with ``retry_failed``, the files holding a document to retry (:meth:`_again`)."""
         stats.scanned += len(entries)
-        again = self._again(source, list(states), retry_failed)
+        again = self._again(source, list(states), inside or set())
         todo = self._decide(entries, states, again, stats, retry_failed)
         new = self._follow_moves(source, todo.new, missing, stats)
         if sync:
@@ -286,13 +288,13 @@ class Indexer:
         if sync:
             self.sync_lexical()
 
-    def _again(self, source: Source, raws: list[bytes], retry_failed: bool) -> _Again:
+    def _again(self, source: Source, raws: list[bytes], inside: set[bytes]) -> _Again:
         """What makes an unchanged file be read again: readers that changed since (a folder's mode, a chmod), and,
-        with ``retry_failed``, a document inside it that waits for OCR or a caption (an image attached to a mail)."""
+        with ``retry_failed``, a document inside it that waits for OCR or a caption (an image attached to a mail):
+        ``inside``, the files of the source holding one, found once per run."""
         if not raws:
             return _Again()
-        return _Again(held=self.cat.file_principals(source.id, raws),
-                      inside=self.cat.files_with_children_in(source.id, RETRYABLE) if retry_failed else set())
+        return _Again(held=self.cat.file_principals(source.id, raws), inside=inside)
 
     def _decide(self, entries: list[FileEntry], states: dict[bytes, FileState], again: _Again, stats: RunStats,
                 retry_failed: bool) -> _Todo:

@@ -33,11 +33,14 @@ PACKAGED_RERANKER = "spyglass-reranker-minilm"
 WEIGHTS = Path(__file__).with_name("weights")
 # file name -> (bytes, sha256); the model cards beside them record the same (a test checks)
 PINNED: dict[str, tuple[int, str]] = {
-    "spyglass-answerability.onnx": (4198, "b79b31c9218bec3e618a612d24bd5c06f07c47a8674281310730e1ad99afbf9c"),
-    "spyglass-reader-minilm.onnx": (11758928, "412856d536c419a6669d5143bacbc1ebca6ab418d38e2617c27f969d69373907"),
+    "spyglass-answerability.onnx": (4198, "0dc14f1c09af37d63beeb4bdd8e543db3d217c6a5efe4220adfa5e673a8d25fb"),
+    "spyglass-reader-minilm.onnx": (11758928, "b3f646e9ab8927225b1fe132b27fc59d62daff283d58d917dbaf3952fc099570"),
 }
 MAX_SPAN = 30  # answer tokens at most
 TITLE_SEP = " | "
+
+
+TOP_READ = 3  # candidate sentences (most likely first by the network) the reader reads for answerability
 
 
 @dataclass(slots=True)
@@ -352,3 +355,24 @@ class OnnxReader:
                 p = sigmoid(float(np.asarray(rel[k]).reshape(-1)[0]))
                 out[i] = Reading(p, max(0, a - lo), max(0, z - lo), best, float(start[k][0] + end[k][0]))
         return [r for r in out if r is not None]
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def best_answer(question: str, ranked: list[tuple[float, Any, str, str]], reader: Any = None
+                ) -> tuple[float, int, Any]:
+    """``ranked``: ``(p(s), any, sentence, title)`` per candidate, most likely first by the answerability network.
+    Returns ``(a*, index into ranked, the reader's reading of that sentence or None)``: the reader reads the
+    ``TOP_READ`` first sentences and ``a(s) = σ(logit p(s) + logit r(s))``; without a reader ``a* = p`` of the
+    first."""
+    if not ranked:
+        return 0.0, 0, None
+    if reader is None:
+        return ranked[0][0], 0, None
+    top = ranked[:TOP_READ]
+    reads = reader.read(question, [r[2] for r in top], [r[3] for r in top])
+    scored = [(1 / (1 + math.exp(-(_logit(r[0]) + _logit(x.p)))), i, x) for i, (r, x) in enumerate(zip(top, reads))]
+    return max(scored, key=lambda t: (t[0], -t[1]))

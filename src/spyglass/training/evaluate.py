@@ -19,7 +19,17 @@ from typing import Any
 
 from spyglass.evaluation.qa import f1_score
 
-THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+REFUSAL_TARGET = 0.6  # issue 18: refuse at least this share of unanswerable questions, then find as many answers as may be
+
+
+def chosen_threshold(measured: list[dict[str, Any]]) -> float:
+    """The lowest threshold whose held-out refusal of unanswerable questions reaches :data:`REFUSAL_TARGET` (so the
+    most answers are found at that refusal); when none does, the one with the largest refusal + found."""
+    for m in sorted(measured, key=lambda m: m["threshold"]):
+        if m["refusal_rate_unanswerable"] >= REFUSAL_TARGET:
+            return m["threshold"]
+    return max(measured, key=lambda m: m["refusal_rate_unanswerable"] + m["answer_found_rate"])["threshold"]
 
 
 def auc(pos: list[float], neg: list[float]) -> float:

@@ -218,9 +218,10 @@ def ship(out: Path, weights: Path | None = None) -> dict[str, tuple[int, str]]:
 def default_settings(task: str) -> Any:
     from spyglass.training.trainer import TrainSettings
 
-    if task == "answerer":  # all of MiniLM fine-tuned: a head over its frozen states read spans at F1 0.35, this 0.62
+    if task == "answerer":  # all of MiniLM fine-tuned (a head over its frozen states read spans at F1 0.35), with
+        # SQuAD 2.0's "no answer" span target: its relevance then separates answerable questions (BENCHMARKS.md)
         return TrainSettings(max_length=96, layers=0, epochs=2, lr=5e-5, batch_size=32, span_weight=1.0,
-                             null_span=False, full=True)
+                             null_span=True, full=True)
     return TrainSettings(max_length=128, layers=1, epochs=2, lr=1e-4, batch_size=32, span_weight=0.0,
                          null_span=False)
 
@@ -265,29 +266,30 @@ def _rerank_data(d: DataSettings, log: Callable[[str], None]) -> tuple[list[Any]
 
 def _measure_answerer(scorer_path: Path, reader_path: Path, rows: list[Any], x: Any, s: Any, out: Path
                       ) -> dict[str, Any]:
-    """Held-out questions: the answerability model picks each question's sentence, the reader marks its span."""
-    from spyglass.models.answerer import OnnxAnswerability, OnnxReader
-    from spyglass.training.evaluate import THRESHOLDS, answer_metrics
+    """Held-out questions, decided as ``ask`` decides (:func:`spyglass.models.answerer.best_answer`): the network
+    ranks each question's sentences, the reader reads the top ones, the combined answerability picks the sentence and
+    the reader marks its span."""
+    from spyglass.models.answerer import OnnxAnswerability, OnnxReader, best_answer
+    from spyglass.training.evaluate import THRESHOLDS, answer_metrics, chosen_threshold
 
     probs = OnnxAnswerability(str(scorer_path)).probs(x)
     reader = OnnxReader(str(reader_path), max_length=s.max_length, threads=s.threads)
     by_q: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         by_q.setdefault(r.qid, []).append(i)
-    spans = [""] * len(rows)
+    scores, spans = [-1.0] * len(rows), [""] * len(rows)  # -1: not the question's chosen sentence
     t0 = time.perf_counter()
     for idx in by_q.values():
-        i = max(idx, key=lambda k: probs[k])
-        sent, title = rows[i].text[rows[i].lo :], rows[i].text[: rows[i].lo].removesuffix(" | ")
-        r = reader.read(rows[i].question, [sent], [title])[0]
-        spans[i] = sent[r.start : r.end]
+        idx = sorted(idx, key=lambda k: -probs[k])
+        ranked = [(probs[k], k, rows[k].text[rows[k].lo :], rows[k].text[: rows[k].lo].removesuffix(" | "))
+                  for k in idx]
+        a, j, reading = best_answer(rows[idx[0]].question, ranked, reader)
+        k = idx[j]
+        scores[k] = a  # the question's chosen sentence carries its answerability; the others stay below it
+        spans[k] = ranked[j][2][reading.start : reading.end] if reading is not None else ""
     ms = (time.perf_counter() - t0) * 1000 / max(1, len(by_q))
-    best = max(THRESHOLDS, key=lambda t: _balanced(answer_metrics(rows, probs, spans, t)))
-    return {**answer_metrics(rows, probs, spans, best), "chosen_threshold": best, "reader_ms_per_question": round(ms, 1)}
-
-
-def _balanced(m: dict[str, Any]) -> float:
-    return m["refusal_rate_unanswerable"] + m["answer_found_rate"]
+    best = chosen_threshold([answer_metrics(rows, scores, spans, t) for t in THRESHOLDS])
+    return {**answer_metrics(rows, scores, spans, best), "chosen_threshold": best, "reader_ms_per_question": round(ms, 1)}
 
 
 def _measure_reranker(path: Path, rows: list[Any], s: Any, out: Path) -> dict[str, Any]:
