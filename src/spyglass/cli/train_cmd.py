@@ -63,6 +63,20 @@ def _ship(out_dir: Path) -> None:
         err.print(f"packaged {name}: record in spyglass.models.answerer.PINNED: {name!r}: ({size}, {digest!r}),")
 
 
+def _train(task: str, out_dir: Path, data: Optional[Path], datasets, settings, json_: bool, ship: bool) -> None:
+    """Run the training pipeline for ``task`` on ``datasets(shared data folder)``, report it, and ship it if asked."""
+    from spyglass.evaluation.registry import data_dir
+    from spyglass.training.pipeline import run
+
+    def body() -> None:
+        card = run(task, out_dir, datasets(data_dir(data)), settings, log=lambda m: err.print(m))
+        _report(card, json_)
+        if ship:
+            _ship(out_dir)
+
+    _run(body)
+
+
 @train_app.command("answerer")
 def answerer(
     out_dir: Path = OutOpt,
@@ -81,20 +95,11 @@ def answerer(
     questions, export it to ONNX (fp32 and int8) and write its model card. Use it with [answer] answerability =
     OUT/answerability.onnx and [answer] reader = OUT/reader-int8.onnx, or --ship it.
     Needs the train extra: pip install 'spyglass[train]'."""
-    from spyglass.evaluation.registry import data_dir
-    from spyglass.training.pipeline import DataSettings, run
+    from spyglass.training.pipeline import DataSettings
 
-    def body() -> None:
-        d = data_dir(data)
-        ds = DataSettings(squad=d / "qa" / "squad2-dev" / "dev-v2.0.json", max_questions=max_questions,
-                          max_val=max_val)
-        card = run("answerer", out_dir, ds, _settings("answerer", epochs, layers, threads, max_length),
-                   log=lambda m: err.print(m))
-        _report(card, json_)
-        if ship:
-            _ship(out_dir)
-
-    _run(body)
+    _train("answerer", out_dir, data, lambda d: DataSettings(
+        squad=d / "qa" / "squad2-dev" / "dev-v2.0.json", max_questions=max_questions, max_val=max_val),
+        _settings("answerer", epochs, layers, threads, max_length), json_, ship)
 
 
 @train_app.command("reranker")
@@ -114,17 +119,9 @@ def reranker(
     """Train the reranker (a query-passage relevance score) on SciFact's train qrels and SQuAD's tune half, measure it
     on held-out queries, export it to ONNX and write its model card. Use it with [rerank] cross_encoder = OUT/reranker-int8.onnx, or --ship it.
     Needs the train extra: pip install 'spyglass[train]'."""
-    from spyglass.evaluation.registry import data_dir
-    from spyglass.training.pipeline import DataSettings, run
+    from spyglass.training.pipeline import DataSettings
 
-    def body() -> None:
-        d = data_dir(data)
-        ds = DataSettings(squad=d / "qa" / "squad2-dev" / "dev-v2.0.json", scifact=d / "beir" / "scifact",
-                          retrieval_dev=d / "retrieval-dev", max_questions=max_questions, max_val=max_val)
-        card = run("reranker", out_dir, ds, _settings("reranker", epochs, layers, threads, max_length),
-                   log=lambda m: err.print(m))
-        _report(card, json_)
-        if ship:
-            _ship(out_dir)
-
-    _run(body)
+    _train("reranker", out_dir, data, lambda d: DataSettings(
+        squad=d / "qa" / "squad2-dev" / "dev-v2.0.json", scifact=d / "beir" / "scifact",
+        retrieval_dev=d / "retrieval-dev", max_questions=max_questions, max_val=max_val),
+        _settings("reranker", epochs, layers, threads, max_length), json_, ship)

@@ -133,8 +133,9 @@ def load_tokenizer(path: Path, max_length: int) -> Any:
     return tok
 
 
-def batch_arrays(encs: list[Any]) -> dict[str, Any]:
-    """Padded ``input_ids``, ``attention_mask``, ``token_type_ids`` (int64) for a list of encodings."""
+def batch_arrays(encs: list[Any], words: Any = None) -> dict[str, Any]:
+    """Padded ``input_ids``, ``attention_mask``, ``token_type_ids`` (int64) for a list of encodings; with ``words``
+    (:class:`WordEmbeddings`, for a graph that reads them) ``inputs_embeds`` in place of ``input_ids``."""
     import numpy as np
 
     n = max(len(e.ids) for e in encs)
@@ -145,6 +146,8 @@ def batch_arrays(encs: list[Any]) -> dict[str, Any]:
         ids[i, : len(e.ids)] = e.ids
         mask[i, : len(e.ids)] = 1
         types[i, : len(e.ids)] = e.type_ids
+    if words is not None:
+        return {"inputs_embeds": words(ids), "attention_mask": mask, "token_type_ids": types}
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
@@ -332,10 +335,7 @@ class OnnxReader:
             hidden, mask = self._pairs.states(encs)
             return (encs, *self._session.run(None, {"hidden": hidden, "attention_mask": mask})[:3])
         encs = self._tok.encode_batch(pairs)
-        feeds = batch_arrays(encs)
-        if self._words is not None:
-            feeds["inputs_embeds"] = self._words(feeds.pop("input_ids"))
-        return (encs, *self._session.run(None, feeds)[:3])
+        return (encs, *self._session.run(None, batch_arrays(encs, self._words))[:3])
 
     def read(self, question: str, sentences: list[str], titles: list[str] | None = None) -> list[Reading]:
         """One :class:`Reading` per sentence, in order."""
@@ -374,5 +374,5 @@ def best_answer(question: str, ranked: list[tuple[float, Any, str, str]], reader
         return ranked[0][0], 0, None
     top = ranked[:TOP_READ]
     reads = reader.read(question, [r[2] for r in top], [r[3] for r in top])
-    scored = [(1 / (1 + math.exp(-(_logit(r[0]) + _logit(x.p)))), i, x) for i, (r, x) in enumerate(zip(top, reads))]
+    scored = [(sigmoid(_logit(r[0]) + _logit(x.p)), i, x) for i, (r, x) in enumerate(zip(top, reads))]
     return max(scored, key=lambda t: (t[0], -t[1]))

@@ -101,9 +101,7 @@ class CrossEncoder:
     def _feeds(self, encs: list[Any]) -> dict[str, Any]:
         from spyglass.models.answerer import batch_arrays
 
-        feeds = batch_arrays(encs)
+        feeds = batch_arrays(encs, self._words)
         if "token_type_ids" not in self._inputs:
             feeds.pop("token_type_ids")
-        if self._words is not None:
-            feeds["inputs_embeds"] = self._words(feeds.pop("input_ids"))
         return feeds
