@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import DATA, NO_DATA
+
 from spyglass.evaluation.folder_qa import assemble, load_spec, questions
-from spyglass.evaluation.registry import data_dir
 
 
 def test_the_set_has_twenty_questions_of_each_kind_and_no_duplicates():
@@ -17,10 +18,9 @@ def test_the_set_has_twenty_questions_of_each_kind_and_no_duplicates():
 
 
 def test_the_folder_is_assembled_from_the_shared_data(tmp_path):
-    data = data_dir()
-    if not (data / "mail" / "enron-aeslc" / "dev").is_dir():
-        pytest.skip(f"the shared data folder is not at {data} (set SPYGLASS_DATA)")
-    folder = assemble(data, tmp_path / "docs")
+    if not (DATA / "mail" / "enron-aeslc" / "dev").is_dir():
+        pytest.skip(NO_DATA)
+    folder = assemble(DATA, tmp_path / "docs")
     names = sorted(p.name for p in folder.iterdir())
     assert len(names) == 14 and "norwich-city.txt" in names and "ideas-page.html" in names
     mails = [folder / n for n in names if n.startswith("mail-")]

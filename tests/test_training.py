@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from spyglass.evaluation.registry import data_dir
+from conftest import DATA, NO_DATA
 
-SQUAD = data_dir() / "qa" / "squad2-dev" / "dev-v2.0.json"
+SQUAD = DATA / "qa" / "squad2-dev" / "dev-v2.0.json"
+needs_squad = pytest.mark.skipif(not SQUAD.is_file(), reason=NO_DATA)
 
 
 def test_run_time_never_imports_torch_or_the_training_layer():
@@ -22,6 +23,7 @@ def test_run_time_never_imports_torch_or_the_training_layer():
     assert out.stdout.strip() == "[]"
 
 
+@needs_squad
 def test_training_pairs_come_from_the_tune_half_only():
     from spyglass.evaluation.qa import split_of
     from spyglass.training.answer_data import answer_pairs
@@ -33,10 +35,11 @@ def test_training_pairs_come_from_the_tune_half_only():
     assert all(p.label == 0 for p in pairs if not p.answers)  # unanswerable: every sentence a negative
 
 
+@needs_squad
 def test_reranker_pairs_leave_out_xquad_paragraphs():
     from spyglass.training.rerank_data import squad_pairs, xquad_contexts
 
-    exclude = xquad_contexts(data_dir() / "retrieval-dev")
+    exclude = xquad_contexts(DATA / "retrieval-dev")
     assert len(exclude) == 240
     pairs = squad_pairs(SQUAD, exclude, negatives=2, limit=40)
     pos = [p for p in pairs if p.label]
@@ -44,6 +47,7 @@ def test_reranker_pairs_leave_out_xquad_paragraphs():
     assert sum(1 for p in pairs if not p.label) == 80
 
 
+@needs_squad
 def test_training_pipeline_end_to_end_on_a_tiny_slice(tmp_path):
     """data → training → evaluation → ONNX (fp32 and int8) → model card, then the file is read at run time."""
     pytest.importorskip("torch", reason="torch is not installed: the training test needs pip install 'spyglass[train]'")
@@ -79,6 +83,7 @@ def test_training_pipeline_end_to_end_on_a_tiny_slice(tmp_path):
     assert len(scores) == 2  # the same graph serves as a reranker (its relevance output)
 
 
+@needs_squad
 def test_a_head_over_the_frozen_minilm_still_trains(tmp_path):
     """The other model kind (what `spyglass train reranker` makes, and `train answerer --layers N`): a small head over
     the packaged MiniLM's cached states."""
