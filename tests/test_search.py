@@ -288,3 +288,37 @@ def test_totals_are_counts_and_an_estimate_says_so(tmp_path):
     assert abs(est.total - 400) <= 8  # HyperLogLog: within 2 %
     assert sg.search('"no such phrase anywhere"').total == 0
     sg.close()
+
+
+def test_a_filter_over_few_or_many_values_selects_the_same_documents(tmp_path):
+    """Access and type clauses are a disjunction of term queries for a few values and a term-set query beyond
+    ``FEW_TERMS``: both must select exactly the documents holding one of the values."""
+    import tantivy
+
+    from spyglass.index.lexical import LexicalIndex
+    from spyglass.retrieval.filters import FEW_TERMS, acl_query, any_of
+
+    lex = LexicalIndex(tmp_path / "lex")
+    w = lex.writer()
+    readers = {1: ["user:ann"], 2: ["group:eng", "user:bob"], 3: ["everyone"], 4: ["user:eve"], 5: []}
+    for n, principals in readers.items():
+        doc = tantivy.Document(iid=n, body=f"report number {n}", type="text" if n % 2 else "pdf")
+        for p in principals:
+            doc.add_text("acl", p)
+        w.add_document(doc)
+    w.commit()
+    lex.index.reload()
+    searcher = lex.index.searcher()
+    words = tantivy.Query.term_query(lex.schema, "body", "report")
+
+    def found(clause: tantivy.Query) -> set[int]:
+        q = tantivy.Query.boolean_query([(tantivy.Occur.Must, words), (tantivy.Occur.Must, clause)])
+        hits = searcher.search(q, 10).hits
+        return {int(k) for k in searcher.fast_field_values("iid", [a for _, a in hits])} if hits else set()
+
+    padding = [f"group:nobody{i}" for i in range(FEW_TERMS + 1)]
+    for principals, want in ((["user:ann", "everyone"], {1, 3}), (["group:eng"], {2}), (["user:zed"], set())):
+        assert found(acl_query(lex.schema, principals)) == want
+        assert found(acl_query(lex.schema, principals + padding)) == want  # the term-set form
+    assert found(any_of(lex.schema, "type", ["pdf"])) == found(any_of(lex.schema, "type", ["pdf"] + padding)) == {2, 4}
+    assert found(acl_query(lex.schema, [])) == set()

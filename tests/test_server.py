@@ -507,3 +507,19 @@ def test_the_allowed_vector_keys_follow_the_catalog(tmp_path):
         assert not any(h.path.endswith("public-plan.txt") for h in hits)
     finally:
         reader.close_all()
+
+
+def test_server_workers_keep_the_query_embedder_from_spinning(tmp_path):
+    """A spinning onnxruntime embedder takes the CPU other requests wait for: in a server worker ``[server]
+    model_spinning`` (off by default) decides, whatever ``[embedding] spinning`` says for indexing."""
+    from spyglass.core.config import Config, load_config
+    from spyglass.server.state import serving_config
+
+    (tmp_path / "config.toml").write_text("[embedding]\nspinning = true\n")
+    assert load_config(tmp_path / "config.toml").embedding.spinning
+    assert serving_config(tmp_path, None).embedding.spinning is False
+    cfg = Config()
+    cfg.server.model_spinning = True
+    served = serving_config(tmp_path, cfg)
+    assert served.embedding.spinning is True and served.server is cfg.server
+    assert cfg.embedding.spinning is True  # the caller's configuration is not changed

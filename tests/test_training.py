@@ -176,3 +176,20 @@ def test_answerability_combines_the_network_and_the_reader_over_the_top_sentence
     assert i == 1 and a == pytest.approx(expect) and reading.p == 0.9
     assert reader.asked == [["first", "second", "third"][:TOP_READ]]  # the fourth is never read
     assert best_answer("q", ranked, None)[:2] == (0.6, 0) and best_answer("q", [], reader)[0] == 0.0
+
+
+def test_sources_without_a_sentence_to_quote_refuse_even_at_threshold_zero():
+    """``min_answerable = 0`` (what ``spyglass eval qa --curve`` asks with) used to index an empty candidate list when
+    no source held a quotable sentence: a refusal, not an IndexError."""
+    from spyglass.answering.extractive import ExtractiveSettings
+    from spyglass.answering.reader import read_answer
+    from spyglass.answering.types import Source
+
+    class NoScorer:
+        def probs(self, rows):
+            raise AssertionError("nothing to score")
+
+    for sources in ([], [Source(1, "a", "blank.txt", "/notes/blank.txt", "   ")]):
+        ans = read_answer("Who built the lighthouse?", sources, NoScorer(), None, None,
+                          ExtractiveSettings(min_answerable=0.0))
+        assert not ans.found and ans.claims == [] and ans.answerability == 0.0

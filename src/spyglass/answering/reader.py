@@ -65,7 +65,7 @@ def read_answer(question: str, sources: list[Source], scorer: Any, reader: Any =
     s = s or ExtractiveSettings()
     ranked = rank_candidates(question, sources, scorer, embedder, s)
     p, i, reading = best_answer(question, ranked, reader)
-    if p < s.min_answerable:
+    if not ranked or p < s.min_answerable:  # no sentence to quote refuses even at min_answerable = 0
         return Answer(question, NOT_FOUND, sources, [], "extractive", found=False, answerability=p)
     _, n, sent, _ = ranked[i]
     span = (reading.start, reading.end) if reading is not None and reading.end > reading.start else None

@@ -162,6 +162,7 @@ class ServerSettings:
     login_free_failures: int = 5  # failed logins per address and per account before the back-off starts
     login_lockout_max_s: float = 900.0  # the longest back-off after failed logins (it doubles per failure)
     log_queries: bool = False  # access log lines keep the query string (?q=...); off: the path only
+    model_spinning: bool = False  # query embedder threads spin in server workers (replaces [embedding] spinning)
 
 
 @dataclass

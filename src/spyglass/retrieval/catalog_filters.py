@@ -26,6 +26,8 @@ def resolve(catalog: Catalog, f: Filters) -> None:
 
 
 def _organize_sets(catalog: Catalog, f: Filters) -> list[set[str]]:
+    if not f.topics and not f.tags:  # the common search: no organize tables to read (and no store to open)
+        return []
     store = OrganizeStore(catalog)
     try:
         return ([set(store.items_in_topics([t])) for t in sorted(set(f.topics))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -10,15 +11,24 @@ from typing import Any
 
 from spyglass.app.connectors import SyncTimer
 from spyglass.app.spyglass import Spyglass
-from spyglass.core.config import Config
+from spyglass.core.config import Config, load_config
 from spyglass.server.auth import CallerCache
 from spyglass.server.limits import LoginThrottle, UserSlots
 from spyglass.server.pool import ReaderPool
 
 
+def serving_config(home: Path, config: Config | None) -> Config:
+    """The configuration a server worker runs with: ``[server] model_spinning`` decides whether the query embedder's
+    onnxruntime threads spin (``[embedding] spinning`` is for indexing throughput; in a server a spinning embedder
+    takes the CPU the other requests are waiting for: BENCHMARKS.md, "Team server")."""
+    cfg = config if config is not None else load_config(home.expanduser() / "config.toml")
+    return dataclasses.replace(cfg, embedding=dataclasses.replace(cfg.embedding, spinning=cfg.server.model_spinning))
+
+
 class ServerState:
     def __init__(self, home: Path, config: Config | None = None) -> None:
-        self.pool = ReaderPool(home, config, size=max(1, (config or Spyglass(home).config).server.readers))
+        cfg = serving_config(home, config)
+        self.pool = ReaderPool(home, cfg, size=max(1, cfg.server.readers))
         self.config = self.pool.primary.config
         self.home = self.pool.primary.home
         self.accounts = self.pool.primary.accounts
