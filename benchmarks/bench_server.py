@@ -1,7 +1,7 @@
 """Bounded load test of the team server on loopback (a measurement, not a test).
 
     flock /work/bench.lock .venv/bin/python benchmarks/bench_server.py [--clients 50] [--seconds 30]
-        [--mode keyword|hybrid] [--facets] [--floor] [--generator httpx|wrk]
+        [--mode keyword|hybrid] [--facets] [--floor] [--generator httpx|wrk] [--setting SECTION.KEY=VALUE]
 
 Indexes SciFact (5,183 abstracts, from ../shared/data) into benchmarks/out/home-scifact-server once, starts
 `spyglass serve` as its own process, and runs N concurrent clients (asyncio + httpx, one token each, keep-alive)
