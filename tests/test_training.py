@@ -85,7 +85,7 @@ def test_training_pipeline_end_to_end_on_a_tiny_slice(tmp_path):
 
 @needs_squad
 def test_a_head_over_the_frozen_minilm_still_trains(tmp_path):
-    """The other model kind (what `spyglass train reranker` makes, and `train answerer --layers N`): a small head over
+    """The other model kind (`spyglass train answerer --layers N` and `train reranker --layers N`): a small head over
     the packaged MiniLM's cached states."""
     pytest.importorskip("torch", reason="torch is not installed: the training test needs pip install 'spyglass[train]'")
     from spyglass.models.answerer import OnnxReader
@@ -97,6 +97,40 @@ def test_a_head_over_the_frozen_minilm_still_trains(tmp_path):
     assert card["files"]["reader_int8"]["bytes"] < 4_000_000 and card["hyper_parameters"]["reader"]["full"] is False
     r = OnnxReader(str(tmp_path / "reader-int8.onnx")).read("Who was the chief engineer?", ["It was Maria Lindqvist."])
     assert len(r) == 1 and 0 <= r[0].start <= r[0].end
+
+
+@needs_squad
+def test_passage_pairs_mark_the_answer_in_the_whole_paragraph():
+    from spyglass.evaluation.qa import split_of
+    from spyglass.training.answer_data import passage_pairs
+
+    pairs = passage_pairs(SQUAD, "all", limit=40)
+    assert len({p.qid for p in pairs}) == 40 and all(split_of(p.qid) == "tune" for p in pairs)
+    pos = [p for p in pairs if p.label]
+    assert pos and all(p.text[p.span[0] : p.span[1]] in p.answers for p in pos)
+    others = [p for p in pairs if p.label == 0 and p.answers]  # another paragraph offered to an answerable question
+    assert others and all(not any(a.lower() in p.text.lower() for a in p.answers) for p in others)
+
+
+@needs_squad
+def test_a_passage_reader_says_so_in_its_file_and_ask_reads_passages_with_it(tmp_path):
+    pytest.importorskip("torch", reason="torch is not installed: the training test needs pip install 'spyglass[train]'")
+    from spyglass.answering.reader import choose
+    from spyglass.answering.types import Source
+    from spyglass.core.sentences import sentences
+    from spyglass.models.answerer import OnnxReader
+    from spyglass.training.pipeline import DataSettings, default_settings, run
+
+    s = default_settings("answerer", "passage")
+    s.epochs, s.batch_size, s.max_length = 1, 8, 64
+    card = run("answerer", tmp_path, DataSettings(squad=SQUAD, max_questions=6, max_val=4), s)
+    assert card["data"]["reader_reads"] == "passage" and "with its paragraph" in card["data"]["reader_pairs"]
+    reader = OnnxReader(str(tmp_path / "reader-int8.onnx"))
+    assert reader.reads == "passage" and OnnxReader(str(tmp_path / "reader.onnx")).reads == "passage"
+    text = "The harbour crane was rebuilt in 1998. Its chief engineer was Maria Lindqvist."
+    ranked = [(0.5, 1, x, "harbour") for x in sentences(text)]
+    a, i, reading = choose("Who was the chief engineer?", [Source(1, "d", "harbour.txt", "/h", text)], ranked, reader)
+    assert 0.0 <= a <= 1.0 and (reading is None or 0 <= reading.start <= reading.end <= len(ranked[i][2]))
 
 
 def test_base_word_embeddings_that_are_not_the_pinned_file_are_refused(tmp_path):

@@ -22,7 +22,8 @@ from spyglass.answering.candidates import answer_pieces
 from spyglass.answering.extractive import ExtractiveSettings
 from spyglass.answering.types import NOT_FOUND, Answer, Claim, Source
 from spyglass.models.answer_features import features
-from spyglass.models.answerer import best_answer
+from spyglass.core.sentences import sentences
+from spyglass.models.answerer import Reading, best_answer, logit, sigmoid
 
 
 def clean_title(title: str) -> str:
@@ -54,17 +55,91 @@ def rank_candidates(question: str, sources: list[Source], scorer: Any, embedder:
     return out
 
 
+PASSAGE_CHARS = 1000  # a passage reader reads windows of whole sentences up to about this long (its 256 tokens)
+
+
+def passage_windows(text: str, limit: int = PASSAGE_CHARS) -> list[tuple[int, str]]:
+    """``(offset, window)``: ``text`` cut at sentence ends into windows of at most ``limit`` characters (a longer
+    sentence is a window of its own)."""
+    out: list[tuple[int, str]] = []
+    start = end = pos = 0
+    for sent in sentences(text):
+        k = text.find(sent, pos)
+        if k < 0:
+            continue
+        if end > start and k + len(sent) - start > limit:
+            out.append((start, text[start:end]))
+            start = k
+        elif end == start:
+            start = k
+        end = pos = k + len(sent)
+    if end > start:
+        out.append((start, text[start:end]))
+    return out
+
+
+def _sentence_at(text: str, cands: list[tuple[int, str]], at: int) -> int | None:
+    """The index (into ranked) of the candidate sentence of ``text`` holding character ``at``."""
+    pos = 0
+    for i, sent in cands:
+        k = text.find(sent, pos)
+        if k < 0:
+            k = text.find(sent)
+        if 0 <= k <= at < k + len(sent):
+            return i
+        if k >= 0:
+            pos = k + len(sent)
+    return None
+
+
+def best_in_passages(question: str, sources: list[Source], ranked: list[tuple[float, int, str, str]], reader: Any
+                     ) -> tuple[float, int, Any]:
+    """A passage reader reads every source whole (in :func:`passage_windows`); each window's best span falls in a
+    candidate sentence ``s``, whose answerability is ``a = σ(logit r(w) + logit p(s))`` (``r``: the reader's relevance
+    of the window, ``p``: the network's of the sentence). Returns ``(a*, index into ranked, the span as a Reading of
+    that sentence)``; ``(0, 0, None)`` when no span falls in a candidate."""
+    by_source: dict[int, list[tuple[int, str]]] = {}
+    for i, (_, n, sent, _) in enumerate(ranked):
+        by_source.setdefault(n, []).append((i, sent))
+    wins = [(src, off, w) for src in sources if src.n in by_source for off, w in passage_windows(src.text)]
+    if not wins:
+        return 0.0, 0, None
+    reads = reader.read(question, [w for _, _, w in wins], [clean_title(src.title) for src, _, _ in wins])
+    best: tuple[float, int, Any] = (0.0, 0, None)
+    for (src, off, _), x in zip(wins, reads):
+        if x.end <= x.start:
+            continue
+        in_text = sorted(by_source[src.n], key=lambda c: src.text.find(c[1]))
+        i = _sentence_at(src.text, in_text, off + x.start)
+        if i is None:
+            continue
+        a = sigmoid(logit(x.p) + logit(ranked[i][0]))
+        if a > best[0]:
+            k = src.text.find(ranked[i][2])
+            lo, hi = off + x.start - k, min(off + x.end - k, len(ranked[i][2]))
+            best = (a, i, Reading(x.p, lo, hi, x.best, x.null))
+    return best
+
+
+def choose(question: str, sources: list[Source], ranked: list[tuple[float, int, str, str]], reader: Any = None
+           ) -> tuple[float, int, Any]:
+    """``(a*, index into ranked, Reading or None)`` with the reader the model file says it is."""
+    if reader is not None and ranked and getattr(reader, "reads", "sentence") == "passage":
+        return best_in_passages(question, sources, ranked, reader)
+    return best_answer(question, ranked, reader)
+
+
 def answerability(question: str, sources: list[Source], scorer: Any, embedder: Any = None,
                   s: ExtractiveSettings | None = None, reader: Any = None) -> float:
     """``a*``: how likely the sources answer the question (0 when they hold no sentence)."""
-    return best_answer(question, rank_candidates(question, sources, scorer, embedder, s), reader)[0]
+    return choose(question, sources, rank_candidates(question, sources, scorer, embedder, s), reader)[0]
 
 
 def read_answer(question: str, sources: list[Source], scorer: Any, reader: Any = None, embedder: Any = None,
                 s: ExtractiveSettings | None = None) -> Answer:
     s = s or ExtractiveSettings()
     ranked = rank_candidates(question, sources, scorer, embedder, s)
-    p, i, reading = best_answer(question, ranked, reader)
+    p, i, reading = choose(question, sources, ranked, reader)
     if not ranked or p < s.min_answerable:  # no sentence to quote refuses even at min_answerable = 0
         return Answer(question, NOT_FOUND, sources, [], "extractive", found=False, answerability=p)
     _, n, sent, _ = ranked[i]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -19,7 +20,7 @@ OutOpt = typer.Option(..., "--out", "-o", help="Folder for the ONNX files (fp32 
 EpochsOpt = typer.Option(None, "--epochs", min=1, help="Passes over the training pairs [default: 2].")
 LayersOpt = typer.Option(None, "--layers", min=0, max=6,
                          help="Train a head of this many transformer layers over the frozen packaged MiniLM "
-                              "[default: 1 for the reranker; the answer reader fine-tunes all of MiniLM].")
+                              "instead [default: both models fine-tune all of MiniLM but its word embeddings].")
 ShipOpt = typer.Option(False, "--ship", help="Also copy the chosen files and the model card into the package "
                                              "(spyglass/models/weights) and print their pins.")
 MaxQOpt = typer.Option(None, "--max-questions", min=1, help="Only the first N training questions per source (a "
@@ -28,10 +29,16 @@ MaxValOpt = typer.Option(None, "--max-val", min=1, help="Only N held-out questio
 ThreadsOpt = typer.Option(2, "--threads", min=1, help="torch and onnxruntime threads.")
 
 
-def _settings(task: str, epochs: Optional[int], layers: Optional[int], threads: int, max_length: Optional[int]):
+class Reads(str, Enum):
+    sentence = "sentence"
+    passage = "passage"
+
+
+def _settings(task: str, epochs: Optional[int], layers: Optional[int], threads: int, max_length: Optional[int],
+              reads: Optional[str] = None):
     from spyglass.training.pipeline import default_settings
 
-    s = default_settings(task)
+    s = default_settings(task, reads)
     s.threads = threads
     if epochs is not None:
         s.epochs = epochs
@@ -89,6 +96,9 @@ def answerer(
     max_questions: Optional[int] = MaxQOpt,
     max_val: Optional[int] = MaxValOpt,
     threads: int = ThreadsOpt,
+    reads: Optional[Reads] = typer.Option(None, "--reads", help="What the reader reads after the question: 'sentence' "
+                                        "(each candidate sentence, what ships) or 'passage' (each retrieved passage "
+                                        "whole; measured worse: BENCHMARKS.md) [default: sentence]."),
     json_: bool = JsonOpt,
 ) -> None:
     """Train the answer model (answerability + answer span) on SQuAD 2.0's tune half, measure it on held-out tune
@@ -99,7 +109,7 @@ def answerer(
 
     _train("answerer", out_dir, data, lambda d: DataSettings(
         squad=d / "qa" / "squad2-dev" / "dev-v2.0.json", max_questions=max_questions, max_val=max_val),
-        _settings("answerer", epochs, layers, threads, max_length), json_, ship)
+        _settings("answerer", epochs, layers, threads, max_length, reads.value if reads else None), json_, ship)
 
 
 @train_app.command("reranker")
@@ -110,7 +120,7 @@ def reranker(
     layers: Optional[int] = LayersOpt,
     ship: bool = ShipOpt,
     max_length: Optional[int] = typer.Option(None, "--max-length", min=16, help="Tokens per (query, passage) pair "
-                                                                               "[default: 128]."),
+                                                                               "[default: 192]."),
     max_questions: Optional[int] = MaxQOpt,
     max_val: Optional[int] = MaxValOpt,
     threads: int = ThreadsOpt,

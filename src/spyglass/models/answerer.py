@@ -37,6 +37,7 @@ PINNED: dict[str, tuple[int, str]] = {
     "spyglass-reader-minilm.onnx": (11758928, "b3f646e9ab8927225b1fe132b27fc59d62daff283d58d917dbaf3952fc099570"),
 }
 MAX_SPAN = 30  # answer tokens at most
+READS = "spyglass.reads"  # a reader file's metadata: "sentence" or "passage" (what it was trained to read)
 TITLE_SEP = " | "
 
 
@@ -311,6 +312,7 @@ class OnnxReader:
         self._tok: Any = None
         self._pairs: PairEncoder | None = None
         self._words: WordEmbeddings | None = None
+        self._reads = "sentence"
 
     def warm_up(self) -> None:
         if self._session is not None:
@@ -327,6 +329,15 @@ class OnnxReader:
             tok = Path(self.tokenizer).expanduser() if self.tokenizer else path.with_name("tokenizer.json")
             self._tok = load_tokenizer(tok if tok.is_file() else default_tokenizer(), self.max_length)
         self._session = session
+        meta = session.get_modelmeta().custom_metadata_map or {}
+        self._reads = meta.get(READS, "sentence")
+
+    @property
+    def reads(self) -> str:
+        """What the model reads after the question: ``sentence`` (each candidate sentence) or ``passage`` (a retrieved
+        passage whole), as its file's metadata says (``spyglass.reads``; a file without it reads sentences)."""
+        self.warm_up()
+        return self._reads
 
     def run(self, pairs: list[tuple[str, str]]) -> tuple[list[Any], Any, Any, Any]:
         """Encodings and the model's (relevance, start_logits, end_logits) for one batch of pairs."""
@@ -357,7 +368,7 @@ class OnnxReader:
         return [r for r in out if r is not None]
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
 
@@ -374,5 +385,5 @@ def best_answer(question: str, ranked: list[tuple[float, Any, str, str]], reader
         return ranked[0][0], 0, None
     top = ranked[:TOP_READ]
     reads = reader.read(question, [r[2] for r in top], [r[3] for r in top])
-    scored = [(sigmoid(_logit(r[0]) + _logit(x.p)), i, x) for i, (r, x) in enumerate(zip(top, reads))]
+    scored = [(sigmoid(logit(r[0]) + logit(x.p)), i, x) for i, (r, x) in enumerate(zip(top, reads))]
     return max(scored, key=lambda t: (t[0], -t[1]))

@@ -3,10 +3,11 @@
 or ``(batch, 1)``; for two logits the last is taken; with several outputs the first).
 
 ``[rerank] cross_encoder = "spyglass-reranker-minilm"`` names the reranker Spyglass trains itself
-(``spyglass train reranker``: a small head over the packaged MiniLM's states of the pair,
-:class:`spyglass.models.answerer.PairEncoder`; checked against its pinned size and SHA-256 on load); any other value
-is a path, to such a head (input ``hidden``) or to a whole cross-encoder, e.g. an ONNX export of
-``cross-encoder/ms-marco-MiniLM-L6-v2`` with its tokenizer.json beside it.
+(``spyglass train reranker``: all-MiniLM-L6-v2 fine-tuned whole but its word embeddings, which it reads as input
+``inputs_embeds`` from the installed base weights; checked against its pinned size and SHA-256 on load); any other
+value is a path, to such a file, to a head over the packaged MiniLM's pair states (input ``hidden``,
+:class:`spyglass.models.answerer.PairEncoder`; ``train reranker --layers N``) or to a whole cross-encoder, e.g. an
+ONNX export of ``cross-encoder/ms-marco-MiniLM-L6-v2`` with its tokenizer.json beside it.
 """
 
 from __future__ import annotations

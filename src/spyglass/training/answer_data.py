@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Iterator
 from pathlib import Path
 
 from spyglass.core.sentences import split_sentences
@@ -54,24 +55,35 @@ def reader_pairs(squad_json: Path, part: str = "train", limit: int | None = None
     return _pairs(squad_json, part, 1, 3, limit)
 
 
-def _pairs(squad_json: Path, part: str, others: int, negatives: int | None, limit: int | None) -> list[Pair]:
-    data = json.loads(Path(squad_json).read_text())["data"]
-    out: list[Pair] = []
+def _questions(squad_json: Path, part: str, limit: int | None) -> Iterator[tuple[dict, int, dict]]:
+    """``(article, paragraph number, question)`` for the first ``limit`` questions of the tune half's ``part``."""
     n_q = 0
-    for art in data:
-        title = art["title"].replace("_", " ")
-        paras = [(p["context"], split_sentences(p["context"])) for p in art["paragraphs"]]
-        terms = [[set(content_terms(ctx[a:b])) for a, b in spans] for ctx, spans in paras]
+    for art in json.loads(Path(squad_json).read_text())["data"]:
         for pi, para in enumerate(art["paragraphs"]):
             for qa in para["qas"]:
                 if not in_split(qa["id"], "tune" if part == "all" else part):
                     continue
                 if limit is not None and n_q >= limit:
-                    return out
+                    return
                 n_q += 1
-                out += _paragraph_pairs(qa, title, paras[pi], terms[pi], negatives)
-                answers = [] if qa.get("is_impossible") else sorted({x["text"] for x in qa["answers"]})
-                out += _other_sentences(qa, title, paras, terms, pi, others, answers)
+                yield art, pi, qa
+
+
+def _answers(qa: dict) -> list[str]:
+    return [] if qa.get("is_impossible") else sorted({x["text"] for x in qa["answers"]})
+
+
+def _pairs(squad_json: Path, part: str, others: int, negatives: int | None, limit: int | None) -> list[Pair]:
+    out: list[Pair] = []
+    cache: dict[int, tuple[list, list]] = {}  # per article: its paragraphs' sentences and their words
+    for art, pi, qa in _questions(squad_json, part, limit):
+        if id(art) not in cache:
+            paras = [(p["context"], split_sentences(p["context"])) for p in art["paragraphs"]]
+            cache = {id(art): (paras, [[set(content_terms(ctx[a:b])) for a, b in spans] for ctx, spans in paras])}
+        paras, terms = cache[id(art)]
+        title = art["title"].replace("_", " ")
+        out += _paragraph_pairs(qa, title, paras[pi], terms[pi], negatives)
+        out += _other_sentences(qa, title, paras, terms, pi, others, _answers(qa))
     return out
 
 
@@ -115,6 +127,43 @@ def _other_sentences(qa: dict, title: str, paras: list, terms: list, pi: int, k:
         text, lo = window(title, ctx[a:b])
         prev = ctx[spans[si - 1][0] : spans[si - 1][1]] if si else ""
         out.append(Pair(qa["id"], qa["question"], text, lo, 0, None, answers, prev))
+        if len(out) == k:
+            break
+    return out
+
+
+def passage_pairs(squad_json: Path, part: str = "train", others: int = 1, limit: int | None = None) -> list[Pair]:
+    """The passage reader's pairs: each question with its whole paragraph, shown as ``title | paragraph`` (label 1 and
+    the first gold answer's span when answerable; label 0 and no span when not: SQuAD 2.0's unanswerable questions
+    were written against that very paragraph), and ``others`` other paragraphs of the same article, those sharing most
+    question words and not holding an answer (label 0): what retrieval also offers."""
+    out: list[Pair] = []
+    terms: dict[int, list[set[str]]] = {}
+    for art, pi, qa in _questions(squad_json, part, limit):
+        if id(art) not in terms:
+            terms = {id(art): [set(content_terms(p["context"])) for p in art["paragraphs"]]}
+        title = art["title"].replace("_", " ")
+        text, lo = window(title, art["paragraphs"][pi]["context"])
+        answers, span = _answers(qa), None
+        if answers:
+            a = qa["answers"][0]
+            span = (lo + a["answer_start"], lo + a["answer_start"] + len(a["text"]))
+        out.append(Pair(qa["id"], qa["question"], text, lo, int(bool(answers)), span, answers))
+        out += _other_paragraphs(qa, title, art["paragraphs"], terms[id(art)], pi, others, answers)
+    return out
+
+
+def _other_paragraphs(qa: dict, title: str, paras: list, terms: list, pi: int, k: int, answers: list[str]
+                      ) -> list[Pair]:
+    q = set(content_terms(qa["question"]))
+    order = sorted((j for j in range(len(paras)) if j != pi), key=lambda j: (-len(q & terms[j]), j))
+    out = []
+    for j in order:
+        ctx = paras[j]["context"]
+        if any(x.lower() in ctx.lower() for x in answers):
+            continue
+        text, lo = window(title, ctx)
+        out.append(Pair(qa["id"], qa["question"], text, lo, 0, None, answers))
         if len(out) == k:
             break
     return out

@@ -56,6 +56,17 @@ def encoder_to_onnx(model: torch.nn.Module, out: Path, dim: int = 384, opset: in
     return out
 
 
+def mark(path: Path, props: dict[str, str]) -> Path:
+    """Record ``props`` in the file's metadata (``metadata_props``; onnxruntime reads them back with
+    ``session.get_modelmeta().custom_metadata_map``): what the model expects beyond its inputs' shapes."""
+    import onnx
+
+    model = onnx.load(str(path))
+    onnx.helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props}, **props})
+    onnx.save(model, str(path))
+    return path
+
+
 def quantize_int8(src: Path, out: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -5,8 +5,10 @@ Nothing at run time imports this package: it needs torch (the ``train`` extra), 
 file read by onnxruntime (:mod:`spyglass.models.answerer`, :mod:`spyglass.ranking.cross_encoder`).
 
 Output folder: for the answerer ``answerability.onnx`` (the feature network), ``reader.onnx`` (fp32) and
-``reader-int8.onnx`` (heads over the packaged MiniLM's states, :mod:`spyglass.training.bert`); for the reranker
-``reranker.onnx`` and ``reranker-int8.onnx``; ``card.json`` and ``card.md`` (data, hyper-parameters, steps, wall time, SHA-256 of every file,
+``reader-int8.onnx`` (all-MiniLM-L6-v2 fine-tuned but its word embeddings, :mod:`spyglass.training.bert`; with
+``--layers N`` a head over the packaged MiniLM's states instead), reading each candidate sentence or, with ``--reads
+passage``, each passage whole (recorded in the file's metadata, ``spyglass.reads``); for the reranker the same kind
+of model, relevance only: ``reranker.onnx`` and ``reranker-int8.onnx``; ``card.json`` and ``card.md`` (data, hyper-parameters, steps, wall time, SHA-256 of every file,
 held-out metrics of fp32 and int8, and which to ship: int8 unless it loses more than ``INT8_TOLERANCE`` on the
 held-out measure).
 """
@@ -111,7 +113,8 @@ def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: 
     int8)."""
     from spyglass.models.answerer import PairEncoder
     from spyglass.training.bert import encoder_from_pretrained, head_from_pretrained
-    from spyglass.training.export import encoder_to_onnx, quantize_int8, to_onnx
+    from spyglass.models.answerer import READS
+    from spyglass.training.export import encoder_to_onnx, mark, quantize_int8, to_onnx
     from spyglass.training.trainer import cache_states, encode, token_inputs, train
 
     pe = PairEncoder(s.max_length, s.threads)
@@ -127,6 +130,9 @@ def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: 
     t = time.perf_counter()
     fp32 = (encoder_to_onnx if s.full else to_onnx)(model, out / f"{name}.onnx")
     int8 = quantize_int8(fp32, out / f"{name}-int8.onnx")
+    if task == "answerer":
+        for f in (fp32, int8):
+            mark(f, {READS: s.context})
     steps["export"] = steps.get("export", 0.0) + time.perf_counter() - t
     return info, fp32, int8
 
@@ -134,13 +140,14 @@ def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: 
 def _answerer(out: Path, d: DataSettings, s: Any, fs: Any, steps: dict[str, float],
               log: Callable[[str], None]) -> dict[str, Any]:
     from spyglass.models.embedder import OnnxEmbedder
-    from spyglass.training.answer_data import answer_pairs, reader_pairs
+    from spyglass.training.answer_data import answer_pairs, passage_pairs, reader_pairs
     from spyglass.training.answerability import export, pair_features, train_mlp
 
     if d.squad is None or not Path(d.squad).is_file():
         raise SpyglassError(f"SQuAD 2.0 JSON not found: {d.squad} (pass --data with qa/squad2-dev/dev-v2.0.json)")
     feat_rows = _timed(steps, "data", lambda: answer_pairs(d.squad, "train", d.others, None, d.max_questions))
-    span_rows = _timed(steps, "data", lambda: reader_pairs(d.squad, "train", d.max_questions))
+    reads = passage_pairs if s.context == "passage" else reader_pairs
+    span_rows = _timed(steps, "data", lambda: reads(d.squad, "train", limit=d.max_questions))
     val = _timed(steps, "data", lambda: answer_pairs(d.squad, "val", d.others, None, d.max_val))
     log(f"data: {len(feat_rows)} answerability pairs, {len(span_rows)} reader pairs, {len(val)} held-out pairs")
     embedder = OnnxEmbedder(threads=s.threads)
@@ -154,26 +161,35 @@ def _answerer(out: Path, d: DataSettings, s: Any, fs: Any, steps: dict[str, floa
     info, fp32, int8 = _fine_tune(span_rows, "answerer", s, out, "reader", steps, log)
     t = time.perf_counter()
     xv = pair_features(val, embedder)
-    metrics = {k: _measure_answerer(scorer_path, p, val, xv, s, out) for k, p in (("fp32", fp32), ("int8", int8))}
+    if s.context == "passage":
+        pval = passage_pairs(d.squad, "val", limit=d.max_val)
+        metrics = {k: _measure_passage_reader(p, pval, s) for k, p in (("fp32", fp32), ("int8", int8))}
+    else:
+        metrics = {k: _measure_answerer(scorer_path, p, val, xv, s, out) for k, p in (("fp32", fp32), ("int8", int8))}
     steps["evaluate"] = time.perf_counter() - t
     ship = "int8" if metrics["int8"]["span_f1_when_hit"] >= metrics["fp32"]["span_f1_when_hit"] - INT8_TOLERANCE \
         else "fp32"
-    return {"data": _answer_card(d, feat_rows, span_rows, val),
+    return {"data": _answer_card(d, feat_rows, span_rows, val, s.context),
             "hyper_parameters": {"reader": s.as_dict(), "answerability": fs.as_dict()}, "training": info,
             "files": _files({"answerability": scorer_path, "reader_fp32": fp32, "reader_int8": int8}),
             "ship": {"answerability": "answerability", "reader": f"reader_{ship}"}, "metrics": metrics,
             "threshold": metrics[ship]["chosen_threshold"]}
 
 
-def _answer_card(d: DataSettings, feat: list[Any], span: list[Any], val: list[Any]) -> dict[str, Any]:
+def _answer_card(d: DataSettings, feat: list[Any], span: list[Any], val: list[Any], context: str = "sentence"
+                 ) -> dict[str, Any]:
+    reader = (f"{len(span)}: each question with its paragraph (1 and the first gold answer's span marked when "
+              "answerable, else 0) and the other paragraph of its article sharing most question words (0)"
+              if context == "passage" else
+              f"{len(span)}: each answerable question with the sentence holding its first gold answer (1, the span "
+              "marked), and for every question the 3 hardest other sentences of its paragraph and 1 of another "
+              "paragraph (0)")
     return {"source": f"SQuAD 2.0 dev ({Path(str(d.squad)).name}), tune half only (evaluation.qa.split_of); its "
                       "held-out tenth (evaluation.qa.part_of == 'val') measures the models",
             "train_questions": len({p.qid for p in feat}),
             "answerability_pairs": f"{len(feat)}: question × each sentence of its paragraph (1: holds a gold answer) "
                                    f"+ {d.others} sentences of other paragraphs sharing most question words (0)",
-            "reader_pairs": f"{len(span)}: each answerable question with the sentence holding its first gold answer "
-                            "(1, the span marked), and for every question the 3 hardest other sentences of its "
-                            "paragraph and 1 of another paragraph (0)",
+            "reader_pairs": reader, "reader_reads": context,
             "val_questions": len({p.qid for p in val}), "val_pairs": len(val)}
 
 
@@ -215,15 +231,24 @@ def ship(out: Path, weights: Path | None = None) -> dict[str, tuple[int, str]]:
     return pins
 
 
-def default_settings(task: str) -> Any:
+READER_CONTEXT = "sentence"  # what the shipped answer reader reads (BENCHMARKS.md: sentence against passage)
+
+
+def default_settings(task: str, context: str | None = None) -> Any:
+    """The hyper-parameters of ``task``; ``context`` (answerer): what its reader reads, ``sentence`` or ``passage``."""
     from spyglass.training.trainer import TrainSettings
 
     if task == "answerer":  # all of MiniLM fine-tuned (a head over its frozen states read spans at F1 0.35), with
         # SQuAD 2.0's "no answer" span target: its relevance then separates answerable questions (BENCHMARKS.md)
-        return TrainSettings(max_length=96, layers=0, epochs=2, lr=5e-5, batch_size=32, span_weight=1.0,
-                             null_span=True, full=True)
-    return TrainSettings(max_length=128, layers=1, epochs=2, lr=1e-4, batch_size=32, span_weight=0.0,
-                         null_span=False)
+        context = context or READER_CONTEXT
+        if context not in ("sentence", "passage"):
+            raise SpyglassError(f"the reader reads a 'sentence' or a 'passage', not {context!r}")
+        return TrainSettings(max_length=96 if context == "sentence" else 256, layers=0, epochs=2, lr=5e-5,
+                             batch_size=32, span_weight=1.0, null_span=True, full=True, context=context)
+    # the reranker the same way: all of MiniLM but its word embeddings, relevance output only (held-out MRR@10 0.879;
+    # a one-layer head over the frozen states: 0.648, random order 0.611; BENCHMARKS.md)
+    return TrainSettings(max_length=192, layers=0, epochs=2, lr=5e-5, batch_size=32, span_weight=0.0,
+                         null_span=False, full=True)
 
 
 def _load() -> list[float] | None:
@@ -290,6 +315,29 @@ def _measure_answerer(scorer_path: Path, reader_path: Path, rows: list[Any], x: 
     ms = (time.perf_counter() - t0) * 1000 / max(1, len(by_q))
     best = chosen_threshold([answer_metrics(rows, scores, spans, t) for t in THRESHOLDS])
     return {**answer_metrics(rows, scores, spans, best), "chosen_threshold": best, "reader_ms_per_question": round(ms, 1)}
+
+
+def _measure_passage_reader(reader_path: Path, rows: list[Any], s: Any) -> dict[str, Any]:
+    """Held-out questions, each with its paragraph and the other paragraph sharing most of its words
+    (:func:`~spyglass.training.answer_data.passage_pairs`): the passage the reader finds most relevant is the answer,
+    its relevance the answerability, its span the short answer."""
+    from spyglass.models.answerer import OnnxReader
+    from spyglass.training.evaluate import THRESHOLDS, answer_metrics, chosen_threshold
+
+    reader = OnnxReader(str(reader_path), max_length=s.max_length, threads=s.threads)
+    by_q: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_q.setdefault(r.qid, []).append(i)
+    probs, spans = [0.0] * len(rows), [""] * len(rows)
+    t0 = time.perf_counter()
+    for idx in by_q.values():
+        texts = [rows[i].text[rows[i].lo :] for i in idx]
+        titles = [rows[i].text[: rows[i].lo].removesuffix(" | ") for i in idx]
+        for i, t, x in zip(idx, texts, reader.read(rows[idx[0]].question, texts, titles)):
+            probs[i], spans[i] = x.p, t[x.start : x.end]
+    ms = (time.perf_counter() - t0) * 1000 / max(1, len(by_q))
+    best = chosen_threshold([answer_metrics(rows, probs, spans, t) for t in THRESHOLDS])
+    return {**answer_metrics(rows, probs, spans, best), "chosen_threshold": best, "reader_ms_per_question": round(ms, 1)}
 
 
 def _measure_reranker(path: Path, rows: list[Any], s: Any, out: Path) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class TrainSettings:
     span_weight: float = 1.0  # λ; 0 trains the relevance head alone (the reranker)
     null_span: bool = False  # a pair without the answer points its span at [CLS] (SQuAD 2.0 style "no answer")
     full: bool = False  # fine-tune all of MiniLM (word embeddings frozen) instead of a head over its frozen states
+    context: str = "sentence"  # what the answer reader reads after the question: "sentence" or the whole "passage"
     seed: int = 13
     threads: int = 2
 
