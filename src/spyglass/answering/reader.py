@@ -78,18 +78,18 @@ def passage_windows(text: str, limit: int = PASSAGE_CHARS) -> list[tuple[int, st
     return out
 
 
-def _sentence_at(text: str, cands: list[tuple[int, str]], at: int) -> int | None:
-    """The index (into ranked) of the candidate sentence of ``text`` holding character ``at``."""
-    pos = 0
-    for i, sent in cands:
+def _placed(text: str, cands: list[tuple[int, str]]) -> list[tuple[int, int, int]]:
+    """``(start, end, index into ranked)`` of each candidate sentence of ``text`` (``cands``: index and sentence, in
+    any order), in text order; a sentence not found in ``text`` is left out."""
+    out, pos = [], 0
+    for i, sent in sorted(cands, key=lambda c: text.find(c[1])):
         k = text.find(sent, pos)
         if k < 0:
             k = text.find(sent)
-        if 0 <= k <= at < k + len(sent):
-            return i
         if k >= 0:
-            pos = k + len(sent)
-    return None
+            out.append((k, k + len(sent), i))
+            pos = max(pos, k + len(sent))
+    return out
 
 
 def best_in_passages(question: str, sources: list[Source], ranked: list[tuple[float, int, str, str]], reader: Any
@@ -101,23 +101,21 @@ def best_in_passages(question: str, sources: list[Source], ranked: list[tuple[fl
     by_source: dict[int, list[tuple[int, str]]] = {}
     for i, (_, n, sent, _) in enumerate(ranked):
         by_source.setdefault(n, []).append((i, sent))
-    wins = [(src, off, w) for src in sources if src.n in by_source for off, w in passage_windows(src.text)]
+    placed = {src.n: _placed(src.text, by_source[src.n]) for src in sources if src.n in by_source}
+    wins = [(src, off, w) for src in sources if src.n in placed for off, w in passage_windows(src.text)]
     if not wins:
         return 0.0, 0, None
     reads = reader.read(question, [w for _, _, w in wins], [clean_title(src.title) for src, _, _ in wins])
     best: tuple[float, int, Any] = (0.0, 0, None)
     for (src, off, _), x in zip(wins, reads):
-        if x.end <= x.start:
+        at = off + x.start
+        hit = next(((k, e, i) for k, e, i in placed[src.n] if k <= at < e), None) if x.end > x.start else None
+        if hit is None:
             continue
-        in_text = sorted(by_source[src.n], key=lambda c: src.text.find(c[1]))
-        i = _sentence_at(src.text, in_text, off + x.start)
-        if i is None:
-            continue
+        k, e, i = hit
         a = sigmoid(logit(x.p) + logit(ranked[i][0]))
         if a > best[0]:
-            k = src.text.find(ranked[i][2])
-            lo, hi = off + x.start - k, min(off + x.end - k, len(ranked[i][2]))
-            best = (a, i, Reading(x.p, lo, hi, x.best, x.null))
+            best = (a, i, Reading(x.p, at - k, min(off + x.end, e) - k, x.best, x.null))
     return best
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Iterator
 from pathlib import Path
+from typing import Iterator
 
 from spyglass.core.sentences import split_sentences
 from spyglass.core.terms import content_terms

@@ -111,9 +111,8 @@ def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: 
                log: Callable[[str], None]) -> tuple[dict[str, Any], Path, Path]:
     """The transformer part: encode the pairs, cache the frozen MiniLM's states, train the head, export it (fp32 and
     int8)."""
-    from spyglass.models.answerer import PairEncoder
+    from spyglass.models.answerer import READS, PairEncoder
     from spyglass.training.bert import encoder_from_pretrained, head_from_pretrained
-    from spyglass.models.answerer import READS
     from spyglass.training.export import encoder_to_onnx, mark, quantize_int8, to_onnx
     from spyglass.training.trainer import cache_states, encode, token_inputs, train
 
@@ -289,6 +288,14 @@ def _rerank_data(d: DataSettings, log: Callable[[str], None]) -> tuple[list[Any]
     return tr, va, card
 
 
+def _by_question(rows: list[Any]) -> dict[str, list[int]]:
+    """The positions of each question's (or query's) rows, in order of first appearance."""
+    by_q: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_q.setdefault(r.qid, []).append(i)
+    return by_q
+
+
 def _measure_answerer(scorer_path: Path, reader_path: Path, rows: list[Any], x: Any, s: Any, out: Path
                       ) -> dict[str, Any]:
     """Held-out questions, decided as ``ask`` decides (:func:`spyglass.models.answerer.best_answer`): the network
@@ -299,9 +306,7 @@ def _measure_answerer(scorer_path: Path, reader_path: Path, rows: list[Any], x: 
 
     probs = OnnxAnswerability(str(scorer_path)).probs(x)
     reader = OnnxReader(str(reader_path), max_length=s.max_length, threads=s.threads)
-    by_q: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
-        by_q.setdefault(r.qid, []).append(i)
+    by_q = _by_question(rows)
     scores, spans = [-1.0] * len(rows), [""] * len(rows)  # -1: not the question's chosen sentence
     t0 = time.perf_counter()
     for idx in by_q.values():
@@ -325,9 +330,7 @@ def _measure_passage_reader(reader_path: Path, rows: list[Any], s: Any) -> dict[
     from spyglass.training.evaluate import THRESHOLDS, answer_metrics, chosen_threshold
 
     reader = OnnxReader(str(reader_path), max_length=s.max_length, threads=s.threads)
-    by_q: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
-        by_q.setdefault(r.qid, []).append(i)
+    by_q = _by_question(rows)
     probs, spans = [0.0] * len(rows), [""] * len(rows)
     t0 = time.perf_counter()
     for idx in by_q.values():
@@ -346,9 +349,7 @@ def _measure_reranker(path: Path, rows: list[Any], s: Any, out: Path) -> dict[st
     from spyglass.training.evaluate import rank_metrics
 
     reader = OnnxReader(str(path), max_length=s.max_length, threads=s.threads)
-    by_q: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
-        by_q.setdefault(r.qid, []).append(i)
+    by_q = _by_question(rows)
     scores = [0.0] * len(rows)
     t0 = time.perf_counter()
     for idx in by_q.values():
