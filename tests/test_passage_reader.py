@@ -68,3 +68,19 @@ def test_sources_without_candidates_are_not_read():
     reader = SpanAt("Maria Lindqvist")
     best_in_passages("Who?", [src, other], [(0.5, 1, sents[1], "harbour")], reader)
     assert reader.seen == [TEXT]
+
+
+def test_a_span_in_the_second_copy_of_a_repeated_sentence_is_marked_in_that_copy():
+    text = "The engineer was Maria Lindqvist. The tide was high. The engineer was Maria Lindqvist."
+    src = Source(1, "d1", "harbour.txt", "/harbour.txt", text)
+    sents = sentences(text)
+    assert sents[0] == sents[2]
+    ranked = [(0.5, 1, x, "harbour") for x in sents]
+
+    class LastCopy(SpanAt):
+        def read(self, question, texts, titles=None):
+            k = texts[0].rfind(self.answer)
+            return [Reading(0.8, k, k + len(self.answer), 5.0, 1.0)]
+
+    a, i, reading = best_in_passages("Who was the engineer?", [src], ranked, LastCopy("Maria Lindqvist"))
+    assert i == 2 and ranked[i][2][reading.start : reading.end] == "Maria Lindqvist"
