@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import DATA
+import pytest
+
+from conftest import DATA, NO_DATA
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "spyglass"
 
 
+@pytest.mark.skipif(not (DATA / "beir").is_dir(), reason=NO_DATA)
 def test_the_suite_uses_one_configuration_object_for_every_collection(monkeypatch, tmp_path):
     from spyglass.evaluation import runner, suite
 
