@@ -12,6 +12,10 @@
    real folder; the reader, trained with SQuAD 2.0's "no answer" target, carries over: BENCHMARKS.md.) Without a
    reader, ``a* = max_s p(s)``.
 3. The reader's span inside that sentence is the short answer (``Claim.span``), shown highlighted.
+
+A reader file says in its ONNX metadata what it was trained to read (:func:`choose`): each sentence alone (the
+packaged one), each sentence marked between the pieces before and after it in its source (``neighbours``, given by
+:func:`neighbours`; its span still lies inside the sentence), or each passage whole (:func:`best_in_passages`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from spyglass.answering.extractive import ExtractiveSettings
 from spyglass.answering.types import NOT_FOUND, Answer, Claim, Source
 from spyglass.models.answer_features import features
 from spyglass.core.sentences import sentences
-from spyglass.models.answerer import Reading, best_answer, logit, sigmoid
+from spyglass.models.answerer import TOP_READ, Reading, best_answer, logit, sigmoid
 
 
 def clean_title(title: str) -> str:
@@ -119,11 +123,25 @@ def best_in_passages(question: str, sources: list[Source], ranked: list[tuple[fl
     return best
 
 
+def neighbours(sources: list[Source], ranked: list[tuple[float, int, str, str]]) -> list[tuple[str, str]]:
+    """``(the piece before, the piece after)`` each ranked sentence in its source (``""`` at either end)."""
+    pieces = {src.n: answer_pieces(src.text) for src in sources}
+    out = []
+    for _, n, sent, _ in ranked:
+        ps = pieces.get(n, [])
+        k = ps.index(sent) if sent in ps else -1
+        out.append((ps[k - 1] if k > 0 else "", ps[k + 1] if 0 <= k < len(ps) - 1 else ""))
+    return out
+
+
 def choose(question: str, sources: list[Source], ranked: list[tuple[float, int, str, str]], reader: Any = None
            ) -> tuple[float, int, Any]:
     """``(a*, index into ranked, Reading or None)`` with the reader the model file says it is."""
-    if reader is not None and ranked and getattr(reader, "reads", "sentence") == "passage":
+    reads = getattr(reader, "reads", "sentence") if reader is not None and ranked else "sentence"
+    if reads == "passage":
         return best_in_passages(question, sources, ranked, reader)
+    if reads == "neighbours":
+        return best_answer(question, ranked, reader, neighbours(sources, ranked[:TOP_READ]))
     return best_answer(question, ranked, reader)
 
 

@@ -17,7 +17,7 @@ DataOpt = typer.Option(None, "--data", help="The shared data folder [default: $S
                                             "beside the checkout]")
 OutOpt = typer.Option(..., "--out", "-o", help="Folder for the ONNX files (fp32 and int8) and the model card "
                                                "(card.md, card.json).")
-EpochsOpt = typer.Option(None, "--epochs", min=1, help="Passes over the training pairs [default: 2].")
+EpochsOpt = typer.Option(None, "--epochs", min=1, help="Passes over the training pairs [default: answerer 3, reranker 2].")
 LayersOpt = typer.Option(None, "--layers", min=0, max=6,
                          help="Train a head of this many transformer layers over the frozen packaged MiniLM "
                               "instead [default: both models fine-tune all of MiniLM but its word embeddings].")
@@ -31,6 +31,7 @@ ThreadsOpt = typer.Option(2, "--threads", min=1, help="torch and onnxruntime thr
 
 class Reads(str, Enum):
     sentence = "sentence"
+    neighbours = "neighbours"
     passage = "passage"
 
 
@@ -91,14 +92,16 @@ def answerer(
     epochs: Optional[int] = EpochsOpt,
     layers: Optional[int] = LayersOpt,
     ship: bool = ShipOpt,
-    max_length: Optional[int] = typer.Option(None, "--max-length", min=16, help="Tokens per (question, sentence) "
-                                                                               "pair [default: 96]."),
+    max_length: Optional[int] = typer.Option(
+        None, "--max-length", min=16,
+        help="Tokens per (question, sentence) pair [default: 96; --reads neighbours: 192, passage: 256]."),
     max_questions: Optional[int] = MaxQOpt,
     max_val: Optional[int] = MaxValOpt,
     threads: int = ThreadsOpt,
     reads: Optional[Reads] = typer.Option(None, "--reads", help="What the reader reads after the question: 'sentence' "
-                                        "(each candidate sentence, what ships) or 'passage' (each retrieved passage "
-                                        "whole; measured worse: BENCHMARKS.md) [default: sentence]."),
+                                        "(each candidate sentence, what ships), 'neighbours' (each candidate "
+                                        "sentence marked between the ones before and after it) or 'passage' (each "
+                                        "retrieved passage whole; measured worse: BENCHMARKS.md) [default: sentence]."),
     json_: bool = JsonOpt,
 ) -> None:
     """Train the answer model (answerability + answer span) on SQuAD 2.0's tune half, measure it on held-out tune

@@ -33,12 +33,14 @@ PACKAGED_RERANKER = "spyglass-reranker-minilm"
 WEIGHTS = Path(__file__).with_name("weights")
 # file name -> (bytes, sha256); the model cards beside them record the same (a test checks)
 PINNED: dict[str, tuple[int, str]] = {
-    "spyglass-answerability.onnx": (4198, "0dc14f1c09af37d63beeb4bdd8e543db3d217c6a5efe4220adfa5e673a8d25fb"),
-    "spyglass-reader-minilm.onnx": (11758928, "b3f646e9ab8927225b1fe132b27fc59d62daff283d58d917dbaf3952fc099570"),
+    "spyglass-answerability.onnx": (4198, "2cc3c156e0239dda623db6b646406bd4d225b422ac3a874ceae2698d0b7cc386"),
+    "spyglass-reader-minilm.onnx": (11758956, "46bfa4b745499d3c16ad15306fab393bd2eb557950860720c77721e4e77f9eaf"),
 }
 MAX_SPAN = 30  # answer tokens at most
-READS = "spyglass.reads"  # a reader file's metadata: "sentence" or "passage" (what it was trained to read)
+READS = "spyglass.reads"  # a reader file's metadata (what it was trained to read): sentence, neighbours or passage
 TITLE_SEP = " | "
+MARK = ("» ", " «")  # a neighbours reader's second segment: "title | before » sentence « after"
+CONTEXT_CHARS = 200  # of the sentence before and after that a neighbours reader sees
 
 
 TOP_READ = 3  # candidate sentences (most likely first by the network) the reader reads for answerability
@@ -60,11 +62,22 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
-def window(title: str, sentence: str) -> tuple[str, int]:
-    """The second segment of the model's input and where the sentence starts in it."""
+def window(title: str, sentence: str, around: tuple[str, str] | None = None) -> tuple[str, int]:
+    """The second segment of the model's input and where the sentence starts in it. With ``around`` (the sentences
+    before and after it, for a neighbours reader) the sentence is marked between them: ``title | before » sentence «
+    after``, each neighbour cut to :data:`CONTEXT_CHARS` at a word boundary (the end of the one before, the start of
+    the one after)."""
     title = " ".join(title.split())[:80]
     prefix = title + TITLE_SEP if title else ""
-    return prefix + sentence, len(prefix)
+    if around is None:
+        return prefix + sentence, len(prefix)
+    before, after = (" ".join(x.split()) for x in around)
+    if len(before) > CONTEXT_CHARS:
+        before = before[-CONTEXT_CHARS:].split(" ", 1)[-1]
+    if len(after) > CONTEXT_CHARS:
+        after = after[:CONTEXT_CHARS].rsplit(" ", 1)[0]
+    head = prefix + (before + " " if before else "") + MARK[0]
+    return head + sentence + MARK[1] + (" " + after if after else ""), len(head)
 
 
 def sha256_of(path: Path) -> str:
@@ -153,10 +166,10 @@ def batch_arrays(encs: list[Any], words: Any = None) -> dict[str, Any]:
 
 
 def best_span(start: Any, end: Any, offsets: list[tuple[int, int]], seq: list[int | None], lo: int,
-              max_span: int = MAX_SPAN) -> tuple[int, int, float]:
-    """Character offsets (into the second segment) of the best span among tokens at or after character ``lo``, and
-    its score ``start[i] + end[j]``."""
-    cand = [i for i, (s, (a, _)) in enumerate(zip(seq, offsets)) if s == 1 and a >= lo]
+              max_span: int = MAX_SPAN, hi: int | None = None) -> tuple[int, int, float]:
+    """Character offsets (into the second segment) of the best span among tokens at or after character ``lo`` (and
+    ending by ``hi``, when given), and its score ``start[i] + end[j]``."""
+    cand = [i for i, (s, (a, b)) in enumerate(zip(seq, offsets)) if s == 1 and a >= lo and (hi is None or b <= hi)]
     if not cand:
         return lo, lo, -math.inf
     best, bi, bj = -math.inf, cand[0], cand[0]
@@ -348,13 +361,16 @@ class OnnxReader:
         encs = self._tok.encode_batch(pairs)
         return (encs, *self._session.run(None, batch_arrays(encs, self._words))[:3])
 
-    def read(self, question: str, sentences: list[str], titles: list[str] | None = None) -> list[Reading]:
-        """One :class:`Reading` per sentence, in order."""
+    def read(self, question: str, sentences: list[str], titles: list[str] | None = None,
+             around: list[tuple[str, str]] | None = None) -> list[Reading]:
+        """One :class:`Reading` per sentence, in order. ``around``: each sentence's neighbours (before, after), read
+        only by a neighbours reader; it reads none when they are not given."""
         import numpy as np
 
         self.warm_up()
         titles = titles or [""] * len(sentences)
-        wins = [window(t, s) for t, s in zip(titles, sentences)]
+        ctx = around if around is not None and self._reads == "neighbours" else [None] * len(sentences)
+        wins = [window(t, s, c) for t, s, c in zip(titles, sentences, ctx)]
         order = sorted(range(len(wins)), key=lambda i: len(wins[i][0]))
         out: list[Reading | None] = [None] * len(wins)
         for b in range(0, len(order), self.batch_size):
@@ -362,7 +378,8 @@ class OnnxReader:
             encs, rel, start, end = self.run([(question, wins[i][0]) for i in idx])
             for k, i in enumerate(idx):
                 lo = wins[i][1]
-                a, z, best = best_span(start[k], end[k], encs[k].offsets, encs[k].sequence_ids, lo)
+                hi = lo + len(sentences[i]) if ctx[i] is not None else None
+                a, z, best = best_span(start[k], end[k], encs[k].offsets, encs[k].sequence_ids, lo, hi=hi)
                 p = sigmoid(float(np.asarray(rel[k]).reshape(-1)[0]))
                 out[i] = Reading(p, max(0, a - lo), max(0, z - lo), best, float(start[k][0] + end[k][0]))
         return [r for r in out if r is not None]
@@ -373,17 +390,18 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def best_answer(question: str, ranked: list[tuple[float, Any, str, str]], reader: Any = None
-                ) -> tuple[float, int, Any]:
-    """``ranked``: ``(p(s), any, sentence, title)`` per candidate, most likely first by the answerability network.
-    Returns ``(a*, index into ranked, the reader's reading of that sentence or None)``: the reader reads the
-    ``TOP_READ`` first sentences and ``a(s) = σ(logit p(s) + logit r(s))``; without a reader ``a* = p`` of the
-    first."""
+def best_answer(question: str, ranked: list[tuple[float, Any, str, str]], reader: Any = None,
+                around: list[tuple[str, str]] | None = None) -> tuple[float, int, Any]:
+    """``ranked``: ``(p(s), any, sentence, title)`` per candidate, most likely first by the answerability network;
+    ``around``: the sentences before and after each (for a neighbours reader). Returns ``(a*, index into ranked, the
+    reader's reading of that sentence or None)``: the reader reads the ``TOP_READ`` first sentences and
+    ``a(s) = σ(logit p(s) + logit r(s))``; without a reader ``a* = p`` of the first."""
     if not ranked:
         return 0.0, 0, None
     if reader is None:
         return ranked[0][0], 0, None
     top = ranked[:TOP_READ]
-    reads = reader.read(question, [r[2] for r in top], [r[3] for r in top])
+    extra = () if around is None else (around[:TOP_READ],)  # a sentence reader's read() need not take neighbours
+    reads = reader.read(question, [r[2] for r in top], [r[3] for r in top], *extra)
     scored = [(sigmoid(logit(r[0]) + logit(x.p)), i, x) for i, (r, x) in enumerate(zip(top, reads))]
     return max(scored, key=lambda t: (t[0], -t[1]))

@@ -24,7 +24,7 @@ from typing import Iterator
 from spyglass.core.sentences import split_sentences
 from spyglass.core.terms import content_terms
 from spyglass.evaluation.qa import in_split
-from spyglass.models.answerer import window
+from spyglass.models.answerer import TITLE_SEP, window
 
 
 @dataclass(slots=True)
@@ -37,6 +37,13 @@ class Pair:
     span: tuple[int, int] | None  # the answer's character offsets in text
     answers: list[str]  # gold answers of the question ([] when unanswerable)
     prev: str = ""  # the sentence before it in its paragraph (context for the answerability features)
+    next: str = ""  # the sentence after it (with prev, what a neighbours reader also reads)
+
+    def around(self) -> tuple[str, tuple[int, int] | None]:
+        """The pair as a neighbours reader reads it: ``title | prev » sentence « next``, and the span in that."""
+        title, sentence = self.text[: self.lo].removesuffix(TITLE_SEP), self.text[self.lo :]
+        text, lo = window(title, sentence, (self.prev, self.next))
+        return text, None if self.span is None else (self.span[0] - self.lo + lo, self.span[1] - self.lo + lo)
 
 
 def answer_pairs(squad_json: Path, part: str = "train", others: int = 1, negatives: int | None = None,
@@ -100,15 +107,22 @@ def _paragraph_pairs(qa: dict, title: str, para: tuple[str, list[tuple[int, int]
     for k, ((a, b), t) in enumerate(zip(spans, terms)):
         inside = [(s, e) for s, e in golds if a <= s and e <= b]
         text, lo = window(title, ctx[a:b])
-        prev = ctx[spans[k - 1][0] : spans[k - 1][1]] if k else ""
+        prev, nxt = _beside(ctx, spans, k)
         if inside:
             pos.append(Pair(qa["id"], qa["question"], text, lo, 1, (lo + inside[0][0] - a, lo + inside[0][1] - a),
-                            answers, prev))
+                            answers, prev, nxt))
         else:
             hard = any(a <= s and e <= b for s, e in plausible)
-            neg.append(((-int(hard), -len(q & t)), Pair(qa["id"], qa["question"], text, lo, 0, None, answers, prev)))
+            neg.append(((-int(hard), -len(q & t)),
+                        Pair(qa["id"], qa["question"], text, lo, 0, None, answers, prev, nxt)))
     neg.sort(key=lambda x: x[0])
     return pos + [p for _, p in (neg if negatives is None else neg[:negatives])]
+
+
+def _beside(ctx: str, spans: list[tuple[int, int]], k: int) -> tuple[str, str]:
+    """The sentences before and after sentence ``k`` of a paragraph (``""`` at either end)."""
+    prev = ctx[spans[k - 1][0] : spans[k - 1][1]] if k else ""
+    return prev, (ctx[spans[k + 1][0] : spans[k + 1][1]] if k + 1 < len(spans) else "")
 
 
 def _other_sentences(qa: dict, title: str, paras: list, terms: list, pi: int, k: int, answers: list[str]
@@ -125,8 +139,7 @@ def _other_sentences(qa: dict, title: str, paras: list, terms: list, pi: int, k:
         if any(x.lower() in ctx[a:b].lower() for x in answers):
             continue  # it happens to hold the answer too: not a negative
         text, lo = window(title, ctx[a:b])
-        prev = ctx[spans[si - 1][0] : spans[si - 1][1]] if si else ""
-        out.append(Pair(qa["id"], qa["question"], text, lo, 0, None, answers, prev))
+        out.append(Pair(qa["id"], qa["question"], text, lo, 0, None, answers, *_beside(ctx, spans, si)))
         if len(out) == k:
             break
     return out

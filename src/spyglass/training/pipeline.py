@@ -117,7 +117,7 @@ def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: 
     from spyglass.training.trainer import cache_states, encode, token_inputs, train
 
     pe = PairEncoder(s.max_length, s.threads)
-    examples = _timed(steps, "data", lambda: encode(pe, [_as_pair(task, r) for r in rows], s.null_span))
+    examples = _timed(steps, "data", lambda: encode(pe, [_as_pair(task, r, s.context) for r in rows], s.null_span))
     if s.full:
         model, words = encoder_from_pretrained(_base_model())
         info = _timed(steps, "train", lambda: train(model, examples, token_inputs(examples, words), s, log))
@@ -182,7 +182,8 @@ def _answer_card(d: DataSettings, feat: list[Any], span: list[Any], val: list[An
               if context == "passage" else
               f"{len(span)}: each answerable question with the sentence holding its first gold answer (1, the span "
               "marked), and for every question the 3 hardest other sentences of its paragraph and 1 of another "
-              "paragraph (0)")
+              "paragraph (0)" + (", each read between the sentences before and after it" if context == "neighbours"
+                                 else ""))
     return {"source": f"SQuAD 2.0 dev ({Path(str(d.squad)).name}), tune half only (evaluation.qa.split_of); its "
                       "held-out tenth (evaluation.qa.part_of == 'val') measures the models",
             "train_questions": len({p.qid for p in feat}),
@@ -231,6 +232,7 @@ def ship(out: Path, weights: Path | None = None) -> dict[str, tuple[int, str]]:
 
 
 READER_CONTEXT = "sentence"  # what the shipped answer reader reads (BENCHMARKS.md: sentence against passage)
+READER_LENGTH = {"sentence": 96, "neighbours": 192, "passage": 256}  # tokens of question + what the reader reads
 
 
 def default_settings(task: str, context: str | None = None) -> Any:
@@ -240,9 +242,9 @@ def default_settings(task: str, context: str | None = None) -> Any:
     if task == "answerer":  # all of MiniLM fine-tuned (a head over its frozen states read spans at F1 0.35), with
         # SQuAD 2.0's "no answer" span target: its relevance then separates answerable questions (BENCHMARKS.md)
         context = context or READER_CONTEXT
-        if context not in ("sentence", "passage"):
-            raise SpyglassError(f"the reader reads a 'sentence' or a 'passage', not {context!r}")
-        return TrainSettings(max_length=96 if context == "sentence" else 256, layers=0, epochs=2, lr=5e-5,
+        if context not in READER_LENGTH:
+            raise SpyglassError(f"the reader reads a 'sentence', its 'neighbours' too or a 'passage', not {context!r}")
+        return TrainSettings(max_length=READER_LENGTH[context], layers=0, epochs=3, lr=5e-5,
                              batch_size=32, span_weight=1.0, null_span=True, full=True, context=context)
     # the reranker the same way: all of MiniLM but its word embeddings, relevance output only (held-out MRR@10 0.879;
     # a one-layer head over the frozen states: 0.648, random order 0.611; BENCHMARKS.md)
@@ -257,7 +259,10 @@ def _load() -> list[float] | None:
         return None
 
 
-def _as_pair(task: str, r: Any) -> tuple[str, str, int, tuple[int, int] | None]:
+def _as_pair(task: str, r: Any, reads: str = "sentence") -> tuple[str, str, int, tuple[int, int] | None]:
+    if task == "answerer" and reads == "neighbours":
+        text, span = r.around()
+        return (r.question, text, r.label, span)
     if task == "answerer":
         return (r.question, r.text, r.label, r.span)
     return (r.query, r.passage, r.label, None)
@@ -313,7 +318,8 @@ def _measure_answerer(scorer_path: Path, reader_path: Path, rows: list[Any], x: 
         idx = sorted(idx, key=lambda k: -probs[k])
         ranked = [(probs[k], k, rows[k].text[rows[k].lo :], rows[k].text[: rows[k].lo].removesuffix(" | "))
                   for k in idx]
-        a, j, reading = best_answer(rows[idx[0]].question, ranked, reader)
+        around = [(rows[k].prev, rows[k].next) for k in idx] if s.context == "neighbours" else None
+        a, j, reading = best_answer(rows[idx[0]].question, ranked, reader, around)
         k = idx[j]
         scores[k] = a  # the question's chosen sentence carries its answerability; the others stay below it
         spans[k] = ranked[j][2][reading.start : reading.end] if reading is not None else ""
