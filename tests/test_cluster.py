@@ -136,7 +136,8 @@ def test_per_file_time_limit_holds_on_the_workers(tmp_path, cluster):
     root.mkdir()
     (root / "good.txt").write_text("the good file says sunflower")
     line = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor " * 4 + "\n"
-    (root / "big.txt").write_text(line * (12 * 1024 * 1024 // len(line)))  # ~1.5 s to extract on an idle core
+    # ~6 s to extract on an idle core of the slower machines; 12 MB once finished inside the 0.5 s on a fast one
+    (root / "big.txt").write_text(line * (48 * 1024 * 1024 // len(line)))
     cfg = _ray_config(cluster, embedding=False)
     cfg.limits.timeout_s = 0.5
     sg = Spyglass(tmp_path / "home", config=cfg)
