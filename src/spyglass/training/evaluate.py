@@ -48,14 +48,19 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
+def by_question(rows: list[Any]) -> dict[str, list[int]]:
+    """The positions of each question's (or query's) rows, in order of first appearance."""
+    by_q: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_q.setdefault(r.qid, []).append(i)
+    return by_q
+
+
 def answer_metrics(pairs: list[Any], probs: list[float], spans: list[str], threshold: float = 0.5
                    ) -> dict[str, Any]:
     """``pairs``: :class:`~spyglass.training.answer_data.Pair`; ``probs`` and ``spans`` (the span's text) per pair."""
-    by_q: dict[str, list[int]] = defaultdict(list)
-    for i, p in enumerate(pairs):
-        by_q[p.qid].append(i)
     rows = []
-    for qid, idx in by_q.items():
+    for idx in by_question(pairs).values():
         best = max(idx, key=lambda i: probs[i])
         ans = pairs[best].answers
         f1 = max((f1_score(spans[best], g) for g in ans), default=0.0)

@@ -293,25 +293,17 @@ def _rerank_data(d: DataSettings, log: Callable[[str], None]) -> tuple[list[Any]
     return tr, va, card
 
 
-def _by_question(rows: list[Any]) -> dict[str, list[int]]:
-    """The positions of each question's (or query's) rows, in order of first appearance."""
-    by_q: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
-        by_q.setdefault(r.qid, []).append(i)
-    return by_q
-
-
 def _measure_answerer(scorer_path: Path, reader_path: Path, rows: list[Any], x: Any, s: Any, out: Path
                       ) -> dict[str, Any]:
     """Held-out questions, decided as ``ask`` decides (:func:`spyglass.models.answerer.best_answer`): the network
     ranks each question's sentences, the reader reads the top ones, the combined answerability picks the sentence and
     the reader marks its span."""
     from spyglass.models.answerer import OnnxAnswerability, OnnxReader, best_answer
-    from spyglass.training.evaluate import THRESHOLDS, answer_metrics, chosen_threshold
+    from spyglass.training.evaluate import THRESHOLDS, answer_metrics, by_question, chosen_threshold
 
     probs = OnnxAnswerability(str(scorer_path)).probs(x)
     reader = OnnxReader(str(reader_path), max_length=s.max_length, threads=s.threads)
-    by_q = _by_question(rows)
+    by_q = by_question(rows)
     scores, spans = [-1.0] * len(rows), [""] * len(rows)  # -1: not the question's chosen sentence
     t0 = time.perf_counter()
     for idx in by_q.values():
@@ -333,10 +325,10 @@ def _measure_passage_reader(reader_path: Path, rows: list[Any], s: Any) -> dict[
     (:func:`~spyglass.training.answer_data.passage_pairs`): the passage the reader finds most relevant is the answer,
     its relevance the answerability, its span the short answer."""
     from spyglass.models.answerer import OnnxReader
-    from spyglass.training.evaluate import THRESHOLDS, answer_metrics, chosen_threshold
+    from spyglass.training.evaluate import THRESHOLDS, answer_metrics, by_question, chosen_threshold
 
     reader = OnnxReader(str(reader_path), max_length=s.max_length, threads=s.threads)
-    by_q = _by_question(rows)
+    by_q = by_question(rows)
     probs, spans = [0.0] * len(rows), [""] * len(rows)
     t0 = time.perf_counter()
     for idx in by_q.values():
@@ -352,10 +344,10 @@ def _measure_passage_reader(reader_path: Path, rows: list[Any], s: Any) -> dict[
 def _measure_reranker(path: Path, rows: list[Any], s: Any, out: Path) -> dict[str, Any]:
     """Held-out queries: their passages ranked by the model's relevance (what the cross-encoder slot reads)."""
     from spyglass.models.answerer import OnnxReader
-    from spyglass.training.evaluate import rank_metrics
+    from spyglass.training.evaluate import by_question, rank_metrics
 
     reader = OnnxReader(str(path), max_length=s.max_length, threads=s.threads)
-    by_q = _by_question(rows)
+    by_q = by_question(rows)
     scores = [0.0] * len(rows)
     t0 = time.perf_counter()
     for idx in by_q.values():
