@@ -27,6 +27,8 @@ MaxQOpt = typer.Option(None, "--max-questions", min=1, help="Only the first N tr
                                                             "quick run).")
 MaxValOpt = typer.Option(None, "--max-val", min=1, help="Only N held-out questions measured.")
 ThreadsOpt = typer.Option(2, "--threads", min=1, help="torch and onnxruntime threads.")
+SeedOpt = typer.Option(None, "--seed", help="Seed of the initial heads, dropout and batch order [default: 13]; "
+                                            "another seed measures how much of a difference is noise.")
 
 
 class Reads(str, Enum):
@@ -36,11 +38,15 @@ class Reads(str, Enum):
 
 
 def _settings(task: str, epochs: Optional[int], layers: Optional[int], threads: int, max_length: Optional[int],
-              reads: Optional[str] = None):
+              reads: Optional[str] = None, seed: Optional[int] = None, listwise: Optional[float] = None):
     from spyglass.training.pipeline import default_settings
 
     s = default_settings(task, reads)
     s.threads = threads
+    if seed is not None:
+        s.seed = seed
+    if listwise is not None:
+        s.listwise = listwise
     if epochs is not None:
         s.epochs = epochs
     if layers is not None:  # a head over the frozen MiniLM, never the whole model
@@ -102,6 +108,10 @@ def answerer(
                                         "(each candidate sentence, what ships), 'neighbours' (each candidate "
                                         "sentence marked between the ones before and after it) or 'passage' (each "
                                         "retrieved passage whole; measured worse: BENCHMARKS.md) [default: sentence]."),
+    listwise: Optional[float] = typer.Option(
+        None, "--listwise", min=0.0, help="Weight of the listwise loss: each question's sentences compete in one "
+                                          "softmax with a 'no answer' slot (measured, not shipped: BENCHMARKS.md) [default: 0]."),
+    seed: Optional[int] = SeedOpt,
     json_: bool = JsonOpt,
 ) -> None:
     """Train the answer model (answerability + answer span) on SQuAD 2.0's tune half, measure it on held-out tune
@@ -112,7 +122,8 @@ def answerer(
 
     _train("answerer", out_dir, data, lambda d: DataSettings(
         squad=d / "qa" / "squad2-dev" / "dev-v2.0.json", max_questions=max_questions, max_val=max_val),
-        _settings("answerer", epochs, layers, threads, max_length, reads.value if reads else None), json_, ship)
+        _settings("answerer", epochs, layers, threads, max_length, reads.value if reads else None, seed, listwise),
+        json_, ship)
 
 
 @train_app.command("reranker")
@@ -127,6 +138,7 @@ def reranker(
     max_questions: Optional[int] = MaxQOpt,
     max_val: Optional[int] = MaxValOpt,
     threads: int = ThreadsOpt,
+    seed: Optional[int] = SeedOpt,
     json_: bool = JsonOpt,
 ) -> None:
     """Train the reranker (a query-passage relevance score) on SciFact's train qrels and SQuAD's tune half, measure it
@@ -137,4 +149,4 @@ def reranker(
     _train("reranker", out_dir, data, lambda d: DataSettings(
         squad=d / "qa" / "squad2-dev" / "dev-v2.0.json", scifact=d / "beir" / "scifact",
         retrieval_dev=d / "retrieval-dev", max_questions=max_questions, max_val=max_val),
-        _settings("reranker", epochs, layers, threads, max_length), json_, ship)
+        _settings("reranker", epochs, layers, threads, max_length, seed=seed), json_, ship)

@@ -118,6 +118,9 @@ def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: 
 
     pe = PairEncoder(s.max_length, s.threads)
     examples = _timed(steps, "data", lambda: encode(pe, [_as_pair(task, r, s.context) for r in rows], s.null_span))
+    qids: dict[str, int] = {}
+    for e, r in zip(examples, rows):  # which question each pair belongs to (the listwise loss compares them)
+        e.group = qids.setdefault(r.qid, len(qids))
     if s.full:
         model, words = encoder_from_pretrained(_base_model())
         info = _timed(steps, "train", lambda: train(model, examples, token_inputs(examples, words), s, log))

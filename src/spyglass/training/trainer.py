@@ -6,10 +6,13 @@ pair are computed once (:func:`cache_states`, float16) and each epoch then runs 
 (:func:`token_inputs`). Loss per batch (Devlin et al.,
 2019, §4.2 for the span part):
 
-    L = BCE(σ(r), y) + λ · ½ [CE(start, s*) + CE(end, e*)]
+    L = BCE(σ(r), y) + λ · ½ [CE(start, s*) + CE(end, e*)] + μ · mean_q −log Σ_{i ∈ pos(q)} softmax(0, r_q)_i
 
 where (s*, e*) is the answer's first and last token (pairs without an answer add no span loss, or, with
-``null_span``, point it at [CLS], Devlin et al.'s SQuAD 2.0 recipe).
+``null_span``, point it at [CLS], Devlin et al.'s SQuAD 2.0 recipe). The last term (``listwise`` = μ > 0) makes the
+pairs of one question compete: a softmax over a fixed "no answer" logit 0 and the relevance logits ``r_q`` of the
+question's pairs, whose target is its positive pairs, or "no answer" when it has none (Clark and Gardner, 2018, shared
+normalisation; with one pair it is the BCE term again). Batches then hold whole questions (``Encoded.group``).
 
 AdamW (``lr`` for the transformer layers, ``head_lr`` for the new linear heads) with a linear warm-up over the first
 ``warmup`` share of the steps, then linear decay to zero. Batches hold pairs of similar length (little padding) and
@@ -18,7 +21,6 @@ are shuffled with a fixed seed.
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -42,6 +44,7 @@ class TrainSettings:
     weight_decay: float = 0.01
     span_weight: float = 1.0  # λ; 0 trains the relevance head alone (the reranker)
     null_span: bool = False  # a pair without the answer points its span at [CLS] (SQuAD 2.0 style "no answer")
+    listwise: float = 0.0  # μ: weight of the per-question softmax over "no answer" and the question's pairs
     full: bool = False  # fine-tune all of MiniLM (word embeddings frozen) instead of a head over its frozen states
     context: str = "sentence"  # what the answer reader reads after the question: "sentence" or the whole "passage"
     seed: int = 13
@@ -58,6 +61,7 @@ class Encoded:
     label: float
     start: int  # answer's first and last token (-1: none)
     end: int
+    group: int = -1  # the question (or query) the pair belongs to: what the listwise loss compares
 
     @property
     def type_ids(self) -> np.ndarray:  # what PairEncoder.states reads of an encoding
@@ -91,8 +95,12 @@ def _pad(rows: list[np.ndarray], width: int, dtype: Any) -> np.ndarray:
     return out
 
 
-def batches(examples: list[Encoded], size: int, rng: random.Random | None) -> list[list[int]]:
-    """Index batches of similar length; shuffled (batch order and ties) when ``rng`` is given."""
+def batches(examples: list[Encoded], size: int, rng: random.Random | None, whole: bool = False
+            ) -> list[list[int]]:
+    """Index batches of similar length; shuffled (batch order and ties) when ``rng`` is given. ``whole``: a question's
+    pairs (``Encoded.group``) are never split between batches (a batch then holds about ``size`` pairs)."""
+    if whole:
+        return _group_batches(examples, size, rng)
     order = list(range(len(examples)))
     if rng is not None:
         rng.shuffle(order)
@@ -101,6 +109,37 @@ def batches(examples: list[Encoded], size: int, rng: random.Random | None) -> li
     if rng is not None:
         rng.shuffle(out)
     return out
+
+
+def _group_batches(examples: list[Encoded], size: int, rng: random.Random | None) -> list[list[int]]:
+    groups: dict[int, list[int]] = {}
+    for i, e in enumerate(examples):
+        groups.setdefault(e.group if e.group >= 0 else -1 - i, []).append(i)
+    order = list(groups.values())
+    if rng is not None:
+        rng.shuffle(order)
+    order.sort(key=lambda g: max(len(examples[i].ids) for i in g))
+    out: list[list[int]] = []
+    for g in order:
+        if out and len(out[-1]) + len(g) <= size:
+            out[-1] += g
+        else:
+            out.append(list(g))
+    if rng is not None:
+        rng.shuffle(out)
+    return out
+
+
+def listwise_loss(rel: torch.Tensor, y: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch's questions of −log (the softmax mass of their positive pairs among "no answer" (logit 0)
+    and all their pairs), or −log P(no answer) for a question without a positive pair."""
+    losses = []
+    for g in torch.unique(group):
+        at = group == g
+        z = torch.cat([torch.zeros(1), rel[at]])
+        pos = torch.cat([torch.tensor([not bool((y[at] > 0).any())]), y[at] > 0])
+        losses.append(torch.logsumexp(z, 0) - torch.logsumexp(z[pos], 0))
+    return torch.stack(losses).mean()
 
 
 def cache_states(pairs_encoder: Any, encs: list[Any], batch_size: int = 32,
@@ -168,7 +207,7 @@ def train(model: nn.Module, examples: list[Encoded], inputs: list[np.ndarray] | 
         groups += [{"params": [p for p in mine if p.ndim > 1], "weight_decay": s.weight_decay, "lr": lr},
                    {"params": [p for p in mine if p.ndim <= 1], "weight_decay": 0.0, "lr": lr}]
     opt = torch.optim.AdamW([g for g in groups if g["params"]])
-    n_batches = math.ceil(len(examples) / s.batch_size)
+    n_batches = len(batches(examples, s.batch_size, None, whole=s.listwise > 0))
     total = n_batches * s.epochs
     warm = max(1, int(s.warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -179,13 +218,15 @@ def train(model: nn.Module, examples: list[Encoded], inputs: list[np.ndarray] | 
     for epoch in range(s.epochs):
         model.train()
         running = running_span = 0.0
-        for b, idx in enumerate(batches(examples, s.batch_size, rng)):
+        for b, idx in enumerate(batches(examples, s.batch_size, rng, whole=s.listwise > 0)):
             y = torch.tensor([examples[i].label for i in idx])
             st = torch.tensor([examples[i].start for i in idx])
             en = torch.tensor([examples[i].end for i in idx])
             rel, start, end = model(*batch_of(idx))
             rel_loss, span_loss = loss_of(rel, start, end, y, st, en, s.span_weight)
             loss = rel_loss + s.span_weight * span_loss
+            if s.listwise > 0:
+                loss = loss + s.listwise * listwise_loss(rel, y, torch.tensor([examples[i].group for i in idx]))
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(params, 1.0)
