@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create or update the project's virtual environment (.venv) with Spyglass, its pinned dependencies and extras.
-#   scripts/bootstrap.sh                   the extras in $SPYGLASS_EXTRAS [default: test,ltr,eval,server,media,audio,connectors,cluster]
+#   scripts/bootstrap.sh                   the extras in $SPYGLASS_EXTRAS [default: test,ltr,eval,server,media,audio,connectors,cluster,train]
 #   scripts/bootstrap.sh --with audio      add extras (comma-separated) to the ones already installed, nothing else
 # Extras once installed stay installed. Idempotent: does nothing when pyproject.toml, constraints.txt and the extras
 # have not changed since the last run. Installs the Debian packages an extra needs (Tesseract for media) as root.
@@ -22,7 +22,7 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 known=$("$PY" -c 'import tomllib; print(",".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]))')
 stamp=".venv/.spyglass-installed"  # "<hash of pyproject.toml + constraints.txt>-<extras, comma-separated>"
-asked=${with:-${SPYGLASS_EXTRAS:-test,ltr,eval,server,media,audio,connectors,cluster}}
+asked=${with:-${SPYGLASS_EXTRAS:-test,ltr,eval,server,media,audio,connectors,cluster,train}}
 for e in ${asked//,/ }; do
   [[ ",$known," == *",$e,"* ]] || { echo "no extra named '$e' (the extras: $known)" >&2; exit 2; }
 done
