@@ -207,8 +207,9 @@ def train(model: nn.Module, examples: list[Encoded], inputs: list[np.ndarray] | 
         groups += [{"params": [p for p in mine if p.ndim > 1], "weight_decay": s.weight_decay, "lr": lr},
                    {"params": [p for p in mine if p.ndim <= 1], "weight_decay": 0.0, "lr": lr}]
     opt = torch.optim.AdamW([g for g in groups if g["params"]])
-    n_batches = len(batches(examples, s.batch_size, None, whole=s.listwise > 0))
-    total = n_batches * s.epochs
+    # every epoch's batches, drawn up front: the schedule needs their number (whole-question batches vary with order)
+    plan = [batches(examples, s.batch_size, rng, whole=s.listwise > 0) for _ in range(s.epochs)]
+    total = sum(len(p) for p in plan)
     warm = max(1, int(s.warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: min((step + 1) / warm, max(0.0, (total - step) / max(1, total - warm))))
@@ -218,7 +219,8 @@ def train(model: nn.Module, examples: list[Encoded], inputs: list[np.ndarray] | 
     for epoch in range(s.epochs):
         model.train()
         running = running_span = 0.0
-        for b, idx in enumerate(batches(examples, s.batch_size, rng, whole=s.listwise > 0)):
+        n_batches = len(plan[epoch])
+        for b, idx in enumerate(plan[epoch]):
             y = torch.tensor([examples[i].label for i in idx])
             st = torch.tensor([examples[i].start for i in idx])
             en = torch.tensor([examples[i].end for i in idx])
