@@ -114,13 +114,14 @@ def _fine_tune(rows: list[Any], task: str, s: Any, out: Path, name: str, steps: 
     from spyglass.models.answerer import READS, PairEncoder
     from spyglass.training.bert import encoder_from_pretrained, head_from_pretrained
     from spyglass.training.export import encoder_to_onnx, mark, quantize_int8, to_onnx
+    from spyglass.training.evaluate import by_question
     from spyglass.training.trainer import cache_states, encode, token_inputs, train
 
     pe = PairEncoder(s.max_length, s.threads)
     examples = _timed(steps, "data", lambda: encode(pe, [_as_pair(task, r, s.context) for r in rows], s.null_span))
-    qids: dict[str, int] = {}
-    for e, r in zip(examples, rows):  # which question each pair belongs to (the listwise loss compares them)
-        e.group = qids.setdefault(r.qid, len(qids))
+    for g, idx in enumerate(by_question(rows).values()):  # each pair's question (the listwise loss compares them)
+        for i in idx:
+            examples[i].group = g
     if s.full:
         model, words = encoder_from_pretrained(_base_model())
         info = _timed(steps, "train", lambda: train(model, examples, token_inputs(examples, words), s, log))
